@@ -1,0 +1,43 @@
+/**
+ * The HTTP server every long-running role exposes (Fastify): the components' own routes plus
+ * the operational endpoints /metrics (Prometheus text), /healthz (process alive) and /readyz
+ * (all components ready, else 503 naming what is not).
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from './logger.js';
+import type { Component } from './component.js';
+import { collectDefaultMetrics, registry } from './metrics.js';
+
+export interface ServerOptions {
+  logger: Logger;
+  /** Maximum request body in bytes (default 10 MiB). */
+  bodyLimit?: number;
+}
+
+export async function buildServer(components: Component[], opts: ServerOptions): Promise<FastifyInstance> {
+  collectDefaultMetrics();
+  const app: FastifyInstance = Fastify({
+    loggerInstance: opts.logger.child({ module: 'http' }) as unknown as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: opts.bodyLimit ?? 10 * 1024 * 1024,
+  });
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
+  });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const notReady: Record<string, string> = {};
+    for (const c of components) {
+      const r = c.ready ? c.ready() : true;
+      if (r !== true) notReady[c.name] = r;
+    }
+    if (Object.keys(notReady).length > 0) {
+      reply.code(503);
+      return { status: 'not ready', components: notReady };
+    }
+    return { status: 'ready', components: components.map((c) => c.name) };
+  });
+  for (const c of components) await c.routes?.(app);
+  return app;
+}

@@ -1,0 +1,80 @@
+/**
+ * The data fabric: the one small messaging interface every stage uses. Two adapters
+ * implement it: Kafka (a real broker; `kafka-fabric.ts`) and an in-process bus for the
+ * single-process mode (`memory-fabric.ts`). Stage code never knows which one it runs on.
+ *
+ * Guarantees every adapter gives:
+ *  - publish(topic, key, value): resolves once the message is durably accepted (Kafka: acks
+ *    from all in-sync replicas, idempotent producer);
+ *  - consumption as a member of a group: each message of a subscribed topic goes to one member
+ *    of the group; messages with the same key arrive in publish order;
+ *  - at-least-once: a batch is committed only after its handler resolved (i.e. after the
+ *    handler published its results); a failed handler's batch is delivered again.
+ */
+
+export interface OutgoingMessage {
+  topic: string;
+  key: string;
+  value: string;
+  headers?: Record<string, string>;
+}
+
+export interface IncomingMessage {
+  topic: string;
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+  partition: number;
+  /** Offset in its partition (as a decimal string; bigint-safe). */
+  offset: string;
+  /** Broker/bus timestamp of the message (ms since epoch). */
+  timestamp: number;
+}
+
+export interface TopicSpec {
+  name: string;
+  /** Log-compacted topic (keeps the latest value per key): control and state topics. */
+  compacted?: boolean;
+  partitions?: number;
+}
+
+export interface SubscribeOptions {
+  /** Consumer group id; members of one group share the topics' partitions. */
+  group: string;
+  topics: string[];
+  /** Handles a batch (messages of one partition, in order); commit follows its success. */
+  handler: (batch: IncomingMessage[]) => Promise<void>;
+  /** Read from the beginning when the group has no committed offset (default: true). */
+  fromBeginning?: boolean;
+  /** Called after partitions are assigned to this member (before their first batch). */
+  onAssigned?: (assigned: Array<{ topic: string; partition: number }>) => Promise<void> | void;
+  /** Called when partitions are taken away from this member. */
+  onRevoked?: (revoked: Array<{ topic: string; partition: number }>) => Promise<void> | void;
+}
+
+export interface Subscription {
+  /** Replace the subscribed topics (e.g. after a configuration reload). */
+  updateTopics(topics: string[]): Promise<void>;
+  /** Messages published but not yet consumed by this group, summed over its partitions. */
+  lag(): Promise<number>;
+  /** Stop consuming: finish the batch in hand, commit, leave the group. */
+  close(): Promise<void>;
+}
+
+export interface Fabric {
+  readonly kind: 'memory' | 'kafka';
+  ensureTopics(topics: TopicSpec[]): Promise<void>;
+  publish(message: OutgoingMessage): Promise<void>;
+  publishBatch(messages: OutgoingMessage[]): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /**
+   * Reads every current message of a (compacted) topic from the beginning up to its end at
+   * the time of the call, outside any group: used to rebuild state (control channel, the
+   * processors' last-message-per-router state).
+   */
+  readAll(topic: string): Promise<IncomingMessage[]>;
+  close(): Promise<void>;
+}
+
+/** The dead-letter topic for a topic: `<topic>.dlq`. */
+export const dlqTopic = (topic: string): string => `${topic}.dlq`;

@@ -1,0 +1,259 @@
+/**
+ * The in-process bus: the fabric adapter of the single-process mode (`wattflow up` without
+ * KAFKA_BROKERS). Same semantics as Kafka for the stages: one partition per topic, consumer
+ * groups (each group sees every message; within a group a topic belongs to one member),
+ * per-topic order, commit after the handler succeeded, redelivery after a failure, compacted
+ * topics that keep the latest value per key.
+ *
+ * Written by hand because it is a few hundred lines with exactly Kafka's semantics and no
+ * network; general in-process event emitters have neither groups, offsets nor redelivery.
+ * Memory is bounded: a topic's log is trimmed below the slowest group's committed offset once
+ * it holds more than `retainMessages` messages.
+ */
+import type {
+  Fabric,
+  IncomingMessage,
+  OutgoingMessage,
+  SubscribeOptions,
+  Subscription,
+  TopicSpec,
+} from './fabric.js';
+
+interface TopicLog {
+  spec: TopicSpec;
+  base: number; // offset of messages[0]
+  messages: IncomingMessage[];
+  latestByKey?: Map<string, IncomingMessage>;
+  waiters: Set<() => void>;
+}
+
+interface Member {
+  id: number;
+  topics: Set<string>;
+  options: SubscribeOptions;
+  closed: boolean;
+  wake: () => void;
+  loop: Promise<void>;
+}
+
+interface Group {
+  committed: Map<string, number>; // topic → next offset to consume
+  members: Member[];
+}
+
+export interface MemoryFabricOptions {
+  /** Messages kept per topic beyond what all groups consumed (default 10,000). */
+  retainMessages?: number;
+  /** Delay before a failed batch is delivered again (ms, default 200). */
+  retryDelayMs?: number;
+  onHandlerError?: (err: unknown, batch: IncomingMessage[]) => void;
+}
+
+export class MemoryFabric implements Fabric {
+  readonly kind = 'memory' as const;
+  private readonly topics = new Map<string, TopicLog>();
+  private readonly groups = new Map<string, Group>();
+  private nextMemberId = 1;
+  private closed = false;
+  private readonly retain: number;
+  private readonly retryDelayMs: number;
+
+  constructor(private readonly options: MemoryFabricOptions = {}) {
+    this.retain = options.retainMessages ?? 10_000;
+    this.retryDelayMs = options.retryDelayMs ?? 200;
+  }
+
+  private topic(name: string): TopicLog {
+    let t = this.topics.get(name);
+    if (!t) {
+      t = { spec: { name }, base: 0, messages: [], waiters: new Set() };
+      this.topics.set(name, t);
+    }
+    return t;
+  }
+
+  async ensureTopics(topics: TopicSpec[]): Promise<void> {
+    for (const spec of topics) {
+      const t = this.topic(spec.name);
+      t.spec = spec;
+      if (spec.compacted && !t.latestByKey) {
+        t.latestByKey = new Map();
+        for (const m of t.messages) t.latestByKey.set(m.key, m);
+      }
+    }
+  }
+
+  async publish(message: OutgoingMessage): Promise<void> {
+    this.append(message);
+  }
+
+  async publishBatch(messages: OutgoingMessage[]): Promise<void> {
+    for (const m of messages) this.append(m);
+  }
+
+  private append(m: OutgoingMessage): void {
+    if (this.closed) throw new Error('fabric is closed');
+    const t = this.topic(m.topic);
+    const msg: IncomingMessage = {
+      topic: m.topic,
+      key: m.key,
+      value: m.value,
+      headers: m.headers ?? {},
+      partition: 0,
+      offset: String(t.base + t.messages.length),
+      timestamp: Date.now(),
+    };
+    t.messages.push(msg);
+    t.latestByKey?.set(m.key, msg);
+    for (const w of t.waiters) w();
+    if (t.messages.length > this.retain * 2) this.trim(t);
+  }
+
+  private trim(t: TopicLog): void {
+    let minCommitted = t.base + t.messages.length;
+    for (const g of this.groups.values()) {
+      if (!g.members.some((mb) => mb.topics.has(t.spec.name)) && !g.committed.has(t.spec.name)) continue;
+      minCommitted = Math.min(minCommitted, g.committed.get(t.spec.name) ?? t.base);
+    }
+    const keepFrom = Math.min(minCommitted, t.base + t.messages.length - this.retain);
+    const drop = keepFrom - t.base;
+    if (drop > 0) {
+      t.messages.splice(0, drop);
+      t.base += drop;
+    }
+  }
+
+  async readAll(topic: string): Promise<IncomingMessage[]> {
+    const t = this.topics.get(topic);
+    if (!t) return [];
+    if (t.latestByKey) return [...t.latestByKey.values()].sort((a, b) => Number(a.offset) - Number(b.offset));
+    return [...t.messages];
+  }
+
+  /** Assigns each subscribed topic of a group to exactly one member (round robin by name). */
+  private rebalance(group: Group): Array<{ member: Member; before: Set<string> }> {
+    const changes: Array<{ member: Member; before: Set<string> }> = [];
+    const live = group.members.filter((m) => !m.closed);
+    const wanted = new Set<string>();
+    for (const m of live) for (const t of m.options.topics) wanted.add(t);
+    const sorted = [...wanted].sort();
+    const next = new Map<Member, Set<string>>(live.map((m) => [m, new Set<string>()]));
+    let i = 0;
+    for (const topicName of sorted) {
+      const candidates = live.filter((m) => m.options.topics.includes(topicName));
+      if (candidates.length === 0) continue;
+      const chosen = candidates[i++ % candidates.length]!;
+      next.get(chosen)!.add(topicName);
+    }
+    for (const [member, topics] of next) {
+      changes.push({ member, before: member.topics });
+      member.topics = topics;
+    }
+    return changes;
+  }
+
+  private async notifyAssignments(changes: Array<{ member: Member; before: Set<string> }>): Promise<void> {
+    for (const { member, before } of changes) {
+      const revoked = [...before].filter((t) => !member.topics.has(t));
+      const assigned = [...member.topics].filter((t) => !before.has(t));
+      if (revoked.length) await member.options.onRevoked?.(revoked.map((topic) => ({ topic, partition: 0 })));
+      if (assigned.length) await member.options.onAssigned?.(assigned.map((topic) => ({ topic, partition: 0 })));
+      member.wake();
+    }
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    let group = this.groups.get(options.group);
+    if (!group) {
+      group = { committed: new Map(), members: [] };
+      this.groups.set(options.group, group);
+    }
+    const g = group;
+    for (const name of options.topics) {
+      const t = this.topic(name);
+      if (!g.committed.has(name)) g.committed.set(name, options.fromBeginning === false ? t.base + t.messages.length : t.base);
+    }
+    let wakeResolve: (() => void) | undefined;
+    const member: Member = {
+      id: this.nextMemberId++,
+      topics: new Set(),
+      options: { ...options, topics: [...options.topics] },
+      closed: false,
+      wake: () => {
+        const r = wakeResolve;
+        wakeResolve = undefined;
+        r?.();
+      },
+      loop: Promise.resolve(),
+    };
+    g.members.push(member);
+    await this.notifyAssignments(this.rebalance(g));
+
+    const waitForWork = () =>
+      new Promise<void>((resolveWait) => {
+        wakeResolve = resolveWait;
+        for (const name of member.topics) this.topic(name).waiters.add(member.wake);
+      });
+
+    const runLoop = async () => {
+      while (!member.closed && !this.closed) {
+        let delivered = false;
+        for (const name of [...member.topics]) {
+          if (member.closed) break;
+          const t = this.topic(name);
+          const from = Math.max(g.committed.get(name) ?? t.base, t.base);
+          const end = t.base + t.messages.length;
+          if (from >= end) continue;
+          const batch = t.messages.slice(from - t.base, Math.min(end, from + 500) - t.base);
+          try {
+            await member.options.handler(batch);
+            if (member.topics.has(name)) g.committed.set(name, from + batch.length);
+            delivered = true;
+          } catch (err) {
+            this.options.onHandlerError?.(err, batch);
+            await new Promise((r) => setTimeout(r, this.retryDelayMs));
+          }
+        }
+        if (!delivered && !member.closed) {
+          await waitForWork();
+          for (const name of this.topics.keys()) this.topic(name).waiters.delete(member.wake);
+        }
+      }
+    };
+    member.loop = runLoop();
+
+    return {
+      updateTopics: async (topics: string[]) => {
+        for (const name of topics) {
+          const t = this.topic(name);
+          if (!g.committed.has(name)) g.committed.set(name, t.base);
+        }
+        member.options.topics = [...topics];
+        await this.notifyAssignments(this.rebalance(g));
+      },
+      lag: async () => {
+        let lag = 0;
+        for (const name of member.topics) {
+          const t = this.topic(name);
+          lag += t.base + t.messages.length - (g.committed.get(name) ?? t.base);
+        }
+        return lag;
+      },
+      close: async () => {
+        if (member.closed) return;
+        member.closed = true;
+        member.wake();
+        await member.loop;
+        const revoked = [...member.topics];
+        if (revoked.length) await member.options.onRevoked?.(revoked.map((topic) => ({ topic, partition: 0 })));
+        g.members = g.members.filter((m) => m !== member);
+        await this.notifyAssignments(this.rebalance(g));
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const g of this.groups.values()) for (const m of g.members) m.wake();
+  }
+}
