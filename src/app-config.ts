@@ -1,0 +1,169 @@
+/**
+ * The application configuration: one file (JSON or YAML, `--config FILE` or WATTFLOW_CONFIG)
+ * with a section per concern, validated against the schema composed here from each module's
+ * section schema, plus environment overrides (see core/config.ts). Adding a module's settings
+ * = one entry in `sections` and its aliases in `aliases`.
+ */
+import { commaList, loadConfig, type EnvAlias, type JsonObject } from './core/config.js';
+
+const logSection = {
+  type: 'object',
+  properties: {
+    level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+    format: { enum: ['auto', 'json', 'pretty'], default: 'auto' },
+  },
+  additionalProperties: false,
+  default: {},
+};
+
+const httpSection = {
+  type: 'object',
+  properties: {
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'integer', minimum: 0, maximum: 65535, default: 8000 },
+    bodyLimitBytes: { type: 'integer', minimum: 1024, default: 10 * 1024 * 1024 },
+  },
+  additionalProperties: false,
+  default: {},
+};
+
+const fabricSection = {
+  type: 'object',
+  properties: {
+    kind: { enum: ['memory', 'kafka'], default: 'memory' },
+    kafka: {
+      type: 'object',
+      properties: {
+        brokers: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, default: ['127.0.0.1:9092'] },
+        clientId: { type: 'string', default: 'wattflow' },
+      },
+      additionalProperties: false,
+      default: {},
+    },
+  },
+  additionalProperties: false,
+  default: {},
+};
+
+const collectorSection = {
+  type: 'object',
+  properties: {
+    /** host:port targets the collector may scrape (no arbitrary outbound requests). */
+    allowTargets: { type: 'array', items: { type: 'string', pattern: '^[^\\s/]+:\\d+$' }, default: ['127.0.0.1:9100', 'localhost:9100'] },
+    /** Allow any target (only for trusted networks). */
+    allowAnyTarget: { type: 'boolean', default: false },
+    timeoutMs: { type: 'integer', minimum: 1, default: 5000 },
+    maxResponseBytes: { type: 'integer', minimum: 1024, default: 16 * 1024 * 1024 },
+  },
+  additionalProperties: false,
+  default: {},
+};
+
+const networkSection = {
+  type: 'object',
+  properties: {
+    /** Experiment file (the reference's config.json); default: config/default-experiment.json. */
+    experiment: { type: 'string' },
+    /** Watch the experiment file and apply changes without a restart. */
+    watch: { type: 'boolean', default: true },
+    /** Directory of dummy formula files, one per router type (<router_type>.txt, else default.txt). */
+    formulaDir: { type: 'string' },
+    /** Finite-difference step for trained models' sensitivities. */
+    epsilon: { type: 'number', exclusiveMinimum: 0, default: 0.01 },
+  },
+  additionalProperties: false,
+  default: {},
+};
+
+const influxSection = {
+  type: 'object',
+  properties: {
+    /** Base URL; when absent nothing is written to InfluxDB. */
+    url: { type: 'string', format: 'uri' },
+    /** 1 → /write?db= (InfluxDB 1.x); 2 → /api/v2/write?org=&bucket= (2.x, 3.x). */
+    apiVersion: { enum: [1, 2], default: 1 },
+    database: { type: 'string', default: 'wattflow' },
+    retentionPolicy: { type: 'string' },
+    org: { type: 'string' },
+    bucket: { type: 'string' },
+    token: { type: 'string' },
+    username: { type: 'string' },
+    password: { type: 'string' },
+    createDatabase: { type: 'boolean', default: true },
+    batchSize: { type: 'integer', minimum: 1, default: 5000 },
+    flushIntervalMs: { type: 'integer', minimum: 1, default: 1000 },
+    maxBufferPoints: { type: 'integer', minimum: 1, default: 100000 },
+    maxRetries: { type: 'integer', minimum: 0, default: 10 },
+    timeoutMs: { type: 'integer', minimum: 1, default: 10000 },
+  },
+  additionalProperties: false,
+  default: {},
+};
+
+const storageSection = {
+  type: 'object',
+  properties: {
+    /** Directory of the embedded storage (SQLite file etc.). */
+    dir: { type: 'string', default: '.wattflow' },
+    /** History kept per series, in hours. */
+    retentionHours: { type: 'number', exclusiveMinimum: 0, default: 24 },
+  },
+  additionalProperties: false,
+  default: {},
+};
+
+/** Sections other modules add (vehicle, registry, …) register here. */
+export const sections: Record<string, JsonObject> = {
+  log: logSection,
+  http: httpSection,
+  fabric: fabricSection,
+  collector: collectorSection,
+  network: networkSection,
+  influx: influxSection,
+  storage: storageSection,
+};
+
+export const aliases: EnvAlias[] = [
+  { env: 'WATTFLOW_LOG_LEVEL', path: '/log/level', parse: (v) => v },
+  { env: 'PORT', path: '/http/port' },
+  { env: 'WATTFLOW_HOST', path: '/http/host', parse: (v) => v },
+  { env: 'KAFKA_BROKERS', path: '/fabric/kafka/brokers', parse: commaList, implies: [{ path: '/fabric/kind', value: 'kafka' }] },
+  { env: 'INFLUX_URL', path: '/influx/url', parse: (v) => v },
+  { env: 'INFLUX_TOKEN', path: '/influx/token', parse: (v) => v },
+  { env: 'WATTFLOW_EXPERIMENT', path: '/network/experiment', parse: (v) => v },
+];
+
+export function appSchema(): JsonObject {
+  return { type: 'object', properties: sections, additionalProperties: false };
+}
+
+export interface AppConfig {
+  log: { level: string; format: 'auto' | 'json' | 'pretty' };
+  http: { host: string; port: number; bodyLimitBytes: number };
+  fabric: { kind: 'memory' | 'kafka'; kafka: { brokers: string[]; clientId: string } };
+  collector: { allowTargets: string[]; allowAnyTarget: boolean; timeoutMs: number; maxResponseBytes: number };
+  network: { experiment?: string; watch: boolean; formulaDir?: string; epsilon: number };
+  influx: {
+    url?: string;
+    apiVersion: 1 | 2;
+    database: string;
+    retentionPolicy?: string;
+    org?: string;
+    bucket?: string;
+    token?: string;
+    username?: string;
+    password?: string;
+    createDatabase: boolean;
+    batchSize: number;
+    flushIntervalMs: number;
+    maxBufferPoints: number;
+    maxRetries: number;
+    timeoutMs: number;
+  };
+  storage: { dir: string; retentionHours: number };
+  [section: string]: unknown;
+}
+
+export function loadAppConfig(file?: string, overrides?: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): AppConfig {
+  return loadConfig<AppConfig>({ file: file ?? env.WATTFLOW_CONFIG, schema: appSchema(), aliases, env, overrides });
+}

@@ -1,0 +1,230 @@
+/**
+ * The experiment configuration (config.json of the reference): loading, validation against
+ * the consistent schema, normalisation into typed router entries, and watching for changes
+ * (a changed file is re-read and handed to subscribers; an invalid change is logged and the
+ * previous experiment kept).
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, readStructuredFile, validateWithSchema } from '../core/config.js';
+import { experimentSchema } from './experiment-schema.js';
+
+export type RouterSource = 'collector' | 'direct' | 'test_metrics';
+
+export interface RouterConfig {
+  id: string;
+  topic: string;
+  interfaces: string[];
+  testMetrics: boolean;
+  routerType: string;
+  modelType: string;
+  source: RouterSource;
+  collectorUrl?: string;
+  /** Exporter base URL for direct scrapes (http://host:port), derived from collector_url when absent. */
+  exporterUrl?: string;
+  maxThroughputMbps: number;
+}
+
+export interface Experiment {
+  experimentId: string;
+  flagOriginalMetrics: boolean;
+  flagDebugParams: boolean;
+  maxThroughputMbps: number;
+  pollingInterval: number;
+  multiplier: number;
+  testMetricsDir: string;
+  routers: RouterConfig[];
+  processedTopic: (routerId: string) => string;
+  predictionsTopic: (routerId: string) => string;
+  /** The file it came from ('' when built in memory). */
+  source: string;
+}
+
+interface RawRouter {
+  collector_url?: string;
+  topic: string;
+  interfaces: string[];
+  test_metrics: boolean;
+  router_type: string;
+  model_type: string;
+  source?: RouterSource;
+  exporter_url?: string;
+  max_throughput_mbps?: number;
+}
+
+export interface RawExperiment {
+  experiment_id: string;
+  flag_original_metrics: boolean;
+  flag_debug_params: boolean;
+  max_throughput_mbps: number;
+  polling_interval: number;
+  multiplier: number;
+  test_metrics_dir?: string;
+  topics: { processed: string; predictions: string };
+  routers: Array<Record<string, RawRouter>>;
+}
+
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BUNDLED_TEST_METRICS_DIR = resolve(projectRoot, 'config', 'test_metrics');
+export const BUNDLED_CONFIG_DIR = resolve(projectRoot, 'config');
+
+/** `r1_9100.json` in a collector URL → `http://r1:9100` (the exporter it scrapes). */
+export function exporterFromCollectorUrl(url: string): string | undefined {
+  const m = /\/metrics\/([^/]+)_(\d+)\.json(?:\?.*)?$/.exec(url);
+  return m ? `http://${m[1]}:${m[2]}` : undefined;
+}
+
+export function normalizeExperiment(raw: unknown, sourceName: string, baseDir?: string): Experiment {
+  const cfg = validateWithSchema<RawExperiment>(experimentSchema as unknown as Record<string, unknown>, structuredClone(raw), sourceName);
+  const seen = new Set<string>();
+  const routers: RouterConfig[] = [];
+  cfg.routers.forEach((entry, index) => {
+    const [id, r] = Object.entries(entry)[0]!;
+    const where = `/routers/${index}/${id}`;
+    if (seen.has(id)) throw new ConfigError(sourceName, where, `router "${id}" is listed twice`);
+    seen.add(id);
+    const source: RouterSource = r.source ?? (r.test_metrics ? 'test_metrics' : r.exporter_url ? 'direct' : 'collector');
+    const exporterUrl = r.exporter_url ?? (r.collector_url ? exporterFromCollectorUrl(r.collector_url) : undefined);
+    if (source === 'collector' && !r.collector_url)
+      throw new ConfigError(sourceName, `${where}/collector_url`, 'is required for a router polled through the collector');
+    if (source === 'direct' && !exporterUrl)
+      throw new ConfigError(sourceName, `${where}/exporter_url`, 'is required for a direct scrape (or a collector_url ending in <host>_<port>.json)');
+    routers.push({
+      id,
+      topic: r.topic,
+      interfaces: r.interfaces,
+      testMetrics: source === 'test_metrics',
+      routerType: r.router_type,
+      modelType: r.model_type,
+      source,
+      collectorUrl: r.collector_url,
+      exporterUrl,
+      maxThroughputMbps: r.max_throughput_mbps ?? cfg.max_throughput_mbps,
+    });
+  });
+  const pattern = (p: string) => (router: string) => p.split('{router}').join(router);
+  return {
+    experimentId: cfg.experiment_id,
+    flagOriginalMetrics: cfg.flag_original_metrics,
+    flagDebugParams: cfg.flag_debug_params,
+    maxThroughputMbps: cfg.max_throughput_mbps,
+    pollingInterval: cfg.polling_interval,
+    multiplier: cfg.multiplier,
+    testMetricsDir: cfg.test_metrics_dir ? resolve(baseDir ?? process.cwd(), cfg.test_metrics_dir) : BUNDLED_TEST_METRICS_DIR,
+    routers,
+    processedTopic: pattern(cfg.topics.processed),
+    predictionsTopic: pattern(cfg.topics.predictions),
+    source: sourceName,
+  };
+}
+
+export function loadExperiment(file: string): Experiment {
+  const full = resolve(file);
+  return normalizeExperiment(readStructuredFile(full), full, dirname(full));
+}
+
+/**
+ * Watches an experiment file; calls `onChange` with each valid new version, `onError` with
+ * each invalid one (the caller keeps the previous experiment). Debounced; survives editors
+ * that replace the file (watches the directory).
+ */
+export function watchExperiment(
+  file: string,
+  onChange: (exp: Experiment) => void,
+  onError: (err: Error) => void,
+  debounceMs = 200,
+): { close(): void } {
+  const full = resolve(file);
+  let timer: NodeJS.Timeout | undefined;
+  let last = '';
+  const fire = () => {
+    timer = undefined;
+    try {
+      const exp = loadExperiment(full);
+      const fingerprint = JSON.stringify(readStructuredFile(full));
+      if (fingerprint === last) return;
+      last = fingerprint;
+      onChange(exp);
+    } catch (err) {
+      onError(err as Error);
+    }
+  };
+  try {
+    last = JSON.stringify(readStructuredFile(full));
+  } catch {
+    last = '';
+  }
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(dirname(full), (_event, name) => {
+      if (name && resolve(dirname(full), name.toString()) !== full) return;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(fire, debounceMs);
+    });
+  } catch (err) {
+    onError(err as Error);
+  }
+  return {
+    close() {
+      if (timer) clearTimeout(timer);
+      watcher?.close();
+    },
+  };
+}
+
+/**
+ * The live experiment shared by the stages of one process: the current version, change
+ * listeners, and (when it came from a file) a watcher plus SIGHUP reload through reload().
+ */
+export class ExperimentSource {
+  private listeners = new Set<(exp: Experiment) => void | Promise<void>>();
+  private watcher: { close(): void } | undefined;
+
+  constructor(
+    private exp: Experiment,
+    private readonly onInvalid: (err: Error) => void = () => undefined,
+  ) {}
+
+  static fromFile(file: string, onInvalid?: (err: Error) => void): ExperimentSource {
+    return new ExperimentSource(loadExperiment(file), onInvalid);
+  }
+
+  get current(): Experiment {
+    return this.exp;
+  }
+
+  onChange(listener: (exp: Experiment) => void | Promise<void>): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async set(exp: Experiment): Promise<void> {
+    this.exp = exp;
+    for (const l of this.listeners) await l(exp);
+  }
+
+  /** Re-reads the file (SIGHUP); an invalid file keeps the current experiment. */
+  async reload(): Promise<void> {
+    if (!this.exp.source) return;
+    try {
+      await this.set(loadExperiment(this.exp.source));
+    } catch (err) {
+      this.onInvalid(err as Error);
+    }
+  }
+
+  watch(): void {
+    if (!this.exp.source || this.watcher) return;
+    this.watcher = watchExperiment(this.exp.source, (exp) => void this.set(exp), this.onInvalid);
+  }
+
+  close(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+
+  routerById(id: string): RouterConfig | undefined {
+    return this.exp.routers.find((r) => r.id === id);
+  }
+}

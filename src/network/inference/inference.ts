@@ -1,0 +1,114 @@
+/**
+ * The inference stage (role `inference`): TP_<router> → ML_<router>. Takes each batch of TP
+ * messages, groups the rows by the router's predictor (router type × model), runs each
+ * predictor once per batch (micro-batching: one runtime call for many messages), and
+ * publishes the ML messages. A row whose features are unusable (missing, negative, NaN) or
+ * whose router has no usable model goes to the dead-letter topic with the reason.
+ */
+import type { Component } from '../../core/component.js';
+import type { Logger } from '../../core/logger.js';
+import { histogram } from '../../core/metrics.js';
+import type { Fabric, OutgoingMessage } from '../../fabric/fabric.js';
+import type { ExperimentSource } from '../experiment.js';
+import { DEFAULT_MODEL_TYPE, DEFAULT_ROUTER_TYPE } from '../experiment-schema.js';
+import type { TpMessage } from '../messages.js';
+import { hopLatency } from '../stage-metrics.js';
+import { StageLoop, type StageItem } from '../stage-runner.js';
+import { parseTp } from '../validate.js';
+import { buildMl, featuresOf } from './build-ml.js';
+import type { PowerFeatures, PowerPredictor, PredictorResolver } from './predictor.js';
+
+const predictSeconds = histogram({
+  name: 'wattflow_inference_predict_seconds',
+  help: 'Duration of one predictor call (a micro-batch)',
+  labelNames: ['model_type'] as const,
+});
+
+export interface InferenceOptions {
+  fabric: Fabric;
+  experiment: ExperimentSource;
+  logger: Logger;
+  resolve: PredictorResolver;
+  group?: string;
+}
+
+export function createInference(opts: InferenceOptions): Component {
+  const log = opts.logger.child({ stage: 'inference' });
+  const topicsOf = () => {
+    const exp = opts.experiment.current;
+    return exp.routers.map((r) => exp.processedTopic(r.id));
+  };
+
+  const handleMany = async (items: Array<StageItem<TpMessage>>, out: OutgoingMessage[]) => {
+    const exp = opts.experiment.current;
+    const groups = new Map<PowerPredictor, Array<{ item: StageItem<TpMessage>; features: PowerFeatures; routerType: string }>>();
+    for (const item of items) {
+      const router = opts.experiment.routerById(item.routerId);
+      const routerType = router?.routerType ?? DEFAULT_ROUTER_TYPE;
+      const features = featuresOf(item.message);
+      if ('error' in features) {
+        out.push(loop.deadLetter(item.incoming, features.error));
+        continue;
+      }
+      let predictor: PowerPredictor;
+      try {
+        predictor = opts.resolve({ id: item.routerId, routerType, modelType: router?.modelType ?? DEFAULT_MODEL_TYPE });
+      } catch (err) {
+        out.push(loop.deadLetter(item.incoming, `no model for router ${item.routerId}: ${(err as Error).message}`));
+        continue;
+      }
+      let list = groups.get(predictor);
+      if (!list) groups.set(predictor, (list = []));
+      list.push({ item, features, routerType });
+    }
+    for (const [predictor, rows] of groups) {
+      const started = performance.now();
+      let predictions;
+      try {
+        predictions = await predictor.predict(rows.map((r) => r.features));
+      } catch (err) {
+        for (const r of rows) out.push(loop.deadLetter(r.item.incoming, `prediction failed: ${(err as Error).message}`));
+        continue;
+      }
+      const elapsed = performance.now() - started;
+      predictSeconds.observe({ model_type: predictor.info.model_type }, elapsed / 1000);
+      const now = Date.now();
+      rows.forEach((r, i) => {
+        const p = predictions[i]!;
+        const ml = buildMl(r.item.message, p, { ...predictor.info, router_type: r.routerType, processing_time_ms: elapsed / rows.length }, now);
+        out.push({ topic: exp.predictionsTopic(r.item.routerId), key: r.item.routerId, value: JSON.stringify(ml) });
+        hopLatency.observe({ hop: 'processor_to_inference' }, Math.max(0, now - r.item.incoming.timestamp) / 1000);
+        const readAt = Number(r.item.message.epoch_timestamp) * 1000;
+        if (Number.isFinite(readAt)) hopLatency.observe({ hop: 'end_to_end' }, Math.max(0, now - readAt) / 1000);
+      });
+    }
+  };
+
+  const loop: StageLoop<TpMessage> = new StageLoop<TpMessage>({
+    stage: 'inference',
+    group: opts.group ?? 'wattflow-inference',
+    fabric: opts.fabric,
+    logger: log,
+    parse: parseTp,
+    handleMany,
+  });
+
+  let unsubscribe: (() => void) | undefined;
+  return {
+    name: 'inference',
+    async start() {
+      const exp = opts.experiment.current;
+      await loop.ensure(exp.routers.map((r) => exp.predictionsTopic(r.id)));
+      await loop.start(topicsOf());
+      unsubscribe = opts.experiment.onChange(async (next) => {
+        await loop.ensure(next.routers.map((r) => next.predictionsTopic(r.id)));
+        await loop.updateTopics(topicsOf());
+      });
+    },
+    async stop() {
+      unsubscribe?.();
+      await loop.stop();
+    },
+    ready: () => (loop.running ? true : 'inference not consuming yet'),
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * The processing stage (role `processor`): TD_<router> → TP_<router>. Pairs each TD message
+ * with the previous one of the same router (state per router), computes the rates
+ * (compute.ts), builds the TP message in the reference layout, and publishes it.
+ *
+ * State survives consumer-group rebalances and restarts: after handling a message the stage
+ * also publishes it, keyed by router, to a compacted state topic; a member that is assigned a
+ * router's topic first rebuilds that router's last message from the state topic, so it never
+ * pairs across a gap it did not see and never emits a wrong rate.
+ */
+import type { Component } from '../../core/component.js';
+import type { Logger } from '../../core/logger.js';
+import type { Fabric, IncomingMessage, OutgoingMessage } from '../../fabric/fabric.js';
+import type { ExperimentSource } from '../experiment.js';
+import {
+  BYTE_RATE,
+  OCCUPATION,
+  PACKET_LENGTH,
+  PACKET_RATE,
+  routerIdOf,
+  type InputMlMetric,
+  type TdMessage,
+  type TpMessage,
+} from '../messages.js';
+import { hopLatency, messagesDropped } from '../stage-metrics.js';
+import { StageLoop } from '../stage-runner.js';
+import { parseTd } from '../validate.js';
+import { computeRates, type Rates } from './compute.js';
+
+export const PROCESSOR_STATE_TOPIC = 'wattflow_processor_state';
+
+export interface ProcessorOptions {
+  fabric: Fabric;
+  experiment: ExperimentSource;
+  logger: Logger;
+  group?: string;
+  stateTopic?: string;
+  /** Pairs further apart than this many polling intervals are dropped (default 5). */
+  maxGapIntervals?: number;
+}
+
+/** Builds the TP message: the TD fields in reference order plus input_ml_metrics. */
+export function buildTp(td: TdMessage, rates: Rates, opts: { includeOriginal: boolean; nowMs: number }): TpMessage {
+  const { debug_params, metrics, input_ml_metrics: _previous, ...head } = td as TpMessage;
+  const tp: Record<string, unknown> = { ...head };
+  if (td.flag_debug_params && debug_params) tp.debug_params = { ...debug_params, process_timestamp: String(opts.nowMs) };
+  if (opts.includeOriginal && metrics) tp.metrics = metrics;
+  const inputs: InputMlMetric[] = [
+    { name: PACKET_RATE, type: 'rate', value: rates.packetsPerSecond },
+    { name: PACKET_LENGTH, type: 'length', value: rates.averagePacketLength },
+    { name: OCCUPATION, type: 'percentage', value: rates.occupationPercent },
+    // extension (additive, after the reference's three): the byte rate in Mbit/s
+    { name: BYTE_RATE, type: 'rate', value: rates.mbitPerSecond },
+  ];
+  tp.input_ml_metrics = inputs;
+  return tp as TpMessage;
+}
+
+export function createProcessor(opts: ProcessorOptions): Component & { stateSize(): number } {
+  const stateTopic = opts.stateTopic ?? PROCESSOR_STATE_TOPIC;
+  const last = new Map<string, TdMessage>();
+  const log = opts.logger.child({ stage: 'processor' });
+  const inputTopics = () => opts.experiment.current.routers.map((r) => r.topic);
+  const routerOfTopic = (topic: string) => opts.experiment.current.routers.find((r) => r.topic === topic)?.id;
+
+  const restoreState = async (topics: string[]) => {
+    const routers = new Set(topics.map(routerOfTopic).filter((r): r is string => r !== undefined));
+    if (routers.size === 0) return;
+    for (const m of await opts.fabric.readAll(stateTopic)) {
+      if (!routers.has(m.key)) continue;
+      const parsed = parseTd(m.value);
+      if (parsed.ok) last.set(m.key, parsed.message);
+    }
+    log.info({ routers: [...routers] }, 'restored per-router state');
+  };
+
+  const handle = (key: string, td: TdMessage, incoming: IncomingMessage, out: OutgoingMessage[]) => {
+    const exp = opts.experiment.current;
+    const routerId = key || routerIdOf(td);
+    const router = opts.experiment.routerById(routerId);
+    const dbg = td.flag_debug_params ? td.debug_params : undefined;
+    const prev = last.get(routerId);
+    last.set(routerId, td);
+    out.push({ topic: stateTopic, key: routerId, value: incoming.value });
+    const now = Date.now();
+    hopLatency.observe({ hop: 'producer_to_processor' }, Math.max(0, now - incoming.timestamp) / 1000);
+    if (!prev) {
+      messagesDropped.inc({ stage: 'processor', reason: 'first_message' });
+      return;
+    }
+    const result = computeRates(prev, td, {
+      maxThroughputMbps: dbg?.max_throughput_mbps ?? router?.maxThroughputMbps ?? exp.maxThroughputMbps,
+      pollingIntervalSeconds: dbg?.polling_interval ?? exp.pollingInterval,
+      maxGapIntervals: opts.maxGapIntervals,
+    });
+    if (!result.ok) {
+      messagesDropped.inc({ stage: 'processor', reason: result.reason });
+      log.debug({ router: routerId, reason: result.reason, detail: result.detail }, 'pair dropped');
+      return;
+    }
+    const includeOriginal = dbg?.flag_original_metrics ?? exp.flagOriginalMetrics;
+    const tp = buildTp(td, result.rates, { includeOriginal, nowMs: now });
+    out.push({ topic: exp.processedTopic(routerId), key: routerId, value: JSON.stringify(tp) });
+  };
+
+  const loop = new StageLoop<TdMessage>({
+    stage: 'processor',
+    group: opts.group ?? 'wattflow-processor',
+    fabric: opts.fabric,
+    logger: log,
+    parse: parseTd,
+    handle,
+    onAssigned: restoreState,
+    onRevoked: (topics) => {
+      for (const t of topics) {
+        const r = routerOfTopic(t);
+        if (r) last.delete(r);
+      }
+    },
+  });
+
+  let unsubscribe: (() => void) | undefined;
+  return {
+    name: 'processor',
+    stateSize: () => last.size,
+    async start() {
+      await opts.fabric.ensureTopics([{ name: stateTopic, compacted: true }]);
+      const exp = opts.experiment.current;
+      await loop.ensure(exp.routers.map((r) => exp.processedTopic(r.id)));
+      await loop.start(inputTopics());
+      unsubscribe = opts.experiment.onChange(async (next) => {
+        await loop.ensure(next.routers.map((r) => next.processedTopic(r.id)));
+        await loop.updateTopics(next.routers.map((r) => r.topic));
+      });
+    },
+    async stop() {
+      unsubscribe?.();
+      await loop.stop();
+    },
+    ready: () => (loop.running ? true : 'processor not consuming yet'),
+  };
+}

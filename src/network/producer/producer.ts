@@ -1,0 +1,121 @@
+/**
+ * The producer stage (role `producer`): polls every router of the experiment every
+ * polling_interval seconds — all routers concurrently, on a fixed schedule without drift — and
+ * publishes a TD message per router to its topic (TD_<router>, key = router id). A slow or dead
+ * router never delays the others: each router has at most one poll in flight, a poll that is
+ * still running at the next tick makes that router skip the tick (counted as an overrun), and
+ * every poll is bounded by a timeout. The experiment is reloadable (routers, interfaces,
+ * interval, experiment id) without a restart.
+ */
+import type { Component } from '../../core/component.js';
+import type { Logger } from '../../core/logger.js';
+import { counter, histogram } from '../../core/metrics.js';
+import { FixedRateScheduler } from '../../core/scheduler.js';
+import type { Fabric } from '../../fabric/fabric.js';
+import type { ExperimentSource, RouterConfig, RouterSource } from '../experiment.js';
+import { hopLatency, messagesOut } from '../stage-metrics.js';
+import { buildTd } from './build-td.js';
+import { collectorPoller, directPoller, testMetricsPoller, type Poller, type SourceOptions } from './sources.js';
+
+const polls = counter({
+  name: 'wattflow_producer_polls_total',
+  help: 'Router polls by source and result (ok, error, overrun = previous poll still running)',
+  labelNames: ['source', 'result'] as const,
+});
+const pollDuration = histogram({ name: 'wattflow_producer_poll_seconds', help: 'Duration of one router poll', labelNames: ['source'] as const });
+
+export interface ProducerOptions {
+  fabric: Fabric;
+  experiment: ExperimentSource;
+  logger: Logger;
+  /** Per-poll timeout; default: the polling interval (capped at 10 s). */
+  timeoutMs?: number;
+  maxBytes?: number;
+}
+
+export function createProducer(opts: ProducerOptions): Component & { lastPublished(): Map<string, number> } {
+  const log = opts.logger.child({ stage: 'producer' });
+  const exp = () => opts.experiment.current;
+  const sourceOpts = (): SourceOptions => ({
+    timeoutMs: opts.timeoutMs ?? Math.min(10_000, exp().pollingInterval * 1000),
+    maxBytes: opts.maxBytes ?? 16 * 1024 * 1024,
+  });
+  const pollers: Record<RouterSource, Poller> = {
+    collector: (r, t) => collectorPoller(sourceOpts())(r, t),
+    direct: (r, t) => directPoller(sourceOpts())(r, t),
+    test_metrics: testMetricsPoller(exp),
+  };
+  const inflight = new Set<string>();
+  const published = new Map<string, number>();
+  const lastErrorLogged = new Map<string, number>();
+  let ensured = new Set<string>();
+
+  const ensureTopics = async () => {
+    const topics = exp().routers.map((r) => r.topic).filter((t) => !ensured.has(t));
+    if (topics.length === 0) return;
+    await opts.fabric.ensureTopics(topics.map((name) => ({ name })));
+    ensured = new Set([...ensured, ...topics]);
+  };
+
+  const pollRouter = async (router: RouterConfig, tickMs: number) => {
+    const started = performance.now();
+    try {
+      const experiment = exp();
+      const res = await pollers[router.source](router, tickMs);
+      const collectedAt = Date.now();
+      const td = buildTd({ router, experiment, nodeExporter: res.nodeExporter, readAtMs: res.readAtMs, collectedAtMs: collectedAt, families: res.families });
+      await opts.fabric.publish({ topic: router.topic, key: router.id, value: JSON.stringify(td) });
+      messagesOut.inc({ stage: 'producer' });
+      hopLatency.observe({ hop: 'collector_to_producer' }, Math.max(0, Date.now() - res.readAtMs) / 1000);
+      polls.inc({ source: router.source, result: 'ok' });
+      published.set(router.id, Date.now());
+    } catch (err) {
+      polls.inc({ source: router.source, result: 'error' });
+      const now = Date.now();
+      if (now - (lastErrorLogged.get(router.id) ?? 0) > 30_000) {
+        lastErrorLogged.set(router.id, now);
+        log.warn({ router: router.id, err: (err as Error).message }, 'poll failed (logged at most every 30 s per router)');
+      }
+    } finally {
+      pollDuration.observe({ source: router.source }, (performance.now() - started) / 1000);
+      inflight.delete(router.id);
+    }
+  };
+
+  const onTick = (tickMs: number) => {
+    for (const router of exp().routers) {
+      if (inflight.has(router.id)) {
+        polls.inc({ source: router.source, result: 'overrun' });
+        continue;
+      }
+      inflight.add(router.id);
+      void pollRouter(router, tickMs);
+    }
+  };
+
+  const scheduler = new FixedRateScheduler(exp().pollingInterval * 1000, onTick);
+  let unsubscribe: (() => void) | undefined;
+  let started = false;
+  return {
+    name: 'producer',
+    lastPublished: () => published,
+    async start() {
+      await ensureTopics();
+      unsubscribe = opts.experiment.onChange(async (next) => {
+        await ensureTopics();
+        scheduler.setInterval(next.pollingInterval * 1000);
+        log.info({ routers: next.routers.map((r) => r.id), interval: next.pollingInterval, experiment: next.experimentId }, 'experiment reloaded');
+      });
+      scheduler.start();
+      started = true;
+      log.info({ routers: exp().routers.length, interval_s: exp().pollingInterval }, 'polling routers');
+    },
+    async stop() {
+      scheduler.stop();
+      unsubscribe?.();
+      const deadline = Date.now() + 5000;
+      while (inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    },
+    ready: () => (started ? true : 'producer not started'),
+  };
+}

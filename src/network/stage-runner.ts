@@ -1,0 +1,136 @@
+/**
+ * The consume → validate → transform → publish loop shared by the pipeline stages that read
+ * one topic per router (processor: TD→TP, inference: TP→ML). For each batch it parses and
+ * validates every message (invalid ones go to `<topic>.dlq` with the reason and are counted),
+ * lets the stage produce its output messages, publishes them all, and only then returns so the
+ * fabric commits (at-least-once). The topic list follows the experiment (reloadable).
+ */
+import type { Fabric, IncomingMessage, OutgoingMessage, Subscription } from '../fabric/fabric.js';
+import { dlqTopic } from '../fabric/fabric.js';
+import type { Logger } from '../core/logger.js';
+import { consumerLag, deadLettered, messagesIn, messagesOut } from './stage-metrics.js';
+import type { Validated } from './validate.js';
+
+export interface StageItem<In> {
+  routerId: string;
+  message: In;
+  incoming: IncomingMessage;
+}
+
+export interface StageLoopOptions<In> {
+  stage: string;
+  group: string;
+  fabric: Fabric;
+  logger: Logger;
+  parse: (raw: string) => Validated<In>;
+  /** Turns one valid message into output messages (pushed onto `out`). */
+  handle?: (routerId: string, message: In, incoming: IncomingMessage, out: OutgoingMessage[]) => void | Promise<void>;
+  /** Alternative to `handle`: all valid messages of a batch at once (micro-batching). */
+  handleMany?: (items: Array<StageItem<In>>, out: OutgoingMessage[]) => Promise<void>;
+  onAssigned?: (topics: string[]) => Promise<void> | void;
+  onRevoked?: (topics: string[]) => Promise<void> | void;
+}
+
+export interface DeadLetter {
+  stage: string;
+  reason: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string;
+  received_at: string;
+  value: string;
+}
+
+export class StageLoop<In> {
+  private sub: Subscription | undefined;
+  private lagTimer: NodeJS.Timeout | undefined;
+  private ensured = new Set<string>();
+
+  constructor(private readonly o: StageLoopOptions<In>) {}
+
+  get running(): boolean {
+    return this.sub !== undefined;
+  }
+
+  async ensure(topics: string[]): Promise<void> {
+    const missing = topics.filter((t) => !this.ensured.has(t));
+    if (missing.length === 0) return;
+    await this.o.fabric.ensureTopics(missing.map((name) => ({ name })));
+    for (const t of missing) this.ensured.add(t);
+  }
+
+  async start(topics: string[]): Promise<void> {
+    await this.ensure([...topics, ...topics.map(dlqTopic)]);
+    this.sub = await this.o.fabric.subscribe({
+      group: this.o.group,
+      topics,
+      handler: (batch) => this.handleBatch(batch),
+      onAssigned: (parts) => this.o.onAssigned?.(parts.map((p) => p.topic)),
+      onRevoked: (parts) => this.o.onRevoked?.(parts.map((p) => p.topic)),
+    });
+    this.lagTimer = setInterval(() => {
+      void this.sub
+        ?.lag()
+        .then((lag) => consumerLag.set({ stage: this.o.stage }, lag))
+        .catch(() => undefined);
+    }, 5000);
+    this.lagTimer.unref();
+  }
+
+  async updateTopics(topics: string[]): Promise<void> {
+    await this.ensure([...topics, ...topics.map(dlqTopic)]);
+    await this.sub?.updateTopics(topics);
+  }
+
+  private async handleBatch(batch: IncomingMessage[]): Promise<void> {
+    const out: OutgoingMessage[] = [];
+    const valid: Array<StageItem<In>> = [];
+    messagesIn.inc({ stage: this.o.stage }, batch.length);
+    for (const msg of batch) {
+      const parsed = this.o.parse(msg.value);
+      if (!parsed.ok) out.push(this.deadLetter(msg, parsed.reason));
+      else valid.push({ routerId: msg.key, message: parsed.message, incoming: msg });
+    }
+    if (this.o.handleMany) {
+      await this.o.handleMany(valid, out);
+    } else if (this.o.handle) {
+      for (const item of valid) {
+        try {
+          await this.o.handle(item.routerId, item.message, item.incoming, out);
+        } catch (err) {
+          out.push(this.deadLetter(item.incoming, `stage ${this.o.stage} failed: ${(err as Error).message}`));
+        }
+      }
+    }
+    if (out.length > 0) {
+      await this.o.fabric.publishBatch(out);
+      let produced = 0;
+      for (const m of out) if (!m.topic.endsWith('.dlq')) produced++;
+      if (produced) messagesOut.inc({ stage: this.o.stage }, produced);
+    }
+  }
+
+  deadLetter(msg: IncomingMessage, reason: string): OutgoingMessage {
+    deadLettered.inc({ stage: this.o.stage });
+    this.o.logger.warn({ topic: msg.topic, offset: msg.offset, key: msg.key, reason }, 'message sent to dead-letter topic');
+    const letter: DeadLetter = {
+      stage: this.o.stage,
+      reason,
+      topic: msg.topic,
+      partition: msg.partition,
+      offset: msg.offset,
+      key: msg.key,
+      received_at: new Date().toISOString(),
+      value: msg.value,
+    };
+    return { topic: dlqTopic(msg.topic), key: msg.key, value: JSON.stringify(letter) };
+  }
+
+  async stop(): Promise<void> {
+    if (this.lagTimer) clearInterval(this.lagTimer);
+    const sub = this.sub;
+    this.sub = undefined;
+    await sub?.close();
+  }
+}
