@@ -1,7 +1,7 @@
 /**
- * A fixed-rate scheduler without drift: ticks fall on multiples of the interval on the wall
- * clock (t = k × interval), each timer is computed from the clock rather than chained, and
- * ticks missed while the event loop was blocked are skipped (and counted), never bunched.
+ * A fixed-rate scheduler without drift: ticks fall at start + k × interval (the first one at
+ * start), each timer is computed from the clock rather than chained, and ticks missed while
+ * the event loop was blocked are skipped (and counted), never bunched.
  */
 export class FixedRateScheduler {
   private timer: NodeJS.Timeout | undefined;
@@ -15,7 +15,7 @@ export class FixedRateScheduler {
 
   start(): void {
     this.stop();
-    this.nextTick = Math.ceil(Date.now() / this.intervalMs) * this.intervalMs;
+    this.nextTick = Date.now();
     this.arm();
   }
 

@@ -1,6 +1,9 @@
 /**
  * Every role of the CLI, in the order `wattflow --help` lists them.
  */
+import { collectorRole } from './collector.js';
+import { apiRole, inferenceRole, processorRole, producerRole } from './network.js';
 import type { Role } from './role.js';
+import { upRole } from './up.js';
 
-export const roles: Role[] = [];
+export const roles: Role[] = [upRole, collectorRole, producerRole, processorRole, inferenceRole, apiRole];

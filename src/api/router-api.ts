@@ -1,0 +1,85 @@
+/**
+ * The router API (role `api`): routers with their latest state, the last ML message of a
+ * router, and a router's history of one metric — read from the time-series store that the
+ * store sink fills from the ML topics.
+ *   GET /api/routers
+ *   GET /api/routers/{id}/latest
+ *   GET /api/routers/{id}/series?metric=power&from=-1h&to=now[&limit=N]
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Component } from '../core/component.js';
+import type { ExperimentSource } from '../network/experiment.js';
+import type { TimeSeriesStore } from '../storage/index.js';
+import { parseTimeParam } from './time-query.js';
+
+export const ROUTER_METRICS = [
+  'power',
+  'occupation',
+  'packet_length',
+  'packet_rate',
+  'byte_rate_mbps',
+  'power_rate_occupation',
+  'power_rate_packet_length',
+] as const;
+
+export const routerSeries = (id: string) => `router/${id}`;
+
+export function createRouterApi(opts: { store: TimeSeriesStore; experiment: ExperimentSource }): Component {
+  return {
+    name: 'router-api',
+    routes(app: FastifyInstance) {
+      app.get('/api/routers', async () => {
+        const exp = opts.experiment.current;
+        const known = new Map((await opts.store.listSeries('router/')).map((s) => [s.series, s]));
+        const routers = await Promise.all(
+          exp.routers.map(async (r) => {
+            const latest = known.has(routerSeries(r.id)) ? await opts.store.latest(routerSeries(r.id)) : undefined;
+            return {
+              id: r.id,
+              topic: r.topic,
+              interfaces: r.interfaces,
+              router_type: r.routerType,
+              model_type: r.modelType,
+              source: r.source,
+              latest: latest ? { time: new Date(latest.tsMs).toISOString(), ...latest.fields } : null,
+            };
+          }),
+        );
+        return { experiment_id: exp.experimentId, polling_interval: exp.pollingInterval, routers };
+      });
+
+      app.get<{ Params: { id: string } }>('/api/routers/:id/latest', async (req, reply) => {
+        const latest = await opts.store.latest(routerSeries(req.params.id));
+        if (!latest?.doc) {
+          reply.code(404);
+          return { error: `no prediction yet for router "${req.params.id}"` };
+        }
+        reply.header('content-type', 'application/json; charset=utf-8');
+        return latest.doc;
+      });
+
+      app.get<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>('/api/routers/:id/series', async (req, reply) => {
+        const q = req.query;
+        const metric = q.metric ?? 'power';
+        if (!(ROUTER_METRICS as readonly string[]).includes(metric)) {
+          reply.code(400);
+          return { error: `unknown metric "${metric}"`, metrics: ROUTER_METRICS };
+        }
+        const now = Date.now();
+        const from = parseTimeParam(q.from, now - 3_600_000, now);
+        const to = parseTimeParam(q.to, now, now);
+        if (typeof from !== 'number' || typeof to !== 'number') {
+          reply.code(400);
+          return { error: (typeof from !== 'number' ? from : (to as { error: string })).error };
+        }
+        const limit = q.limit === undefined ? 10_000 : Number(q.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000) {
+          reply.code(400);
+          return { error: 'limit must be an integer from 1 to 1000000' };
+        }
+        const points = await opts.store.range(routerSeries(req.params.id), metric, from, to, limit);
+        return { router: req.params.id, metric, from: new Date(from).toISOString(), to: new Date(to).toISOString(), points: points.map((p) => ({ time: new Date(p.tsMs).toISOString(), t: p.tsMs, value: p.value })) };
+      });
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * The roles of the network telemetry pipeline — producer, processor, inference, api — and the
+ * builder `wattflow up` uses to run them together. Each role runs the same stage code; only
+ * the fabric (Kafka or in-process) and the stores differ.
+ */
+import { resolve } from 'node:path';
+import type { AppConfig } from '../app-config.js';
+import type { Component } from '../core/component.js';
+import type { Logger } from '../core/logger.js';
+import type { Fabric } from '../fabric/fabric.js';
+import { createRouterApi } from '../api/router-api.js';
+import { BUNDLED_CONFIG_DIR, ExperimentSource, loadExperiment } from '../network/experiment.js';
+import { createProducer } from '../network/producer/producer.js';
+import { createProcessor } from '../network/processor/processor.js';
+import { createInference } from '../network/inference/inference.js';
+import { DummyPredictors } from '../network/inference/dummy-predictor.js';
+import type { PredictorResolver } from '../network/inference/predictor.js';
+import { InfluxWriter } from '../sinks/influx/writer.js';
+import { createMlInfluxSink, createMlStoreSink } from '../sinks/ml-sinks.js';
+import { openTimeSeriesStore, type TimeSeriesStore } from '../storage/index.js';
+import type { Role } from './role.js';
+import { createFabric, fabricComponent, loadRoleConfig, parseRoleArgs, roleLogger, serve } from './common.js';
+
+export const DEFAULT_EXPERIMENT_FILE = resolve(BUNDLED_CONFIG_DIR, 'default-experiment.json');
+
+export function experimentFor(cfg: AppConfig, logger: Logger): ExperimentSource {
+  const file = cfg.network.experiment ?? DEFAULT_EXPERIMENT_FILE;
+  const source = new ExperimentSource(loadExperiment(file), (err) =>
+    logger.error({ err: err.message }, 'experiment file change rejected; keeping the previous experiment'),
+  );
+  if (cfg.network.watch) source.watch();
+  return source;
+}
+
+/** Dummy formulas per router type (validated now, so a bad formula fails the start). */
+export function predictorResolver(cfg: AppConfig, experiment: ExperimentSource): PredictorResolver {
+  const dummies = new DummyPredictors(cfg.network.formulaDir);
+  const preload = () => dummies.preload(new Set(experiment.current.routers.filter((r) => r.modelType === 'dummy').map((r) => r.routerType)));
+  preload();
+  experiment.onChange(preload);
+  return (router) => {
+    if (router.modelType === 'dummy') return dummies.get(router.routerType);
+    throw new Error(`model type "${router.modelType}" of router ${router.id} has no deployed model (use "dummy" or deploy one)`);
+  };
+}
+
+export interface NetworkParts {
+  producer?: boolean;
+  processor?: boolean;
+  inference?: boolean;
+  api?: boolean;
+  influx?: boolean;
+}
+
+/** The experiment's stage components for the selected parts, in start order. */
+export async function networkComponents(
+  cfg: AppConfig,
+  logger: Logger,
+  fabric: Fabric,
+  experiment: ExperimentSource,
+  parts: NetworkParts,
+  store?: TimeSeriesStore,
+): Promise<Component[]> {
+  const components: Component[] = [];
+  if (parts.api) {
+    const s = store ?? (await openTimeSeriesStore({ dir: cfg.storage.dir, retentionHours: cfg.storage.retentionHours }));
+    components.push(createMlStoreSink({ fabric, experiment, store: s, logger }));
+    components.push(createRouterApi({ store: s, experiment }));
+    if (!store) components.push({ name: 'store', stop: () => s.close() });
+  }
+  if (parts.influx && cfg.influx.url) {
+    const writer = new InfluxWriter({ ...cfg.influx, url: cfg.influx.url }, logger);
+    components.push(createMlInfluxSink({ fabric, experiment, writer, logger }));
+  }
+  if (parts.inference) components.push(createInference({ fabric, experiment, logger, resolve: predictorResolver(cfg, experiment) }));
+  if (parts.processor) components.push(createProcessor({ fabric, experiment, logger }));
+  if (parts.producer) components.push(createProducer({ fabric, experiment, logger }));
+  return components;
+}
+
+function networkRole(name: string, summary: string, parts: NetworkParts, extraUsage = ''): Role {
+  const usage = `usage: wattflow ${name} [--config FILE] [--experiment FILE] [--port N]\n\n${summary}${extraUsage}`;
+  return {
+    name,
+    summary,
+    usage,
+    async run(args) {
+      const { values } = parseRoleArgs(args, { experiment: { type: 'string', short: 'e' } });
+      const cfg = loadRoleConfig(values);
+      if (values.experiment) cfg.network.experiment = values.experiment;
+      const logger = roleLogger(cfg, name);
+      const fabric = await createFabric(cfg, logger);
+      const experiment = experimentFor(cfg, logger);
+      const components = [
+        fabricComponent(fabric),
+        { name: 'experiment', stop: async () => experiment.close(), reload: () => experiment.reload() },
+        ...(await networkComponents(cfg, logger, fabric, experiment, parts)),
+      ];
+      await serve(cfg, logger, components);
+    },
+  };
+}
+
+export const producerRole = networkRole('producer', 'poll every router of the experiment and publish TD_<router> messages', { producer: true });
+export const processorRole = networkRole('processor', 'TD_<router> → TP_<router>: rates, packet length, capacity occupation', { processor: true });
+export const inferenceRole = networkRole('inference', 'TP_<router> → ML_<router>: power and its sensitivities (dummy formula or models)', { inference: true });
+export const apiRole = networkRole(
+  'api',
+  'router API over the predictions (/api/routers…) and the InfluxDB sink when INFLUX_URL is set',
+  { api: true, influx: true },
+);

@@ -1,0 +1,99 @@
+/**
+ * Role `up` (what `npm start` runs): every stage in one process — collector, producer,
+ * processor, inference, the router API with embedded storage, the InfluxDB sink when
+ * INFLUX_URL is set — on the in-process bus, or on Kafka when KAFKA_BROKERS is set. Without an
+ * experiment file it runs the bundled demo experiment (test-metrics routers, so it works with
+ * no exporter at all) plus the local node exporter when one answers on 127.0.0.1:9100.
+ */
+import { readFileSync } from 'node:fs';
+import type { AppConfig } from '../app-config.js';
+import { createCollector } from '../collector/collector.js';
+import type { Logger } from '../core/logger.js';
+import { ExperimentSource, loadExperiment, normalizeExperiment, type RawExperiment } from '../network/experiment.js';
+import { openTimeSeriesStore } from '../storage/index.js';
+import type { Role } from './role.js';
+import { createFabric, fabricComponent, loadRoleConfig, parseRoleArgs, roleLogger, serve } from './common.js';
+import { DEFAULT_EXPERIMENT_FILE, experimentFor, networkComponents } from './network.js';
+
+const LOCAL_EXPORTER = '127.0.0.1:9100';
+
+/** Devices of the local exporter that saw traffic (so the demo shows real rates). */
+async function localExporterInterfaces(): Promise<string[] | undefined> {
+  try {
+    const res = await fetch(`http://${LOCAL_EXPORTER}/metrics`, { signal: AbortSignal.timeout(1000) });
+    if (res.status !== 200) return undefined;
+    const text = await res.text();
+    const devices = new Set<string>();
+    for (const m of text.matchAll(/^node_network_receive_bytes_total\{[^}]*device="([^"]+)"[^}]*\}\s+(\S+)/gm)) {
+      if (Number(m[2]) > 0) devices.add(m[1]!);
+    }
+    return devices.size > 0 ? [...devices] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function demoExperiment(cfg: AppConfig, logger: Logger): Promise<ExperimentSource> {
+  if (cfg.network.experiment) return experimentFor(cfg, logger);
+  const raw = JSON.parse(readFileSync(DEFAULT_EXPERIMENT_FILE, 'utf8')) as RawExperiment;
+  const interfaces = await localExporterInterfaces();
+  if (interfaces) {
+    raw.routers.push({
+      local: {
+        collector_url: `http://127.0.0.1:${cfg.http.port}/metrics/${LOCAL_EXPORTER.replace(':', '_')}.json`,
+        topic: 'TD_local',
+        interfaces,
+        test_metrics: false,
+        router_type: 'huawei',
+        model_type: 'dummy',
+        source: 'direct',
+        exporter_url: `http://${LOCAL_EXPORTER}`,
+      },
+    });
+    logger.info({ interfaces }, 'local node exporter found: added router "local"');
+  }
+  const exp = normalizeExperiment(raw, DEFAULT_EXPERIMENT_FILE);
+  // the demo experiment is built in memory (not watched); reload re-reads the bundled file
+  return new ExperimentSource({ ...exp, source: '' });
+}
+
+export const upRole: Role = {
+  name: 'up',
+  summary: 'run every stage in one process (in-process bus and embedded storage, or Kafka when KAFKA_BROKERS is set)',
+  usage: [
+    'usage: wattflow up [--config FILE] [--experiment FILE] [--port N]',
+    '',
+    'Runs the collector, producer, processor, inference, the router API (embedded storage),',
+    'and the InfluxDB sink when INFLUX_URL is set. Without --experiment: the bundled demo',
+    'experiment (test-metrics routers r1..r7) plus the local node exporter if one answers.',
+  ].join('\n'),
+  async run(args) {
+    const { values } = parseRoleArgs(args, { experiment: { type: 'string', short: 'e' } });
+    const cfg = loadRoleConfig(values);
+    if (values.experiment) cfg.network.experiment = values.experiment;
+    if (cfg.network.experiment) loadExperiment(cfg.network.experiment); // fail fast with the file's error
+    const logger = roleLogger(cfg, 'up');
+    const fabric = await createFabric(cfg, logger);
+    const experiment = await demoExperiment(cfg, logger);
+    const store = await openTimeSeriesStore({ dir: cfg.storage.dir, retentionHours: cfg.storage.retentionHours });
+    const components = [
+      fabricComponent(fabric),
+      { name: 'store', stop: () => store.close() },
+      { name: 'experiment', stop: async () => experiment.close(), reload: () => experiment.reload() },
+      createCollector(cfg.collector),
+      ...(await networkComponents(cfg, logger, fabric, experiment, { api: true, influx: true, inference: true, processor: true, producer: true }, store)),
+    ];
+    await serve(cfg, logger, components, (url) => {
+      const exp = experiment.current;
+      console.log(
+        [
+          `wattflow is up (${fabric.kind === 'kafka' ? 'Kafka' : 'in-process bus'}, ${exp.routers.length} routers, polling every ${exp.pollingInterval} s)`,
+          `  routers API:  ${url}/api/routers`,
+          `  latest:       ${url}/api/routers/${exp.routers[0]?.id ?? 'r1'}/latest`,
+          `  collector:    ${url}/metrics/127.0.0.1_9100.json`,
+          `  metrics:      ${url}/metrics   health: ${url}/healthz   ready: ${url}/readyz`,
+        ].join('\n'),
+      );
+    });
+  },
+};

@@ -1,0 +1,163 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { ExperimentSource, loadExperiment, type Experiment } from '../../src/network/experiment.js';
+import { buildTd } from '../../src/network/producer/build-td.js';
+import { testMetricsPoller } from '../../src/network/producer/sources.js';
+import { createProcessor } from '../../src/network/processor/processor.js';
+import { createInference } from '../../src/network/inference/inference.js';
+import { DummyPredictors } from '../../src/network/inference/dummy-predictor.js';
+import type { MlMessage, TpMessage } from '../../src/network/messages.js';
+import { silentLogger } from '../../src/core/logger.js';
+
+const logger = silentLogger();
+
+function testExperiment(): Experiment {
+  const exp = loadExperiment(new URL('../../config/default-experiment.json', import.meta.url).pathname);
+  return { ...exp, source: '' };
+}
+
+async function waitFor<T>(fn: () => Promise<T | undefined>, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Publishes `n` polls of a router's test metrics, polling_interval apart (poll index `from`…). */
+async function publishPolls(fabric: MemoryFabric, exp: Experiment, routerId: string, n: number, from = 0, poll = testMetricsPoller(() => exp)) {
+  const router = exp.routers.find((r) => r.id === routerId)!;
+  const startMs = 1_700_000_000_000;
+  for (let i = from; i < from + n; i++) {
+    const tick = startMs + i * exp.pollingInterval * 1000;
+    const res = await poll(router, tick);
+    const td = buildTd({ router, experiment: exp, nodeExporter: res.nodeExporter, readAtMs: res.readAtMs, collectedAtMs: tick + 3, families: res.families });
+    await fabric.publish({ topic: router.topic, key: router.id, value: JSON.stringify(td) });
+  }
+}
+
+test('test metrics r1 through processor and dummy inference: 100 % occupation, 1200 B, 719.04 W', async () => {
+  const fabric = new MemoryFabric();
+  const exp = testExperiment();
+  const source = new ExperimentSource(exp);
+  const dummies = new DummyPredictors();
+  const processor = createProcessor({ fabric, experiment: source, logger });
+  const inference = createInference({ fabric, experiment: source, logger, resolve: (r) => dummies.get(r.routerType) });
+  await processor.start!();
+  await inference.start!();
+  await publishPolls(fabric, exp, 'r1', 6);
+  const ml = await waitFor(async () => {
+    const msgs = await fabric.readAll('ML_r1');
+    return msgs.length >= 5 ? msgs : undefined;
+  });
+  assert.equal(ml.length, 5, 'one ML message per pair of polls');
+  for (const m of ml) {
+    const msg = JSON.parse(m.value) as MlMessage;
+    assert.equal(m.key, 'r1');
+    const occupation = msg.input_ml_metrics.find((x) => x.name === 'node_network_router_capacity_occupation')!.value;
+    const length = msg.input_ml_metrics.find((x) => x.name === 'node_network_average_received_packet_length')!.value;
+    const power = (msg.output_ml_metrics[0]!.value as number[])[0]!;
+    assert.ok(Math.abs(occupation - 100) <= 2, `occupation ${occupation}`);
+    assert.ok(Math.abs(length - 1200) <= 0.5, `packet length ${length}`);
+    assert.ok(Math.abs(power - 719.04) <= 0.5, `power ${power}`);
+    // recompute independently: 700 + 20 x^2 - 0.0008 y with x = occupation/100
+    const x = occupation / 100;
+    assert.ok(Math.abs(power - (700 + 20 * x * x - 0.0008 * length)) < 1e-9);
+    assert.ok(Math.abs((msg.output_ml_metrics[1]!.value as number[])[0]! - 40 * x) < 1e-9);
+    assert.equal(msg.output_ml_metrics[2]!.value, -0.0008);
+    assert.ok(msg.debug_params?.process_timestamp && msg.debug_params.ml_timestamp);
+  }
+  await inference.stop!();
+  await processor.stop!();
+  await fabric.close();
+});
+
+test('the wrap-around of test metrics is dropped as a counter reset, not emitted as a negative rate', async () => {
+  const fabric = new MemoryFabric();
+  const exp = testExperiment();
+  const source = new ExperimentSource(exp);
+  const processor = createProcessor({ fabric, experiment: source, logger });
+  await processor.start!();
+  await publishPolls(fabric, exp, 'r3', 14); // r3 has 11 periods: poll 12 wraps
+  const tp = await waitFor(async () => {
+    const msgs = await fabric.readAll('TP_r3');
+    return msgs.length >= 12 ? msgs : undefined;
+  });
+  // 14 polls → 13 pairs, one of which (period_10 → period_0) is a reset
+  assert.equal(tp.length, 12);
+  for (const m of tp) {
+    const msg = JSON.parse(m.value) as TpMessage;
+    for (const x of msg.input_ml_metrics) assert.ok(x.value >= 0, `${x.name} = ${x.value}`);
+  }
+  await processor.stop!();
+});
+
+test('invalid TD and TP messages go to <topic>.dlq with the reason; the worker keeps going', async () => {
+  const fabric = new MemoryFabric();
+  const exp = testExperiment();
+  const source = new ExperimentSource(exp);
+  const dummies = new DummyPredictors();
+  const processor = createProcessor({ fabric, experiment: source, logger });
+  const inference = createInference({ fabric, experiment: source, logger, resolve: (r) => dummies.get(r.routerType) });
+  await processor.start!();
+  await inference.start!();
+  await fabric.publish({ topic: 'TD_r2', key: 'r2', value: '{not json' });
+  await fabric.publish({ topic: 'TD_r2', key: 'r2', value: JSON.stringify({ node_exporter: 'r2:9100' }) });
+  await fabric.publish({ topic: 'TP_r2', key: 'r2', value: JSON.stringify({ node_exporter: 'r2:9100', epoch_timestamp: '1', experiment_id: '1', interfaces: ['eth2'], flag_debug_params: false, input_ml_metrics: [{ name: 'node_network_receive_packets_total_rate', value: 1 }, { name: 'node_network_average_received_packet_length', value: -5 }, { name: 'node_network_router_capacity_occupation', value: 1 }] }) });
+  await publishPolls(fabric, exp, 'r2', 3);
+  const dlq = await waitFor(async () => {
+    const msgs = await fabric.readAll('TD_r2.dlq');
+    return msgs.length >= 2 ? msgs : undefined;
+  });
+  const reasons = dlq.map((m) => JSON.parse(m.value).reason as string);
+  assert.match(reasons[0]!, /not JSON/);
+  assert.match(reasons[1]!, /invalid TD message at \/epoch_timestamp: is required/);
+  const tpDlq = await waitFor(async () => {
+    const msgs = await fabric.readAll('TP_r2.dlq');
+    return msgs.length >= 1 ? msgs : undefined;
+  });
+  assert.match(JSON.parse(tpDlq[0]!.value).reason, /packet_length missing, negative or not finite/);
+  const ml = await waitFor(async () => {
+    const msgs = await fabric.readAll('ML_r2');
+    return msgs.length >= 2 ? msgs : undefined;
+  });
+  assert.equal(ml.length, 2, 'valid messages after the bad ones are still processed');
+  await inference.stop!();
+  await processor.stop!();
+});
+
+test('two processors in one group share routers; stopping one hands over with no lost router and no wrong rate', async () => {
+  const fabric = new MemoryFabric();
+  const exp = testExperiment();
+  const source = new ExperimentSource(exp);
+  const a = createProcessor({ fabric, experiment: source, logger, group: 'g-handover' });
+  const b = createProcessor({ fabric, experiment: source, logger, group: 'g-handover' });
+  await a.start!();
+  await b.start!();
+  const pollers = { r1: testMetricsPoller(() => exp), r2: testMetricsPoller(() => exp) };
+  for (const r of ['r1', 'r2'] as const) await publishPolls(fabric, exp, r, 4, 0, pollers[r]);
+  await waitFor(async () => ((await fabric.readAll('TP_r1')).length >= 3 && (await fabric.readAll('TP_r2')).length >= 3 ? true : undefined));
+  assert.ok(a.stateSize() > 0 && b.stateSize() > 0, 'both members own routers');
+  await a.stop!();
+  // the same counter sequences go on, polling_interval after the last poll
+  for (const r of ['r1', 'r2'] as const) await publishPolls(fabric, exp, r, 4, 4, pollers[r]);
+  const all = await waitFor(async () => {
+    const r1 = await fabric.readAll('TP_r1');
+    const r2 = await fabric.readAll('TP_r2');
+    return r1.length >= 7 && r2.length >= 7 ? { r1, r2 } : undefined;
+  });
+  // 8 polls per router → 7 pairs each: none lost at the hand-over (the new owner restored the
+  // last message from the state topic), and every rate is the right one
+  assert.equal(all.r1.length, 7);
+  assert.equal(all.r2.length, 7);
+  for (const m of [...all.r1, ...all.r2]) {
+    const mbps = (JSON.parse(m.value) as TpMessage).input_ml_metrics.find((x) => x.name === 'node_network_receive_bytes_total_rate')!.value;
+    assert.ok(Math.abs(mbps - 100) < 1e-6, `${m.key} stays at 100 Mbit/s (got ${mbps})`);
+    assert.ok(mbps > 0 && mbps < 1000, `no wrong rate after the hand-over (${mbps} Mbit/s)`);
+  }
+  assert.equal(b.stateSize(), 2, 'the remaining member owns both routers');
+  await b.stop!();
+});
