@@ -3,4 +3,15 @@ export * from './builder.js';
 export * from './graphs.js';
 export * from './metadata.js';
 export * from './reader.js';
-export { decodeModelSummary, type DecodedModelSummary } from './proto.js';
+export {
+  AttributeType,
+  DataType,
+  decodeModelSummary,
+  encodeModel,
+  type DecodedModelSummary,
+  type ModelProto,
+  type GraphProto,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
+} from './proto.js';

@@ -91,6 +91,8 @@ export async function openValidatedSession(
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      // Run-time failures are reported through OnnxModelError; keep onnxruntime's own stderr quiet.
+      logSeverityLevel: 4,
     });
   } catch (err) {
     throw new OnnxModelError('CORRUPT', `onnxruntime cannot load the model: ${(err as Error).message}`, { cause: err });
