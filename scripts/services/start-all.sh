@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs (if missing), starts (if down) and health-checks every backing service used by the
+# integration tests, then prints ONLY `export VAR=value` lines on stdout:
+#
+#   eval "$(bash scripts/services/start-all.sh)"
+#
+# Everything else (progress, errors, log tails) goes to stderr, each line tagged with its
+# service. Debian packages are installed first in one apt-get run; then the services start in
+# parallel. Exits non-zero (and prints no exports) if any service fails.
+#
+# Optional arguments pick a subset: start-all.sh kafka redis
+set -euo pipefail
+SERVICE=start-all
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ALL_SERVICES=(redis node-exporter influxdb prometheus s3proxy kafka)
+if (($# > 0)); then SELECTED=("$@"); else SELECTED=("${ALL_SERVICES[@]}"); fi
+for s in "${SELECTED[@]}"; do
+  [[ -f "$SERVICES_SCRIPT_DIR/$s.sh" ]] || die "unknown service '$s' (known: ${ALL_SERVICES[*]})"
+done
+started_at=$SECONDS
+
+# Phase 1: the Debian packages that are missing, in a single apt-get (parallel apt runs would
+# only queue on the dpkg lock).
+pkgs=()
+for s in "${SELECTED[@]}"; do
+  case "$s" in
+    redis) command -v redis-server >/dev/null 2>&1 || pkgs+=(redis-server) ;;
+    node-exporter) command -v prometheus-node-exporter >/dev/null 2>&1 || pkgs+=(prometheus-node-exporter) ;;
+    influxdb) command -v influxd >/dev/null 2>&1 || pkgs+=(influxdb) ;;
+    prometheus) command -v prometheus >/dev/null 2>&1 || pkgs+=(prometheus) ;;
+    s3proxy | kafka)
+      command -v java >/dev/null 2>&1 || pkgs+=(openjdk-17-jre-headless)
+      command -v mvn >/dev/null 2>&1 || pkgs+=(maven)
+      ;;
+  esac
+done
+if ((${#pkgs[@]} > 0)); then
+  mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
+  apt_install "${pkgs[@]}"
+fi
+
+# Phase 2: every service script in parallel; each prints its exports on stdout.
+out="$(mktemp -d "${TMPDIR:-/tmp}/wattflow-start-all.XXXXXX")"
+trap 'rm -rf "$out"' EXIT
+declare -A pids=()
+for s in "${SELECTED[@]}"; do
+  bash "$SERVICES_SCRIPT_DIR/$s.sh" start >"$out/$s.env" </dev/null &
+  pids[$s]=$!
+done
+failed=()
+for s in "${SELECTED[@]}"; do
+  wait "${pids[$s]}" || failed+=("$s")
+done
+if ((${#failed[@]} > 0)); then
+  die "failed to start: ${failed[*]} (logs under $WATTFLOW_SERVICES_DIR/<service>/)"
+fi
+for s in "${SELECTED[@]}"; do cat "$out/$s.env"; done
+log "all healthy (${SELECTED[*]}) in $((SECONDS - started_at))s"
