@@ -24,12 +24,15 @@ interface TopicLog {
   base: number; // offset of messages[0]
   messages: IncomingMessage[];
   latestByKey?: Map<string, IncomingMessage>;
-  waiters: Set<() => void>;
+  /** Members (of any group) that own this topic now: told about each new message. */
+  owners: Set<Member>;
 }
 
 interface Member {
   id: number;
   topics: Set<string>;
+  /** Owned topics that may have unconsumed messages (the loop's work list, round robin). */
+  pending: Set<string>;
   options: SubscribeOptions;
   closed: boolean;
   wake: () => void;
@@ -66,7 +69,7 @@ export class MemoryFabric implements Fabric {
   private topic(name: string): TopicLog {
     let t = this.topics.get(name);
     if (!t) {
-      t = { spec: { name }, base: 0, messages: [], waiters: new Set() };
+      t = { spec: { name }, base: 0, messages: [], owners: new Set() };
       this.topics.set(name, t);
     }
     return t;
@@ -105,7 +108,10 @@ export class MemoryFabric implements Fabric {
     };
     t.messages.push(msg);
     t.latestByKey?.set(m.key, msg);
-    for (const w of t.waiters) w();
+    for (const owner of t.owners) {
+      owner.pending.add(m.topic);
+      owner.wake();
+    }
     if (t.messages.length > this.retain * 2) this.trim(t);
   }
 
@@ -145,8 +151,14 @@ export class MemoryFabric implements Fabric {
       const chosen = candidates[i++ % candidates.length]!;
       next.get(chosen)!.add(topicName);
     }
+    for (const m of group.members) if (m.closed) for (const name of m.topics) this.topic(name).owners.delete(m);
     for (const [member, topics] of next) {
       changes.push({ member, before: member.topics });
+      for (const name of member.topics) if (!topics.has(name)) this.topic(name).owners.delete(member);
+      for (const name of topics) {
+        this.topic(name).owners.add(member);
+        member.pending.add(name);
+      }
       member.topics = topics;
     }
     return changes;
@@ -174,15 +186,20 @@ export class MemoryFabric implements Fabric {
       if (!g.committed.has(name)) g.committed.set(name, options.fromBeginning === false ? t.base + t.messages.length : t.base);
     }
     let wakeResolve: (() => void) | undefined;
+    // A wake-up that arrives while the loop is busy (mid-batch) is remembered, so the loop
+    // looks again instead of sleeping past it (e.g. a rebalance during a handler call).
+    let woken = false;
     const member: Member = {
       id: this.nextMemberId++,
       topics: new Set(),
+      pending: new Set(),
       options: { ...options, topics: [...options.topics] },
       closed: false,
       wake: () => {
         const r = wakeResolve;
         wakeResolve = undefined;
-        r?.();
+        if (r) r();
+        else woken = true;
       },
       loop: Promise.resolve(),
     };
@@ -191,32 +208,41 @@ export class MemoryFabric implements Fabric {
 
     const waitForWork = () =>
       new Promise<void>((resolveWait) => {
+        if (woken) {
+          woken = false;
+          resolveWait();
+          return;
+        }
         wakeResolve = resolveWait;
-        for (const name of member.topics) this.topic(name).waiters.add(member.wake);
       });
 
+    // One topic at a time from the pending list: O(1) per delivered batch however many
+    // topics the member owns. A topic with more messages, or whose batch failed, goes back
+    // to the end of the list (a failed batch is retried after the delay, never skipped).
     const runLoop = async () => {
       while (!member.closed && !this.closed) {
-        let delivered = false;
-        for (const name of [...member.topics]) {
-          if (member.closed) break;
-          const t = this.topic(name);
-          const from = Math.max(g.committed.get(name) ?? t.base, t.base);
-          const end = t.base + t.messages.length;
-          if (from >= end) continue;
-          const batch = t.messages.slice(from - t.base, Math.min(end, from + 500) - t.base);
-          try {
-            await member.options.handler(batch);
-            if (member.topics.has(name)) g.committed.set(name, from + batch.length);
-            delivered = true;
-          } catch (err) {
-            this.options.onHandlerError?.(err, batch);
-            await new Promise((r) => setTimeout(r, this.retryDelayMs));
-          }
-        }
-        if (!delivered && !member.closed) {
+        const name = member.pending.values().next().value as string | undefined;
+        if (name === undefined) {
           await waitForWork();
-          for (const name of this.topics.keys()) this.topic(name).waiters.delete(member.wake);
+          continue;
+        }
+        member.pending.delete(name);
+        if (!member.topics.has(name)) continue;
+        const t = this.topic(name);
+        const from = Math.max(g.committed.get(name) ?? t.base, t.base);
+        const end = t.base + t.messages.length;
+        if (from >= end) continue;
+        const batch = t.messages.slice(from - t.base, Math.min(end, from + 500) - t.base);
+        try {
+          await member.options.handler(batch);
+          if (member.topics.has(name)) {
+            g.committed.set(name, from + batch.length);
+            if (from + batch.length < t.base + t.messages.length) member.pending.add(name);
+          }
+        } catch (err) {
+          this.options.onHandlerError?.(err, batch);
+          await new Promise((r) => setTimeout(r, this.retryDelayMs));
+          if (member.topics.has(name)) member.pending.add(name);
         }
       }
     };
@@ -246,6 +272,7 @@ export class MemoryFabric implements Fabric {
         await member.loop;
         const revoked = [...member.topics];
         if (revoked.length) await member.options.onRevoked?.(revoked.map((topic) => ({ topic, partition: 0 })));
+        for (const name of member.topics) this.topic(name).owners.delete(member);
         g.members = g.members.filter((m) => m !== member);
         await this.notifyAssignments(this.rebalance(g));
       },

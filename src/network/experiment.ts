@@ -180,11 +180,20 @@ export function watchExperiment(
 export class ExperimentSource {
   private listeners = new Set<(exp: Experiment) => void | Promise<void>>();
   private watcher: { close(): void } | undefined;
+  private byId = new Map<string, RouterConfig>();
+  private byTopic = new Map<string, RouterConfig>();
 
   constructor(
     private exp: Experiment,
     private readonly onInvalid: (err: Error) => void = () => undefined,
-  ) {}
+  ) {
+    this.index();
+  }
+
+  private index(): void {
+    this.byId = new Map(this.exp.routers.map((r) => [r.id, r]));
+    this.byTopic = new Map(this.exp.routers.map((r) => [r.topic, r]));
+  }
 
   static fromFile(file: string, onInvalid?: (err: Error) => void): ExperimentSource {
     return new ExperimentSource(loadExperiment(file), onInvalid);
@@ -201,6 +210,7 @@ export class ExperimentSource {
 
   async set(exp: Experiment): Promise<void> {
     this.exp = exp;
+    this.index();
     for (const l of this.listeners) await l(exp);
   }
 
@@ -225,6 +235,10 @@ export class ExperimentSource {
   }
 
   routerById(id: string): RouterConfig | undefined {
-    return this.exp.routers.find((r) => r.id === id);
+    return this.byId.get(id);
+  }
+
+  routerByTopic(topic: string): RouterConfig | undefined {
+    return this.byTopic.get(topic);
   }
 }

@@ -61,7 +61,7 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
   const last = new Map<string, TdMessage>();
   const log = opts.logger.child({ stage: 'processor' });
   const inputTopics = () => opts.experiment.current.routers.map((r) => r.topic);
-  const routerOfTopic = (topic: string) => opts.experiment.current.routers.find((r) => r.topic === topic)?.id;
+  const routerOfTopic = (topic: string) => opts.experiment.routerByTopic(topic)?.id;
 
   const restoreState = async (topics: string[]) => {
     const routers = new Set(topics.map(routerOfTopic).filter((r): r is string => r !== undefined));

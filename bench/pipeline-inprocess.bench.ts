@@ -1,0 +1,71 @@
+/**
+ * In-process processor + inference throughput (issue 3, bench 1): TD messages of 1000 routers
+ * (test-metrics counters) pushed through the processor and the dummy inference on the
+ * in-process bus, on one core. Prints messages/s (TD in → ML out) and the per-message cost.
+ * Target: >= 50,000 msg/s.
+ */
+import { MemoryFabric } from '../src/fabric/memory-fabric.js';
+import { ExperimentSource, normalizeExperiment } from '../src/network/experiment.js';
+import { buildTd } from '../src/network/producer/build-td.js';
+import { testPeriodFamilies } from '../src/network/producer/test-metrics.js';
+import { createProcessor } from '../src/network/processor/processor.js';
+import { createInference } from '../src/network/inference/inference.js';
+import { DummyPredictors } from '../src/network/inference/dummy-predictor.js';
+import { silentLogger } from '../src/core/logger.js';
+
+const ROUTERS = 1000;
+const POLLS = Number(process.env.BENCH_POLLS ?? 60);
+const logger = silentLogger();
+
+const raw = {
+  experiment_id: 'bench',
+  flag_original_metrics: false,
+  flag_debug_params: true,
+  max_throughput_mbps: 100,
+  polling_interval: 1,
+  multiplier: 1,
+  routers: Array.from({ length: ROUTERS }, (_, i) => ({ [`r${i}`]: { topic: `TD_r${i}`, interfaces: ['eth2', 'eth3'], test_metrics: true } })),
+};
+const exp = normalizeExperiment(raw, 'bench');
+const source = new ExperimentSource({ ...exp, source: '' });
+const fabric = new MemoryFabric({ retainMessages: 2000 });
+const dummies = new DummyPredictors();
+const processor = createProcessor({ fabric, experiment: source, logger });
+const inference = createInference({ fabric, experiment: source, logger, resolve: (r) => dummies.get(r.routerType) });
+await processor.start!();
+await inference.start!();
+
+let out = 0;
+const counter = await fabric.subscribe({ group: 'bench-count', topics: exp.routers.map((r) => exp.predictionsTopic(r.id)), handler: async (b) => void (out += b.length) });
+
+// pre-build the TD payloads so the figure measures processing, not message construction
+const payloads: string[][] = [];
+for (let p = 0; p < POLLS; p++) {
+  const row: string[] = [];
+  for (const router of exp.routers) {
+    const families = testPeriodFamilies({ bytes: 12_500_000 * (p + 1), packets: 10_417 * (p + 1) }, router.interfaces);
+    row.push(JSON.stringify(buildTd({ router, experiment: exp, nodeExporter: `${router.id}:9100`, readAtMs: 1_700_000_000_000 + p * 1000, collectedAtMs: 1_700_000_000_000 + p * 1000, families })));
+  }
+  payloads.push(row);
+}
+
+const expected = ROUTERS * (POLLS - 1);
+const started = performance.now();
+const mem0 = process.memoryUsage().rss;
+for (let p = 0; p < POLLS; p++) {
+  await fabric.publishBatch(exp.routers.map((r, i) => ({ topic: r.topic, key: r.id, value: payloads[p]![i]! })));
+  // let the consumers keep up (bounded memory): yield until this poll is through
+  while (out < ROUTERS * p) await new Promise((r) => setImmediate(r));
+}
+while (out < expected) await new Promise((r) => setImmediate(r));
+const seconds = (performance.now() - started) / 1000;
+const rate = (ROUTERS * POLLS) / seconds;
+console.log(
+  `pipeline-inprocess: ${rate.toFixed(0)} msg/s (TD in; ${out} ML out) over ${(ROUTERS * POLLS).toLocaleString()} messages, ` +
+    `${((seconds / (ROUTERS * POLLS)) * 1e6).toFixed(1)} µs per message, rss +${((process.memoryUsage().rss - mem0) / 1048576).toFixed(0)} MiB`,
+);
+console.log(`target >= 50,000 msg/s: ${rate >= 50_000 ? 'met' : 'NOT met'}`);
+await counter.close();
+await inference.stop!();
+await processor.stop!();
+await fabric.close();
