@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prometheus node exporter (Debian's prometheus-node-exporter) on 127.0.0.1:9100.
-# Healthy when /metrics serves node_network_receive_bytes_total.
+# Healthy when /metrics serves node_network_receive_bytes_total of lo (reported: see below).
 #
 #   bash scripts/services/node-exporter.sh [start|stop|restart|status|env]
 set -euo pipefail
@@ -18,7 +18,7 @@ node_exporter_bin() {
 
 metrics_ok() {
   curl -sf --connect-timeout 1 --max-time 5 "http://127.0.0.1:$NODE_EXPORTER_PORT/metrics" 2>/dev/null |
-    grep -c '^node_network_receive_bytes_total' >/dev/null # (not -q: curl must not get SIGPIPE under pipefail)
+    grep -c '^node_network_receive_bytes_total{device="lo"}' >/dev/null # (not -q: curl must not get SIGPIPE under pipefail)
 }
 svc_healthy() { metrics_ok; }
 
@@ -38,8 +38,10 @@ svc_ensure() {
   bin="$(node_exporter_bin)" || die "prometheus-node-exporter not found after install"
   mkdir -p "$DIR/textfile"
   log "starting $bin on 127.0.0.1:$NODE_EXPORTER_PORT"
+  # --collector.netdev.device-exclude=^$: report lo too (the default excludes ^lo$); the
+  # integration tests compare lo's counters with /proc/net/dev
   start_daemon node-exporter "$bin" --web.listen-address="127.0.0.1:$NODE_EXPORTER_PORT" \
-    --collector.textfile.directory="$DIR/textfile"
+    --collector.textfile.directory="$DIR/textfile" '--collector.netdev.device-exclude=^$'
   pid="$(tr -dc '0-9' <"$(pid_file node-exporter)")"
   wait_healthy node-exporter 30 "$pid" "$LOG" metrics_ok
 }
