@@ -3,6 +3,7 @@
 # Central artifacts (no tarball). Client listener 127.0.0.1:9092, controller 127.0.0.1:9093.
 #
 #   bash scripts/services/kafka.sh [start|stop|restart|status|env]
+#   bash scripts/services/kafka.sh tool topics --bootstrap-server 127.0.0.1:9092 --list
 #
 # Env: KAFKA_VERSION (default 3.9.1, falls back to 3.9.0 if Maven Central can't serve it),
 #      KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP (-Xmx512m).
