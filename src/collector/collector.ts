@@ -12,7 +12,7 @@ import type { Component } from '../core/component.js';
 import { counter, histogram } from '../core/metrics.js';
 import { scrape, ScrapeError, SingleFlight, type ScrapeResult } from './scrape.js';
 import { collectorDocument } from './convert.js';
-import { ExpositionParseError } from './exposition/types.js';
+import { ExpositionFilterError, ExpositionParseError } from './exposition/index.js';
 
 export interface CollectorConfig {
   allowTargets: string[];
@@ -83,6 +83,11 @@ export function createCollector(cfg: CollectorConfig): Component {
           requests.inc({ outcome: 'ok' });
           return doc;
         } catch (err) {
+          if (err instanceof ExpositionFilterError) {
+            requests.inc({ outcome: 'bad_filter' });
+            reply.code(400);
+            return { error: err.message, parameter: err.key };
+          }
           if (!(err instanceof ExpositionParseError)) throw err;
           requests.inc({ outcome: 'malformed' });
           reply.code(422);
