@@ -5,7 +5,18 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createRng } from '../../src/ml/dataset/index.js';
-import { metadataProps, OnnxModelError, sha256Hex, type ModelMetadata, type OnnxModelErrorCode } from '../../src/ml/onnx/index.js';
+import {
+  DataType,
+  encodeModel,
+  metadataProps,
+  node,
+  OnnxModelError,
+  sha256Hex,
+  tensorValueInfo,
+  type ModelMetadata,
+  type OnnxModelErrorCode,
+  type TensorProto,
+} from '../../src/ml/onnx/index.js';
 import { OnnxPowerModel } from '../../src/ml/runtime/index.js';
 import { trainModel } from '../../src/ml/train/index.js';
 
@@ -160,6 +171,41 @@ describe('OnnxPowerModel', () => {
     try {
       assert.deepEqual(m.featureOrder, ['PacketSize_B', 'Throughput_Percentage']);
       assert.equal(m.metadata.target?.unit, 'W');
+    } finally {
+      await m.close();
+    }
+  });
+
+  test('a double-precision (skl2onnx DoubleTensorType-like) model runs through the same API', async () => {
+    const dbl = (name: string, dims: number[], v: number[]): TensorProto => ({
+      name,
+      dims,
+      data_type: DataType.DOUBLE,
+      raw_data: new Uint8Array(Float64Array.from(v).buffer),
+    });
+    const vi = (name: string, t: number, dims: Array<number | string>) => tensorValueInfo(name, t, dims);
+    const b = encodeModel({
+      ir_version: 8,
+      producer_name: 'skl2onnx',
+      producer_version: 'x',
+      opset_import: [{ domain: '', version: 17 }],
+      metadata_props: [],
+      graph: {
+        name: 'g',
+        node: [node('MatMul', ['X', 'W'], ['mm'], 'mm'), node('Add', ['mm', 'B'], ['variable'], 'add')],
+        initializer: [dbl('W', [2, 1], [-0.0008, 20]), dbl('B', [1], [700])],
+        input: [vi('X', DataType.DOUBLE, ['None', 2])],
+        output: [vi('variable', DataType.DOUBLE, ['None', 1])],
+      },
+    });
+    const m = await OnnxPowerModel.load(b);
+    try {
+      assert.equal(m.info.inputType, 'float64');
+      const out = await m.predictRows(ROWS);
+      assert.ok(out instanceof Float32Array);
+      ROWS.forEach((r, i) => assert.ok(Math.abs(out[i]! - (700 - 0.0008 * r.PacketSize_B + 20 * r.Throughput_Percentage)) < 1e-3));
+      const sens = await m.predictWithSensitivities(ROWS, 0.01, { scheme: 'central', packetStepB: 10 });
+      sens.dPower_dThroughput.forEach((d) => assert.ok(Math.abs(d - 20) < 0.01));
     } finally {
       await m.close();
     }

@@ -229,15 +229,24 @@ export function trainMlp(
           for (let j = 0; j < nout; j++) gb[j]! += dout[oo + j]!;
           for (let i = 0; i < nin; i++) {
             const v = ain[b * nin + i]!;
+            if (v === 0) {
+              // Inactive ReLU unit (or zero input): no weight gradient, no back-propagated signal.
+              if (l > 0) din[b * nin + i] = 0;
+              continue;
+            }
             const wo = i * nout;
             if (l > 0) {
-              // ReLU derivative of the previous layer: active iff its output is > 0.
+              // Hidden activations are ReLU outputs, so v > 0 here: derivative 1.
               let s = 0;
-              if (v > 0) for (let j = 0; j < nout; j++) s += w[wo + j]! * dout[oo + j]!;
+              for (let j = 0; j < nout; j++) {
+                const d = dout[oo + j]!;
+                s += w[wo + j]! * d;
+                gw[wo + j]! += v * d;
+              }
               din[b * nin + i] = s;
+            } else {
+              for (let j = 0; j < nout; j++) gw[wo + j]! += v * dout[oo + j]!;
             }
-            if (v === 0) continue;
-            for (let j = 0; j < nout; j++) gw[wo + j]! += v * dout[oo + j]!;
           }
         }
       }
