@@ -100,6 +100,10 @@ describe('random forest', () => {
     assert.equal(m.trees.length, 3);
     for (const t of m.trees) assert.ok(t.feature.length <= 7, 'depth 2 → at most 7 nodes');
     assert.throws(() => trainModel({ modelType: 'rf', X: train.X, y: train.y, featureNames: FEATURES, hyper: { nEstimators: 0 } }), RangeError);
+    // Random feature subsets (one of two features per split) still learn the target.
+    const sub = trainModel({ modelType: 'rf', X: train.X, y: train.y, featureNames: FEATURES, seed: 5, hyper: { nEstimators: 20, maxFeatures: 0.5 } });
+    assert.equal(sub.hyper.maxFeatures, 0.5);
+    assert.ok(r2(test_.y, sub.predict(test_.X)) > 0.9);
   });
 });
 

@@ -23,13 +23,13 @@ export interface PolynomialHyper {
 export interface RandomForestHyper {
   /** Number of trees (default 50). */
   nEstimators?: number;
-  /** Maximum depth, root = depth 0 (default 12). */
+  /** Maximum depth, root = depth 0 (default 10). */
   maxDepth?: number;
-  /** Minimum samples in a leaf (default 3). */
+  /** Minimum samples in a leaf (default 5). */
   minSamplesLeaf?: number;
   /** Minimum samples to consider splitting a node (default 2 × minSamplesLeaf). */
   minSamplesSplit?: number;
-  /** Features tried per split: a count (integer ≥ 1) or a fraction in (0, 1]. Default 1.0 (all, like scikit-learn's regressor). */
+  /** Features tried per split: a value ≤ 1 is a fraction of the features (1 = all), a larger one a count. Default 1 (all, like scikit-learn's regressor). */
   maxFeatures?: number;
   /** Bootstrap sampling of rows per tree (default true). */
   bootstrap?: boolean;
