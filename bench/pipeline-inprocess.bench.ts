@@ -28,7 +28,7 @@ const raw = {
 };
 const exp = normalizeExperiment(raw, 'bench');
 const source = new ExperimentSource({ ...exp, source: '' });
-const fabric = new MemoryFabric({ retainMessages: 2000 });
+const fabric = new MemoryFabric({ retainMessages: 16 });
 const dummies = new DummyPredictors();
 const processor = createProcessor({ fabric, experiment: source, logger });
 const inference = createInference({ fabric, experiment: source, logger, resolve: (r) => dummies.get(r.routerType) });
@@ -38,13 +38,14 @@ await inference.start!();
 let out = 0;
 const counter = await fabric.subscribe({ group: 'bench-count', topics: exp.routers.map((r) => exp.predictionsTopic(r.id)), handler: async (b) => void (out += b.length) });
 
-// pre-build the TD payloads so the figure measures processing, not message construction
-const payloads: string[][] = [];
+// pre-build the TD messages so the figure measures processing, not message construction
+// (published as objects, as the producer does on the in-process bus)
+const payloads: object[][] = [];
 for (let p = 0; p < POLLS; p++) {
-  const row: string[] = [];
+  const row: object[] = [];
   for (const router of exp.routers) {
     const families = testPeriodFamilies({ bytes: 12_500_000 * (p + 1), packets: 10_417 * (p + 1) }, router.interfaces);
-    row.push(JSON.stringify(buildTd({ router, experiment: exp, nodeExporter: `${router.id}:9100`, readAtMs: 1_700_000_000_000 + p * 1000, collectedAtMs: 1_700_000_000_000 + p * 1000, families })));
+    row.push((buildTd({ router, experiment: exp, nodeExporter: `${router.id}:9100`, readAtMs: 1_700_000_000_000 + p * 1000, collectedAtMs: 1_700_000_000_000 + p * 1000, families })));
   }
   payloads.push(row);
 }
@@ -53,7 +54,7 @@ const expected = ROUTERS * (POLLS - 1);
 const started = performance.now();
 const mem0 = process.memoryUsage().rss;
 for (let p = 0; p < POLLS; p++) {
-  await fabric.publishBatch(exp.routers.map((r, i) => ({ topic: r.topic, key: r.id, value: payloads[p]![i]! })));
+  await fabric.publishBatch(exp.routers.map((r, i) => ({ topic: r.topic, key: r.id, json: payloads[p]![i]! })));
   // let the consumers keep up (bounded memory): yield until this poll is through
   while (out < ROUTERS * p) await new Promise((r) => setImmediate(r));
 }

@@ -15,14 +15,30 @@
 export interface OutgoingMessage {
   topic: string;
   key: string;
-  value: string;
+  /** The message text (JSON). Give either `value` or `json`. */
+  value?: string;
+  /**
+   * The message as an object, serialised to JSON by the adapter when it needs bytes (Kafka).
+   * The in-process bus hands the object itself to consumers (no serialise/parse round trip);
+   * it must therefore not be mutated after publishing.
+   */
+  json?: unknown;
   headers?: Record<string, string>;
+}
+
+/** The bytes of a message as text: its `value`, else its `json` serialised. */
+export function encodeValue(m: OutgoingMessage): string {
+  if (m.value !== undefined) return m.value;
+  if (m.json === undefined) throw new Error(`message for ${m.topic} has neither value nor json`);
+  return JSON.stringify(m.json);
 }
 
 export interface IncomingMessage {
   topic: string;
   key: string;
   value: string;
+  /** The published object, when the message came through the in-process bus as `json`. */
+  json?: unknown;
   headers: Record<string, string>;
   partition: number;
   /** Offset in its partition (as a decimal string; bigint-safe). */
@@ -42,7 +58,11 @@ export interface SubscribeOptions {
   /** Consumer group id; members of one group share the topics' partitions. */
   group: string;
   topics: string[];
-  /** Handles a batch (messages of one partition, in order); commit follows its success. */
+  /**
+   * Handles a batch: messages of one or more partitions, each partition's messages in order
+   * (adapters may batch across partitions so stages can micro-batch); the batch's offsets are
+   * committed after it resolves, and a rejected batch is delivered again.
+   */
   handler: (batch: IncomingMessage[]) => Promise<void>;
   /** Read from the beginning when the group has no committed offset (default: true). */
   fromBeginning?: boolean;

@@ -10,6 +10,7 @@
  * Memory is bounded: a topic's log is trimmed below the slowest group's committed offset once
  * it holds more than `retainMessages` messages.
  */
+import { encodeValue } from './fabric.js';
 import type {
   Fabric,
   IncomingMessage,
@@ -49,7 +50,36 @@ export interface MemoryFabricOptions {
   retainMessages?: number;
   /** Delay before a failed batch is delivered again (ms, default 200). */
   retryDelayMs?: number;
+  /** Most messages handed to a handler at once, from one or more topics (default 500). */
+  maxBatch?: number;
   onHandlerError?: (err: unknown, batch: IncomingMessage[]) => void;
+}
+
+/** A message on the in-process bus; its text is produced only if somebody reads `value`. */
+class MemoryMessage implements IncomingMessage {
+  readonly topic: string;
+  readonly key: string;
+  readonly json: unknown;
+  readonly headers: Record<string, string>;
+  readonly partition = 0;
+  readonly offset: string;
+  readonly timestamp = Date.now();
+  private text: string | undefined;
+
+  constructor(m: OutgoingMessage, offset: number) {
+    this.topic = m.topic;
+    this.key = m.key;
+    this.json = m.json;
+    this.text = m.value;
+    if (this.text === undefined && m.json === undefined) encodeValue(m); // throws the adapter's error
+    this.headers = m.headers ?? {};
+    this.offset = String(offset);
+  }
+
+  get value(): string {
+    this.text ??= JSON.stringify(this.json);
+    return this.text;
+  }
 }
 
 export class MemoryFabric implements Fabric {
@@ -60,10 +90,12 @@ export class MemoryFabric implements Fabric {
   private closed = false;
   private readonly retain: number;
   private readonly retryDelayMs: number;
+  private readonly maxBatch: number;
 
   constructor(private readonly options: MemoryFabricOptions = {}) {
     this.retain = options.retainMessages ?? 10_000;
     this.retryDelayMs = options.retryDelayMs ?? 200;
+    this.maxBatch = options.maxBatch ?? 500;
   }
 
   private topic(name: string): TopicLog {
@@ -97,15 +129,7 @@ export class MemoryFabric implements Fabric {
   private append(m: OutgoingMessage): void {
     if (this.closed) throw new Error('fabric is closed');
     const t = this.topic(m.topic);
-    const msg: IncomingMessage = {
-      topic: m.topic,
-      key: m.key,
-      value: m.value,
-      headers: m.headers ?? {},
-      partition: 0,
-      offset: String(t.base + t.messages.length),
-      timestamp: Date.now(),
-    };
+    const msg = new MemoryMessage(m, t.base + t.messages.length);
     t.messages.push(msg);
     t.latestByKey?.set(m.key, msg);
     for (const owner of t.owners) {
@@ -216,33 +240,42 @@ export class MemoryFabric implements Fabric {
         wakeResolve = resolveWait;
       });
 
-    // One topic at a time from the pending list: O(1) per delivered batch however many
-    // topics the member owns. A topic with more messages, or whose batch failed, goes back
-    // to the end of the list (a failed batch is retried after the delay, never skipped).
+    // Batches are taken from the pending list (round robin over topics), up to `maxBatch`
+    // messages from one or more topics, each topic's messages in order: O(1) per message however
+    // many topics the member owns, and one handler call for many routers (micro-batching). A
+    // topic with more messages, or whose batch failed, goes back to the end of the list; a failed
+    // batch is retried after the delay, never skipped.
     const runLoop = async () => {
       while (!member.closed && !this.closed) {
-        const name = member.pending.values().next().value as string | undefined;
-        if (name === undefined) {
+        const batch: IncomingMessage[] = [];
+        const taken: Array<{ name: string; from: number; count: number }> = [];
+        for (const name of member.pending) {
+          if (batch.length >= this.maxBatch) break;
+          member.pending.delete(name);
+          if (!member.topics.has(name)) continue;
+          const t = this.topic(name);
+          const from = Math.max(g.committed.get(name) ?? t.base, t.base);
+          const end = Math.min(t.base + t.messages.length, from + this.maxBatch - batch.length);
+          if (from >= end) continue;
+          for (let i = from; i < end; i++) batch.push(t.messages[i - t.base]!);
+          taken.push({ name, from, count: end - from });
+        }
+        if (batch.length === 0) {
           await waitForWork();
           continue;
         }
-        member.pending.delete(name);
-        if (!member.topics.has(name)) continue;
-        const t = this.topic(name);
-        const from = Math.max(g.committed.get(name) ?? t.base, t.base);
-        const end = t.base + t.messages.length;
-        if (from >= end) continue;
-        const batch = t.messages.slice(from - t.base, Math.min(end, from + 500) - t.base);
         try {
           await member.options.handler(batch);
-          if (member.topics.has(name)) {
-            g.committed.set(name, from + batch.length);
-            if (from + batch.length < t.base + t.messages.length) member.pending.add(name);
+          for (const { name, from, count } of taken) {
+            if (!member.topics.has(name)) continue;
+            g.committed.set(name, from + count);
+            const t = this.topic(name);
+            if (from + count < t.base + t.messages.length) member.pending.add(name);
           }
         } catch (err) {
           this.options.onHandlerError?.(err, batch);
           await new Promise((r) => setTimeout(r, this.retryDelayMs));
-          if (member.topics.has(name)) member.pending.add(name);
+          for (const { name } of taken) if (member.topics.has(name)) member.pending.add(name);
         }
       }
     };
@@ -252,7 +285,8 @@ export class MemoryFabric implements Fabric {
       updateTopics: async (topics: string[]) => {
         for (const name of topics) {
           const t = this.topic(name);
-          if (!g.committed.has(name)) g.committed.set(name, t.base);
+          // same rule as subscribe(): without a committed offset, fromBeginning decides
+          if (!g.committed.has(name)) g.committed.set(name, options.fromBeginning === false ? t.base + t.messages.length : t.base);
         }
         member.options.topics = [...topics];
         await this.notifyAssignments(this.rebalance(g));

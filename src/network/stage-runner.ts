@@ -9,7 +9,7 @@ import type { Fabric, IncomingMessage, OutgoingMessage, Subscription } from '../
 import { dlqTopic } from '../fabric/fabric.js';
 import type { Logger } from '../core/logger.js';
 import { consumerLag, deadLettered, messagesIn, messagesOut } from './stage-metrics.js';
-import type { Validated } from './validate.js';
+import type { MessageParser } from './validate.js';
 
 export interface StageItem<In> {
   routerId: string;
@@ -22,7 +22,7 @@ export interface StageLoopOptions<In> {
   group: string;
   fabric: Fabric;
   logger: Logger;
-  parse: (raw: string) => Validated<In>;
+  parse: MessageParser<In>;
   /** Turns one valid message into output messages (pushed onto `out`). */
   handle?: (routerId: string, message: In, incoming: IncomingMessage, out: OutgoingMessage[]) => void | Promise<void>;
   /** Alternative to `handle`: all valid messages of a batch at once (micro-batching). */
@@ -88,7 +88,8 @@ export class StageLoop<In> {
     const valid: Array<StageItem<In>> = [];
     messagesIn.inc({ stage: this.o.stage }, batch.length);
     for (const msg of batch) {
-      const parsed = this.o.parse(msg.value);
+      // the in-process bus hands over the published object: validate it without a JSON parse
+      const parsed = msg.json !== undefined ? this.o.parse('', msg.json) : this.o.parse(msg.value);
       if (!parsed.ok) out.push(this.deadLetter(msg, parsed.reason));
       else valid.push({ routerId: msg.key, message: parsed.message, incoming: msg });
     }

@@ -69,15 +69,23 @@ export const tpSchema = {
 
 export type Validated<T> = { ok: true; message: T } | { ok: false; reason: string };
 
-function makeValidator<T>(schema: object, what: string): (raw: string) => Validated<T> {
+/**
+ * A validator of one message kind: takes the message text, or the already decoded object when
+ * the in-process bus delivered one (no parse needed then).
+ */
+export type MessageParser<T> = (raw: string, decoded?: unknown) => Validated<T>;
+
+function makeValidator<T>(schema: object, what: string): MessageParser<T> {
   let validate: ValidateFunction | undefined;
-  return (raw: string) => {
+  return (raw: string, decoded?: unknown) => {
     validate ??= newAjv().compile(schema);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw);
-    } catch (err) {
-      return { ok: false, reason: `not JSON: ${(err as Error).message}` };
+    let parsed: unknown = decoded;
+    if (parsed === undefined) {
+      try {
+        parsed = JSON.parse(raw);
+      } catch (err) {
+        return { ok: false, reason: `not JSON: ${(err as Error).message}` };
+      }
     }
     if (!validate(parsed)) {
       const e = validate.errors?.[0];

@@ -76,7 +76,7 @@ export function createInference(opts: InferenceOptions): Component {
       rows.forEach((r, i) => {
         const p = predictions[i]!;
         const ml = buildMl(r.item.message, p, { ...predictor.info, router_type: r.routerType, processing_time_ms: elapsed / rows.length }, now);
-        out.push({ topic: exp.predictionsTopic(r.item.routerId), key: r.item.routerId, value: JSON.stringify(ml) });
+        out.push({ topic: exp.predictionsTopic(r.item.routerId), key: r.item.routerId, json: ml });
         hopLatency.observe({ hop: 'processor_to_inference' }, Math.max(0, now - r.item.incoming.timestamp) / 1000);
         const readAt = Number(r.item.message.epoch_timestamp) * 1000;
         if (Number.isFinite(readAt)) hopLatency.observe({ hop: 'end_to_end' }, Math.max(0, now - readAt) / 1000);

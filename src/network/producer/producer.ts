@@ -64,7 +64,7 @@ export function createProducer(opts: ProducerOptions): Component & { lastPublish
       const res = await pollers[router.source](router, tickMs);
       const collectedAt = Date.now();
       const td = buildTd({ router, experiment, nodeExporter: res.nodeExporter, readAtMs: res.readAtMs, collectedAtMs: collectedAt, families: res.families });
-      await opts.fabric.publish({ topic: router.topic, key: router.id, value: JSON.stringify(td) });
+      await opts.fabric.publish({ topic: router.topic, key: router.id, json: td });
       messagesOut.inc({ stage: 'producer' });
       hopLatency.observe({ hop: 'collector_to_producer' }, Math.max(0, Date.now() - res.readAtMs) / 1000);
       polls.inc({ source: router.source, result: 'ok' });
