@@ -3,7 +3,7 @@
  * the operational endpoints /metrics (Prometheus text), /healthz (process alive) and /readyz
  * (all components ready, else 503 naming what is not).
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from './logger.js';
 import type { Component } from './component.js';
 import { collectDefaultMetrics, registry } from './metrics.js';
@@ -18,7 +18,7 @@ export async function buildServer(components: Component[], opts: ServerOptions):
   collectDefaultMetrics();
   const app: FastifyInstance = Fastify({
     loggerInstance: opts.logger.child({ module: 'http' }) as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 10 * 1024 * 1024,
   });
   app.get('/metrics', async (_req, reply) => {

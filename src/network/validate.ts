@@ -4,7 +4,7 @@
  */
 import type { ValidateFunction } from 'ajv';
 import { formatAjvError, newAjv } from '../core/config.js';
-import type { TdMessage, TpMessage } from './messages.js';
+import type { MlMessage, TdMessage, TpMessage } from './messages.js';
 
 const numericString = { type: 'string', pattern: '^\\s*[-+]?(\\d+\\.?\\d*|\\.\\d+)([eE][-+]?\\d+)?\\s*$' };
 
@@ -67,6 +67,32 @@ export const tpSchema = {
   },
 };
 
+/** ML messages (ML_<router>): a TP message plus output_ml_metrics (and the ml_metadata extension). */
+export const mlSchema = {
+  ...tpSchema,
+  required: [...tpSchema.required, 'output_ml_metrics'],
+  properties: {
+    ...tpSchema.properties,
+    output_ml_metrics: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        required: ['name', 'value'],
+        properties: {
+          name: { type: 'string' },
+          type: { type: 'string' },
+          value: { anyOf: [{ type: 'number' }, { type: 'array', items: { type: 'number' } }] },
+        },
+      },
+    },
+    ml_metadata: {
+      type: 'object',
+      properties: { router_type: { type: 'string' }, model: { type: 'string' }, model_type: { type: 'string' } },
+    },
+  },
+};
+
 export type Validated<T> = { ok: true; message: T } | { ok: false; reason: string };
 
 /**
@@ -98,3 +124,4 @@ function makeValidator<T>(schema: object, what: string): MessageParser<T> {
 
 export const parseTd = makeValidator<TdMessage>(tdSchema, 'TD');
 export const parseTp = makeValidator<TpMessage>(tpSchema, 'TP');
+export const parseMl = makeValidator<MlMessage>(mlSchema, 'ML');
