@@ -154,20 +154,33 @@ export function loadConfig<T>(opts: LoadOptions): T {
   if (raw === null || raw === undefined) raw = {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(source, '', 'the top level must be an object');
   const cfg = structuredClone(raw) as JsonObject;
-  let envSource = false;
+  // where each overridden setting came from, so an error names the variable, not the file
+  const origin = new Map<string, string>();
   for (const alias of opts.aliases ?? []) {
     const v = env[alias.env];
     if (v === undefined || v === '') continue;
-    envSource = true;
     setAtPointer(cfg, alias.path, alias.parse ? alias.parse(v) : parseEnvValue(v));
+    origin.set(alias.path, `environment variable ${alias.env}`);
     for (const imp of alias.implies ?? []) setAtPointer(cfg, imp.path, imp.value);
   }
   for (const [key, v] of Object.entries(env)) {
     if (!key.startsWith('WATTFLOW__') || v === undefined) continue;
-    envSource = true;
     const pointer = '/' + key.slice('WATTFLOW__'.length).split('__').join('/');
     setAtPointer(cfg, pointer, parseEnvValue(v));
+    origin.set(pointer, `environment variable ${key}`);
   }
-  for (const [pointer, v] of Object.entries(opts.overrides ?? {})) if (v !== undefined) setAtPointer(cfg, pointer, v);
-  return validateWithSchema<T>(opts.schema, cfg, envSource ? `${source} (with environment overrides)` : source);
+  for (const [pointer, v] of Object.entries(opts.overrides ?? {})) {
+    if (v === undefined) continue;
+    setAtPointer(cfg, pointer, v);
+    origin.set(pointer, 'command line');
+  }
+  try {
+    return validateWithSchema<T>(opts.schema, cfg, source);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const [pointer, from] of origin) {
+      if (err.path === pointer || err.path.startsWith(`${pointer}/`)) throw new ConfigError(`${from} (over ${source})`, err.path, err.reason);
+    }
+    throw err;
+  }
 }

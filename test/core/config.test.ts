@@ -43,5 +43,7 @@ test('an invalid configuration names the file, the JSON path and the reason', ()
   const broken = file('broken.json', '{"http": ');
   assert.throws(() => loadAppConfig(broken, undefined, {}), /not valid JSON/);
   assert.throws(() => loadAppConfig(join(dir, 'missing.yaml'), undefined, {}), /cannot read file/);
-  assert.throws(() => loadAppConfig(undefined, undefined, { PORT: '99999' }), (err: unknown) => err instanceof ConfigError && err.path === '/http/port' && /environment/.test(err.message));
+  assert.throws(() => loadAppConfig(undefined, undefined, { PORT: '99999' }), (err: unknown) => err instanceof ConfigError && err.path === '/http/port' && /environment variable PORT/.test(err.message));
+  // an error in the file is reported against the file even when other settings come from the environment
+  assert.throws(() => loadAppConfig(bad, undefined, { WATTFLOW_LOG_LEVEL: 'debug' }), (err: unknown) => err instanceof ConfigError && err.source === bad);
 });

@@ -1,0 +1,77 @@
+/**
+ * Running the real CLI in a child process for end-to-end tests: start a role, read the URL it
+ * prints, stop it with SIGTERM and collect its exit code and output.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface CliProcess {
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves with the first match of `re` in stdout+stderr (waits up to `ms`). */
+  waitFor: (re: RegExp, ms?: number) => Promise<RegExpMatchArray>;
+  /** SIGTERM, then the exit code. */
+  stop: () => Promise<number | null>;
+  /** The exit code once the process ended by itself (stdout and stderr fully read). */
+  exited: Promise<number | null>;
+}
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, WATTFLOW_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    for (const l of listeners) l();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    child,
+    output: () => out,
+    waitFor: (re, ms = 15_000) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const m = out.match(re);
+          if (m) {
+            listeners.delete(check);
+            clearTimeout(timer);
+            resolve(m);
+          }
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`timed out waiting for ${re} in output:\n${out.slice(-3000)}`));
+        }, ms);
+        listeners.add(check);
+        check();
+      }),
+    exited,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+export async function poll<T>(fn: () => Promise<T | undefined>, ms: number, stepMs = 100): Promise<T> {
+  const end = Date.now() + ms;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
