@@ -1,0 +1,179 @@
+/**
+ * The two consumers of the predictions (ML_<router> topics of the experiment; the topic list
+ * follows experiment changes):
+ *  - createMlInfluxSink: each ML message → one `router_power` point in InfluxDB (group
+ *    `wattflow-influx-sink`);
+ *  - createMlStoreSink: each ML message → one row of series `router/<id>` in the embedded
+ *    TimeSeriesStore, with the message itself as the row's doc (group `wattflow-store-sink`).
+ * Both map the message the same way (ml-record.ts) and run on the shared StageLoop: invalid
+ * messages go to `<topic>.dlq` with the reason; a batch is committed only after its points or
+ * rows are durably stored (the writer's promise / the store's transaction), so nothing is lost.
+ *
+ * InfluxDB failures: unavailable (retries exhausted) → the handler fails and the fabric
+ * delivers the batch again; a data error (HTTP 400/422) → the batch's points are re-sent one
+ * by one and only the refused messages are dead-lettered, with InfluxDB's error as the reason;
+ * any other refusal (401/403/404…: configuration, not data) → the handler fails (redelivery),
+ * after a growing pause so a misconfigured sink does not spin.
+ */
+import type { Component } from '../core/component.js';
+import type { Logger } from '../core/logger.js';
+import { counter } from '../core/metrics.js';
+import type { Fabric, OutgoingMessage } from '../fabric/fabric.js';
+import type { ExperimentSource } from '../network/experiment.js';
+import type { MlMessage } from '../network/messages.js';
+import { StageLoop, type StageItem } from '../network/stage-runner.js';
+import type { TimeSeriesStore, SeriesRow } from '../storage/types.js';
+import type { Point } from './influx/line-protocol.js';
+import { InfluxWriteError, type InfluxWriter } from './influx/writer.js';
+import { ML_MEASUREMENT, mlRecord, parseMl } from './ml-record.js';
+
+export const INFLUX_SINK_GROUP = 'wattflow-influx-sink';
+export const STORE_SINK_GROUP = 'wattflow-store-sink';
+
+/** The store series of a router. */
+export const routerSeriesName = (routerId: string): string => `router/${routerId}`;
+
+const recordsStored = counter({
+  name: 'wattflow_sink_records_total',
+  help: 'Messages stored by a sink (InfluxDB points, store rows)',
+  labelNames: ['sink'] as const,
+});
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+interface SinkBase {
+  fabric: Fabric;
+  experiment: ExperimentSource;
+  logger: Logger;
+  group?: string;
+}
+
+function predictionTopics(experiment: ExperimentSource): string[] {
+  const exp = experiment.current;
+  return exp.routers.map((r) => exp.predictionsTopic(r.id));
+}
+
+function sinkComponent(name: string, loop: StageLoop<MlMessage>, experiment: ExperimentSource, onStop?: () => Promise<void>): Component {
+  let unsubscribe: (() => void) | undefined;
+  return {
+    name,
+    async start() {
+      await loop.start(predictionTopics(experiment));
+      unsubscribe = experiment.onChange(async () => {
+        await loop.updateTopics(predictionTopics(experiment));
+      });
+    },
+    async stop() {
+      unsubscribe?.();
+      await loop.stop();
+      await onStop?.();
+    },
+    ready: () => (loop.running ? true : `${name} not consuming yet`),
+  };
+}
+
+export interface MlInfluxSinkOptions extends SinkBase {
+  writer: InfluxWriter;
+  /** Longest pause before a failed batch is handed back for redelivery (ms, default 30 s). */
+  maxPauseMs?: number;
+}
+
+export function createMlInfluxSink(opts: MlInfluxSinkOptions): Component {
+  const stage = 'influx-sink';
+  const log = opts.logger.child({ stage });
+  const maxPause = opts.maxPauseMs ?? 30_000;
+  let failures = 0;
+
+  const toPoint = (item: StageItem<MlMessage>, out: OutgoingMessage[]): Point | undefined => {
+    const rec = mlRecord(item.routerId, item.message, opts.experiment.routerById(item.routerId));
+    if ('error' in rec) {
+      out.push(loop.deadLetter(item.incoming, rec.error));
+      return undefined;
+    }
+    return { measurement: ML_MEASUREMENT, tags: rec.tags, fields: rec.fields, timestampMs: rec.tsMs };
+  };
+
+  const handleMany = async (items: Array<StageItem<MlMessage>>, out: OutgoingMessage[]) => {
+    const pending: Array<{ item: StageItem<MlMessage>; point: Point }> = [];
+    for (const item of items) {
+      const point = toPoint(item, out);
+      if (point) pending.push({ item, point });
+    }
+    if (pending.length === 0) return;
+    try {
+      await opts.writer.write(
+        pending.map((p) => p.point),
+        { immediate: true },
+      );
+      failures = 0;
+      recordsStored.inc({ sink: stage }, pending.length);
+    } catch (err) {
+      if (!(err instanceof InfluxWriteError) || err.kind !== 'rejected' || (err.status !== 400 && err.status !== 422)) {
+        failures++;
+        const pause = Math.min(maxPause, 500 * 2 ** Math.min(failures - 1, 10));
+        log.error({ err: (err as Error).message, pauseMs: pause }, 'InfluxDB write failed; the batch will be delivered again');
+        await sleep(pause);
+        throw err;
+      }
+      // A data error: find the refused messages by writing them one at a time.
+      let stored = 0;
+      for (const { item, point } of pending) {
+        try {
+          await opts.writer.write([point], { immediate: true });
+          stored++;
+        } catch (one) {
+          if (one instanceof InfluxWriteError && one.kind === 'rejected' && (one.status === 400 || one.status === 422))
+            out.push(loop.deadLetter(item.incoming, `InfluxDB refused the point: ${one.message}`));
+          else throw one;
+        }
+      }
+      failures = 0;
+      if (stored) recordsStored.inc({ sink: stage }, stored);
+    }
+  };
+
+  const loop: StageLoop<MlMessage> = new StageLoop<MlMessage>({
+    stage,
+    group: opts.group ?? INFLUX_SINK_GROUP,
+    fabric: opts.fabric,
+    logger: log,
+    parse: parseMl,
+    handleMany,
+  });
+  // The writer may be shared (vehicle pipeline): flush, do not close.
+  return sinkComponent('ml-influx-sink', loop, opts.experiment, () => opts.writer.flush());
+}
+
+export interface MlStoreSinkOptions extends SinkBase {
+  store: TimeSeriesStore;
+}
+
+export function createMlStoreSink(opts: MlStoreSinkOptions): Component {
+  const stage = 'store-sink';
+  const log = opts.logger.child({ stage });
+
+  const handleMany = async (items: Array<StageItem<MlMessage>>, out: OutgoingMessage[]) => {
+    const rows: SeriesRow[] = [];
+    for (const item of items) {
+      const rec = mlRecord(item.routerId, item.message, opts.experiment.routerById(item.routerId));
+      if ('error' in rec) {
+        out.push(loop.deadLetter(item.incoming, rec.error));
+        continue;
+      }
+      rows.push({ series: routerSeriesName(item.routerId), tsMs: rec.tsMs, fields: rec.fields, tags: rec.tags, doc: item.incoming.value });
+    }
+    if (rows.length === 0) return;
+    await opts.store.append(rows); // throws → the batch is delivered again
+    recordsStored.inc({ sink: stage }, rows.length);
+  };
+
+  const loop: StageLoop<MlMessage> = new StageLoop<MlMessage>({
+    stage,
+    group: opts.group ?? STORE_SINK_GROUP,
+    fabric: opts.fabric,
+    logger: log,
+    parse: parseMl,
+    handleMany,
+  });
+  return sinkComponent('ml-store-sink', loop, opts.experiment);
+}
