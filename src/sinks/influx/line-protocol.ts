@@ -66,18 +66,23 @@ function escapeWith(s: string, special: RegExp): string {
   return s.replace(CONTROL, (c) => CONTROL_ESC[c]!).replace(special, (c) => `\\${c}`);
 }
 
+// Fast paths: most names need no escaping at all.
+const NEEDS_MEASUREMENT_ESC = /[, \n\r\t]/;
+const NEEDS_KEY_ESC = /[,= \n\r\t]/;
+
 /** Escapes a measurement name (commas and spaces). */
 export function escapeMeasurement(s: string): string {
-  return escapeWith(s, MEASUREMENT_SPECIAL);
+  return NEEDS_MEASUREMENT_ESC.test(s) ? escapeWith(s, MEASUREMENT_SPECIAL) : s;
 }
 
 /** Escapes a tag key or tag value (commas, equals signs and spaces). */
 export function escapeKey(s: string): string {
-  return escapeWith(s, KEY_SPECIAL);
+  return NEEDS_KEY_ESC.test(s) ? escapeWith(s, KEY_SPECIAL) : s;
 }
 
 /** Escapes a field key: as a tag key, plus a backslash before `"` is doubled. */
 export function escapeFieldKey(s: string): string {
+  if (!NEEDS_KEY_ESC.test(s) && !s.includes('\\')) return s;
   return s
     .replace(CONTROL, (c) => CONTROL_ESC[c]!)
     .replace(/\\(?=")/g, '\\\\')
@@ -85,11 +90,11 @@ export function escapeFieldKey(s: string): string {
 }
 
 /** A field key the parser cannot read back: a backslash at the end or before `,` `=` space. */
-const badFieldKey = (k: string): boolean => /\\(?=[,= ]|$)/.test(k.replace(CONTROL, (c) => CONTROL_ESC[c]!));
+const badFieldKey = (k: string): boolean => k.includes('\\') && /\\(?=[,= ]|$)/.test(k.replace(CONTROL, (c) => CONTROL_ESC[c]!));
 
 /** Quotes a string field value (double quotes and backslashes escaped). */
 export function quoteString(s: string): string {
-  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  return /[\\"]/.test(s) ? `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"` : `"${s}"`;
 }
 
 /** Formats a float field value: shortest round-trip decimal (InfluxDB parses exponents too). */
@@ -124,7 +129,8 @@ export function encodePoint(p: Point): EncodedPoint {
   if (!Number.isFinite(p.timestampMs)) return skipPoint(`timestamp is not a finite number (${p.timestampMs})`);
 
   let line = escapeMeasurement(p.measurement);
-  const tagKeys = Object.keys(p.tags ?? {}).sort();
+  const tagKeys = Object.keys(p.tags ?? {});
+  if (tagKeys.length > 1) tagKeys.sort();
   for (const k of tagKeys) {
     const v = p.tags[k];
     if (k === '' || v === undefined || v === null || v === '') continue; // InfluxDB: no empty tag keys/values

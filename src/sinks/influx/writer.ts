@@ -547,7 +547,7 @@ export class InfluxWriter {
     if (this.authHeader) headers.authorization = this.authHeader;
     let body: string | Buffer = text;
     if (Buffer.byteLength(text) >= this.gzipThreshold) {
-      body = await gzip(text);
+      body = await gzip(text, { level: 1 });
       headers['content-encoding'] = 'gzip';
     }
     let createdDb = false;
