@@ -61,7 +61,7 @@ export class StageLoop<In> {
   }
 
   async start(topics: string[]): Promise<void> {
-    await this.ensure([...topics, ...topics.map(dlqTopic)]);
+    await this.ensure(topics);
     this.sub = await this.o.fabric.subscribe({
       group: this.o.group,
       topics,
@@ -79,7 +79,7 @@ export class StageLoop<In> {
   }
 
   async updateTopics(topics: string[]): Promise<void> {
-    await this.ensure([...topics, ...topics.map(dlqTopic)]);
+    await this.ensure(topics);
     await this.sub?.updateTopics(topics);
   }
 
@@ -105,6 +105,10 @@ export class StageLoop<In> {
       }
     }
     if (out.length > 0) {
+      // dead-letter topics are created when first needed (most never are)
+      const dlqs = new Set<string>();
+      for (const m of out) if (m.topic.endsWith('.dlq')) dlqs.add(m.topic);
+      if (dlqs.size > 0) await this.ensure([...dlqs]);
       await this.o.fabric.publishBatch(out);
       let produced = 0;
       for (const m of out) if (!m.topic.endsWith('.dlq')) produced++;
