@@ -312,7 +312,9 @@ export class InfluxWriter {
 
     const done = new Promise<void>((resolve, reject) => {
       const ticket: Ticket = { pending: lines.length, failed: 0, resolve, reject };
-      this.admission = this.admission.then(() => this.admit(lines, ticket, opts.immediate === true));
+      this.admission = this.admission
+        .then(() => this.admit(lines, ticket, opts.immediate === true))
+        .catch((err: unknown) => reject(new InfluxWriteError(`influx writer failed: ${(err as Error).message}`, 'unavailable', 0, '', lines.length)));
     });
     await done;
     summary.written = lines.length;
