@@ -1,0 +1,299 @@
+/**
+ * The vehicle pipeline's CLI roles:
+ *   vehicle-api        Vehicle API: ingest, preprocessing, node-local Redis, forwarding (push)
+ *   vehicle-predictor  scores vectors (push endpoint, or pull: Redis channel / stream) → InfluxDB
+ *   replay-vehicle     replays a reference CSV log into the Vehicle API
+ *   train-vehicle      trains the vehicle anomaly model from reference CSV logs → JSON artifact
+ * The configuration is the app configuration plus the `vehicle` section (src/vehicle/config.ts).
+ */
+import { statSync } from 'node:fs';
+import type { Component } from '../core/component.js';
+import { openTimeSeriesStore } from '../storage/index.js';
+import { createMemoryStore, createNodeStore, buildVehicleApi, buildVehiclePredictor, createPredictionSink, predictorTransports, storeComponent } from '../vehicle/components.js';
+import { loadVehicleAppConfig, type VehicleAppConfig } from '../vehicle/config.js';
+import { loadOrTrainDemoModel, logsIn } from '../vehicle/demo.js';
+import { loadVehicleModel, saveModelArtifact } from '../vehicle/model/anomaly-model.js';
+import { trainVehicleModel } from '../vehicle/model/train.js';
+import { formatReplayReport, replayVehicleLog, ReplayError } from '../vehicle/replay/replay.js';
+import { VEHICLE_ID_PATTERN } from '../vehicle/store/store.js';
+import { parseRoleArgs, roleLogger, serve, UsageError } from './common.js';
+import type { Role } from './role.js';
+
+/** App config + vehicle section, with --port/--host applied (as loadRoleConfig does). */
+export function vehicleRoleConfig(values: { config?: string; port?: string; host?: string }, overrides: Record<string, unknown> = {}): VehicleAppConfig {
+  const o: Record<string, unknown> = { ...overrides };
+  if (values.port !== undefined) {
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer 0..65535, got "${values.port}"`);
+    o['/http/port'] = port;
+  }
+  if (values.host !== undefined) o['/http/host'] = values.host;
+  return loadVehicleAppConfig(values.config, o);
+}
+
+function positiveNumber(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got "${raw}"`);
+  return n;
+}
+
+function positiveInt(name: string, raw: string | undefined): number | undefined {
+  const n = positiveNumber(name, raw);
+  if (n !== undefined && !Number.isInteger(n)) throw new UsageError(`--${name} must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+export const vehicleApiRole: Role = {
+  name: 'vehicle-api',
+  summary: 'Vehicle API: measurement ingest, preprocessing into aligned vectors, node-local Redis, forwarding to the predictor',
+  usage: [
+    'usage: wattflow vehicle-api [--config FILE] [--port N] [--host H] [--mode push|pull] [--inference-url URL] [--memory]',
+    '',
+    '  POST /v1/vehicles/{id}/measurements   JSON (one, an array, {"measurements": [...]}) or NDJSON',
+    '  GET  /api/vehicles, /api/vehicles/{id}/latest, /api/vehicles/{id}/series?signal=&from=&to=',
+    '',
+    '  --mode push            forward each vector to the predictor (vehicle.inference.url, default http://127.0.0.1:8001)',
+    '  --mode pull            only store/announce vectors in Redis (the predictor subscribes or polls)',
+    '  --memory               in-process store instead of Redis (development; nothing survives a restart)',
+    'Redis: REDIS_URL (default redis://127.0.0.1:6379), REDIS_PASSWORD. Bearer token on ingest: VEHICLE_API_TOKEN.',
+    'When the node-local Redis or predictor is unavailable, ingest answers 503 (fallbacks: vehicle.redis.fallbackUrl,',
+    'vehicle.inference.fallbackUrls).',
+  ].join('\n'),
+  async run(args) {
+    const { values } = parseRoleArgs(args, {
+      mode: { type: 'string' },
+      'inference-url': { type: 'string' },
+      memory: { type: 'boolean' },
+    });
+    const overrides: Record<string, unknown> = {};
+    if (values.mode !== undefined) {
+      if (values.mode !== 'push' && values.mode !== 'pull') throw new UsageError(`--mode must be push or pull, got "${values.mode}"`);
+      overrides['/vehicle/inference/mode'] = values.mode;
+    }
+    if (values['inference-url'] !== undefined) overrides['/vehicle/inference/url'] = values['inference-url'];
+    const cfg = vehicleRoleConfig(values, overrides);
+    const logger = roleLogger(cfg, 'vehicle-api');
+    const v = cfg.vehicle;
+    const store = values.memory ? createMemoryStore(v) : createNodeStore(v, logger);
+    const api = buildVehicleApi({ v, store, logger, ...(v.inference.mode === 'push' ? { forwardTo: predictorTransports(v) } : {}) });
+    logger.info({ store: store.location, mode: v.inference.mode, predictor: v.inference.mode === 'push' ? v.inference.url : undefined }, 'vehicle-api');
+    await serve(cfg, logger, [storeComponent(store), api.component]);
+  },
+};
+
+export const vehiclePredictorRole: Role = {
+  name: 'vehicle-predictor',
+  summary: 'scores aligned vehicle vectors with the vehicle model and writes predictions to InfluxDB',
+  usage: [
+    'usage: wattflow vehicle-predictor [--config FILE] [--port N] [--mode push|subscribe|poll] [--model FILE]',
+    '                                  [--poll-interval MS] [--demo-model]',
+    '',
+    '  --mode push        serve POST /v1/vehicle/predict (the Vehicle API forwards each vector); the default',
+    '  --mode subscribe   subscribe to the Redis channel (vehicle.redis.channel, default idneo_v2x)',
+    '  --mode poll        read the Redis vector stream every --poll-interval ms (consumer group; at-least-once)',
+    '  --model FILE       model artifact (default vehicle.model.path = .wattflow/vehicle-model.json)',
+    '  --demo-model       when the artifact does not exist, train it from the bundled demo logs',
+    'Predictions go to InfluxDB (INFLUX_URL) as `prediction` and `vehicle_measurement` points; without',
+    'INFLUX_URL to the embedded storage (storage.dir). Use --port 8001 next to a vehicle-api on 8000.',
+  ].join('\n'),
+  async run(args) {
+    const { values } = parseRoleArgs(args, {
+      mode: { type: 'string' },
+      model: { type: 'string' },
+      'poll-interval': { type: 'string' },
+      'demo-model': { type: 'boolean' },
+    });
+    const overrides: Record<string, unknown> = {};
+    if (values.mode !== undefined) {
+      if (!['push', 'subscribe', 'poll'].includes(values.mode)) throw new UsageError(`--mode must be push, subscribe or poll, got "${values.mode}"`);
+      overrides['/vehicle/predictor/mode'] = values.mode;
+    }
+    if (values.model !== undefined) overrides['/vehicle/model/path'] = values.model;
+    const poll = positiveInt('poll-interval', values['poll-interval']);
+    if (poll !== undefined) overrides['/vehicle/predictor/pollIntervalMs'] = poll;
+    const cfg = vehicleRoleConfig(values, overrides);
+    const logger = roleLogger(cfg, 'vehicle-predictor');
+    const v = cfg.vehicle;
+    const model = values['demo-model'] ? loadOrTrainDemoModel(v.model.path, v.alignment, logger, v.model.demoData) : loadVehicleModel(v.model.path);
+    const components: Component[] = [];
+    let tsStore;
+    if (!cfg.influx.url) {
+      tsStore = await openTimeSeriesStore({ dir: cfg.storage.dir, retentionHours: cfg.storage.retentionHours });
+      logger.warn({ dir: cfg.storage.dir }, 'INFLUX_URL not set: predictions go to the embedded storage');
+      components.push({ name: 'embedded-storage', stop: () => tsStore!.close() });
+    }
+    const sink = createPredictionSink(cfg, logger, tsStore ? { store: tsStore } : {});
+    const mode = v.predictor.mode;
+    const store = mode === 'push' ? undefined : createNodeStore(v, logger);
+    if (store) components.push(storeComponent(store));
+    const pred = buildVehiclePredictor({ v, mode, model, sink, logger, ...(store ? { store } : {}), reloadModel: () => loadVehicleModel(v.model.path) });
+    components.push(pred.component);
+    logger.info({ mode, model: model.version, sink: sink.name, redis: store?.location }, 'vehicle-predictor');
+    await serve(cfg, logger, components);
+  },
+};
+
+export const replayVehicleRole: Role = {
+  name: 'replay-vehicle',
+  summary: 'replay a vehicle log (reference CSV format) into the Vehicle API',
+  usage: [
+    'usage: wattflow replay-vehicle --file LOG.csv --vehicle-id ID [--speed N | --as-fast-as-possible]',
+    '                               [--target URL] [--batch N] [--token T] [--start TIME] [--json]',
+    '',
+    '  --file LOG.csv          a log in the reference format (STAMP/value column pairs, units row; .csv or .CSV)',
+    '  --vehicle-id ID         the vehicle to send as',
+    '  --speed N               real time × N (default 1); --as-fast-as-possible sends without waiting',
+    '  --target URL            Vehicle API base URL (default http://127.0.0.1:8000)',
+    '  --batch N               measurements per request (default 500)',
+    '  --token T               bearer token (default: VEHICLE_API_TOKEN)',
+    '  --start TIME            clock of the log\'s time 0: epoch ms or ISO 8601 (default: now; as fast as',
+    '                          possible: so that the log ends now)',
+    '  --json                  print the report as JSON',
+  ].join('\n'),
+  async run(args) {
+    const { values } = parseRoleArgs(args, {
+      file: { type: 'string', short: 'f' },
+      'vehicle-id': { type: 'string' },
+      speed: { type: 'string' },
+      'as-fast-as-possible': { type: 'boolean' },
+      target: { type: 'string' },
+      batch: { type: 'string' },
+      token: { type: 'string' },
+      start: { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    if (!values.file) throw new UsageError('--file is required');
+    const vehicleId = values['vehicle-id'];
+    if (!vehicleId) throw new UsageError('--vehicle-id is required');
+    if (!VEHICLE_ID_PATTERN.test(vehicleId)) throw new UsageError(`invalid --vehicle-id "${vehicleId}" (1-64 of A-Z a-z 0-9 _ . : -)`);
+    if (values.speed !== undefined && values['as-fast-as-possible']) throw new UsageError('--speed and --as-fast-as-possible exclude each other');
+    const speed = positiveNumber('speed', values.speed);
+    const batchSize = positiveInt('batch', values.batch);
+    let startMs: number | undefined;
+    if (values.start !== undefined) {
+      startMs = /^\d+$/.test(values.start) ? Number(values.start) : Date.parse(values.start);
+      if (!Number.isFinite(startMs)) throw new UsageError(`--start must be epoch ms or ISO 8601, got "${values.start}"`);
+    }
+    const target = values.target ?? `http://127.0.0.1:${process.env.PORT ?? 8000}`;
+    try {
+      new URL(target);
+    } catch {
+      throw new UsageError(`--target must be a URL, got "${target}"`);
+    }
+    const token = values.token ?? process.env.VEHICLE_API_TOKEN;
+    const ac = new AbortController();
+    process.once('SIGINT', () => ac.abort());
+    let lastPrint = 0;
+    try {
+      const report = await replayVehicleLog({
+        file: values.file,
+        vehicleId,
+        target,
+        ...(speed !== undefined ? { speed } : {}),
+        asFastAsPossible: values['as-fast-as-possible'] === true,
+        ...(batchSize !== undefined ? { batchSize } : {}),
+        ...(token ? { token } : {}),
+        ...(startMs !== undefined ? { startMs } : {}),
+        signal: ac.signal,
+        onProgress: (r) => {
+          if (values.json || !process.stderr.isTTY || Date.now() - lastPrint < 1000) return;
+          lastPrint = Date.now();
+          process.stderr.write(`\r${r.sent}/${r.measurements} sent, ${r.accepted} accepted, ${r.rejected} rejected, ${r.vectors} vectors   `);
+        },
+      });
+      if (!values.json && process.stderr.isTTY && lastPrint) process.stderr.write('\n');
+      console.log(values.json ? JSON.stringify(report, null, 2) : formatReplayReport(report));
+      return report.sent === report.measurements ? 0 : 1;
+    } catch (err) {
+      if (err instanceof ReplayError) {
+        console.error(`wattflow replay-vehicle: ${err.message}`);
+        return 1;
+      }
+      throw err;
+    }
+  },
+};
+
+/** --data arguments: files, or directories (their .csv/.CSV files). */
+function dataFiles(args: string[]): string[] {
+  const out: string[] = [];
+  for (const a of args) {
+    let st;
+    try {
+      st = statSync(a);
+    } catch {
+      throw new UsageError(`--data ${a}: no such file or directory`);
+    }
+    if (st.isDirectory()) {
+      const logs = logsIn(a);
+      if (logs.length === 0) throw new UsageError(`--data ${a}: no .csv files in this directory`);
+      out.push(...logs);
+    } else out.push(a);
+  }
+  return out;
+}
+
+export const trainVehicleRole: Role = {
+  name: 'train-vehicle',
+  summary: 'train the vehicle anomaly model (isolation forest) from logs in the reference CSV format',
+  usage: [
+    'usage: wattflow train-vehicle --data FILE|DIR [--data …] [--out FILE] [--trees N] [--sample-size N]',
+    '                              [--contamination Q] [--seed N] [--cadence-ms MS] [--max-age-ms MS]',
+    '',
+    '  --data     reference-format logs (repeat, or list them after --data; directories: their .csv files)',
+    '  --out      the model artifact (default vehicle.model.path = .wattflow/vehicle-model.json)',
+    '  --contamination  expected share of anomalies in the training data (threshold quantile; default 0.01)',
+    'The alignment (cadence, maximum age) defaults to the vehicle.alignment config, as the API uses.',
+  ].join('\n'),
+  async run(args) {
+    const { values, positionals } = parseRoleArgs(args, {
+      data: { type: 'string', multiple: true, short: 'd' },
+      out: { type: 'string', short: 'o' },
+      trees: { type: 'string' },
+      'sample-size': { type: 'string' },
+      contamination: { type: 'string' },
+      seed: { type: 'string' },
+      'cadence-ms': { type: 'string' },
+      'max-age-ms': { type: 'string' },
+    });
+    const files = dataFiles([...(values.data ?? []), ...positionals]);
+    if (files.length === 0) throw new UsageError('--data FILE is required');
+    const cfg = vehicleRoleConfig(values);
+    const out = values.out ?? cfg.vehicle.model.path;
+    const seed = values.seed === undefined ? undefined : Number(values.seed);
+    if (seed !== undefined && !Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got "${values.seed}"`);
+    const contamination = positiveNumber('contamination', values.contamination);
+    const trees = positiveInt('trees', values.trees);
+    const sampleSize = positiveInt('sample-size', values['sample-size']);
+    const cadenceMs = positiveInt('cadence-ms', values['cadence-ms']) ?? cfg.vehicle.alignment.cadenceMs;
+    const maxAge = values['max-age-ms'] === undefined ? cfg.vehicle.alignment.maxAgeMs : Number(values['max-age-ms']);
+    if (!Number.isInteger(maxAge) || maxAge < 0) throw new UsageError(`--max-age-ms must be a non-negative integer, got "${values['max-age-ms']}"`);
+    const started = Date.now();
+    let result;
+    try {
+      result = trainVehicleModel({
+        files,
+        alignment: { cadenceMs, maxAgeMs: maxAge },
+        ...(trees !== undefined ? { trees } : {}),
+        ...(sampleSize !== undefined ? { sampleSize } : {}),
+        ...(contamination !== undefined ? { contamination } : {}),
+        ...(seed !== undefined ? { seed } : {}),
+      });
+    } catch (err) {
+      console.error(`wattflow train-vehicle: ${(err as Error).message}`);
+      return 1;
+    }
+    saveModelArtifact(result.artifact, out);
+    const a = result.artifact;
+    console.log(`vehicle model ${a.name} version ${a.version} → ${out} (${Date.now() - started} ms)`);
+    for (const f of a.training.files) console.log(`  ${f.name}: ${f.measurements} measurements → ${f.vectors} vectors`);
+    console.log(`  features (${a.features.length}): ${a.features.join(', ')}`);
+    console.log(`  isolation forest: ${a.training.trees} trees, sample ${a.forest.sampleSize}; threshold ${a.threshold} (contamination ${a.contamination}; ${result.anomalies}/${a.training.vectors} training vectors above)`);
+    for (const [reason, n] of Object.entries(result.rejected)) console.log(`  rejected ${n}× ${reason}`);
+    for (const w of result.warnings) console.log(`  warning ${w.file}:${w.line}${w.column ? `:${w.column}` : ''}: ${w.message}`);
+    return 0;
+  },
+};
+
+export const vehicleRoles: Role[] = [vehicleApiRole, vehiclePredictorRole, replayVehicleRole, trainVehicleRole];

@@ -1,0 +1,215 @@
+/**
+ * In-process adapter of the vehicle store (what `wattflow up` uses when REDIS_URL is not set,
+ * and the unit tests): the same semantics as the Redis adapter — idempotent appends with
+ * duplicate/conflict/expired statuses, retention by age and count, latest vector and
+ * prediction, announcements to in-process subscribers, a capped vector stream with consumer
+ * groups — held in memory (lost on restart).
+ */
+import type { AlignedVector } from '../align/vector.js';
+import type { VehiclePrediction } from '../predictor/prediction.js';
+import type { AppendStatus, RawMeasurement, SeriesPoint, StoreLimits, VectorEntry, VehicleStore } from './store.js';
+
+class Series {
+  ts: number[] = [];
+  values: number[] = [];
+  flagged: boolean[] = [];
+
+  /** Index of the first element with ts ≥ t. */
+  lowerBound(t: number): number {
+    let lo = 0;
+    let hi = this.ts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ts[mid]! < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  get newest(): number | undefined {
+    return this.ts[this.ts.length - 1];
+  }
+
+  trim(cutoff: number, cap: number): void {
+    let drop = this.lowerBound(cutoff);
+    drop = Math.max(drop, this.ts.length - cap);
+    if (drop > 0) {
+      this.ts.splice(0, drop);
+      this.values.splice(0, drop);
+      this.flagged.splice(0, drop);
+    }
+  }
+}
+
+interface VehicleEntry {
+  signals: Map<string, Series>;
+  latest?: AlignedVector;
+  prediction?: VehiclePrediction;
+}
+
+interface Group {
+  /** Sequence number of the last entry delivered to the group. */
+  delivered: number;
+  /** Unacknowledged entries by consumer. */
+  pending: Map<string, Map<string, VectorEntry>>;
+}
+
+export class MemoryVehicleStore implements VehicleStore {
+  readonly kind = 'memory' as const;
+  readonly location = 'in-process';
+  private readonly vehicles = new Map<string, VehicleEntry>();
+  private readonly handlers = new Set<(v: AlignedVector) => void>();
+  private stream: Array<{ n: number; entry: VectorEntry }> = [];
+  private streamSeq = 0;
+  private readonly groups = new Map<string, Group>();
+
+  constructor(private readonly limits: StoreLimits) {}
+
+  available(): true {
+    return true;
+  }
+
+  async start(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.handlers.clear();
+  }
+
+  private vehicle(id: string): VehicleEntry {
+    let v = this.vehicles.get(id);
+    if (!v) this.vehicles.set(id, (v = { signals: new Map() }));
+    return v;
+  }
+
+  async appendMeasurements(vehicleId: string, items: readonly RawMeasurement[]): Promise<AppendStatus[]> {
+    const veh = this.vehicle(vehicleId);
+    const newest = new Map<string, number>();
+    for (const m of items) newest.set(m.signal, Math.max(newest.get(m.signal) ?? -Infinity, m.tsMs));
+    const cutoff = new Map<string, number>();
+    for (const [sig, ts] of newest) {
+      const s = veh.signals.get(sig);
+      cutoff.set(sig, Math.max(ts, s?.newest ?? -Infinity) - this.limits.retentionMs);
+    }
+    const out: AppendStatus[] = [];
+    for (const m of items) {
+      if (m.tsMs < cutoff.get(m.signal)!) {
+        out.push('expired');
+        continue;
+      }
+      let s = veh.signals.get(m.signal);
+      if (!s) veh.signals.set(m.signal, (s = new Series()));
+      const i = s.lowerBound(m.tsMs);
+      if (s.ts[i] === m.tsMs) {
+        out.push(s.values[i] === m.value && s.flagged[i] === m.flagged ? 'duplicate' : 'conflict');
+        continue;
+      }
+      s.ts.splice(i, 0, m.tsMs);
+      s.values.splice(i, 0, m.value);
+      s.flagged.splice(i, 0, m.flagged);
+      out.push('stored');
+    }
+    for (const [sig, c] of cutoff) veh.signals.get(sig)?.trim(c, this.limits.maxPerSeries);
+    return out;
+  }
+
+  async publishVectors(vectors: readonly AlignedVector[]): Promise<void> {
+    for (const v of vectors) {
+      const veh = this.vehicle(v.vehicleId);
+      if (!veh.latest || v.ts >= veh.latest.ts) veh.latest = v;
+      if (this.groups.size > 0) {
+        this.streamSeq++;
+        this.stream.push({ n: this.streamSeq, entry: { id: `${this.streamSeq}-0`, vector: v } });
+      }
+    }
+    if (this.stream.length > this.limits.vectorStreamMaxLen) this.stream = this.stream.slice(this.stream.length - this.limits.vectorStreamMaxLen);
+    if (this.handlers.size > 0) {
+      const handlers = [...this.handlers];
+      queueMicrotask(() => {
+        for (const v of vectors) for (const h of handlers) h(v);
+      });
+    }
+  }
+
+  async getLatestVector(vehicleId: string): Promise<AlignedVector | undefined> {
+    return this.vehicles.get(vehicleId)?.latest;
+  }
+
+  async setLatestPredictions(predictions: readonly VehiclePrediction[]): Promise<void> {
+    for (const p of predictions) {
+      const veh = this.vehicle(p.vehicleId);
+      if (!veh.prediction || p.ts >= veh.prediction.ts) veh.prediction = p;
+    }
+  }
+
+  async getLatestPrediction(vehicleId: string): Promise<VehiclePrediction | undefined> {
+    return this.vehicles.get(vehicleId)?.prediction;
+  }
+
+  async listVehicles(): Promise<string[]> {
+    return [...this.vehicles.keys()].sort();
+  }
+
+  async listSignals(vehicleId: string): Promise<string[]> {
+    return [...(this.vehicles.get(vehicleId)?.signals.keys() ?? [])].sort();
+  }
+
+  async latestMeasurements(vehicleId: string): Promise<Record<string, SeriesPoint>> {
+    const out: Record<string, SeriesPoint> = {};
+    for (const [sig, s] of this.vehicles.get(vehicleId)?.signals ?? []) {
+      const i = s.ts.length - 1;
+      if (i >= 0) out[sig] = point(s, i);
+    }
+    return out;
+  }
+
+  async series(vehicleId: string, signal: string, fromMs: number, toMs: number, limit: number): Promise<SeriesPoint[]> {
+    const s = this.vehicles.get(vehicleId)?.signals.get(signal);
+    if (!s) return [];
+    const lo = s.lowerBound(fromMs);
+    let hi = s.lowerBound(toMs);
+    if (s.ts[hi] === toMs) hi++;
+    const start = Math.max(lo, hi - limit);
+    const out: SeriesPoint[] = [];
+    for (let i = start; i < hi; i++) out.push(point(s, i));
+    return out;
+  }
+
+  async subscribe(handler: (v: AlignedVector) => void): Promise<() => Promise<void>> {
+    this.handlers.add(handler);
+    return async () => {
+      this.handlers.delete(handler);
+    };
+  }
+
+  private group(name: string): Group {
+    let g = this.groups.get(name);
+    if (!g) this.groups.set(name, (g = { delivered: 0, pending: new Map() }));
+    return g;
+  }
+
+  async readVectors(group: string, consumer: string, count: number): Promise<VectorEntry[]> {
+    const g = this.group(group);
+    let mine = g.pending.get(consumer);
+    if (!mine) g.pending.set(consumer, (mine = new Map()));
+    if (mine.size > 0) return [...mine.values()].slice(0, count);
+    const out: VectorEntry[] = [];
+    for (const { n, entry } of this.stream) {
+      if (n <= g.delivered) continue;
+      if (out.length >= count) break;
+      out.push(entry);
+      mine.set(entry.id, entry);
+      g.delivered = n;
+    }
+    return out;
+  }
+
+  async ackVectors(group: string, ids: readonly string[]): Promise<void> {
+    const g = this.groups.get(group);
+    if (!g) return;
+    for (const pending of g.pending.values()) for (const id of ids) pending.delete(id);
+  }
+}
+
+function point(s: Series, i: number): SeriesPoint {
+  return s.flagged[i] ? { ts: s.ts[i]!, value: s.values[i]!, flagged: true } : { ts: s.ts[i]!, value: s.values[i]! };
+}

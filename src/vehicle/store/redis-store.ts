@@ -1,0 +1,290 @@
+/**
+ * Redis adapter of the vehicle store (ioredis 5). Appends run as one Lua script per request
+ * (atomic: when it returns, the measurements are in Redis); vectors go out in one pipeline
+ * (SET latest, XADD to the capped stream, PUBLISH per vector). Commands are never queued while
+ * disconnected (enableOfflineQueue off): an unreachable Redis makes calls fail at once, and
+ * `available()` says so, so the API answers 503 instead of buffering or going elsewhere.
+ * Key layout: redis-keys.ts.
+ */
+import { hostname } from 'node:os';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from '../../core/logger.js';
+import type { AlignedVector } from '../align/vector.js';
+import type { VehiclePrediction } from '../predictor/prediction.js';
+import { parseRawMember, rawMember, RedisKeys } from './redis-keys.js';
+import { APPEND_LUA, SET_IF_NEWER_LUA } from './redis-scripts.js';
+import type { AppendStatus, RawMeasurement, SeriesPoint, StoreLimits, VectorEntry, VehicleStore } from './store.js';
+
+export interface RedisStoreOptions extends StoreLimits {
+  url: string;
+  password?: string;
+  keyPrefix: string;
+  channel: string;
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+  logger: Logger;
+}
+
+type ScriptClient = Redis & {
+  wfAppend(...args: Array<string | number>): Promise<number[]>;
+  wfSetIfNewer(numKeys: number, key: string, doc: string, ts: number): Promise<number>;
+};
+
+const STATUS: AppendStatus[] = ['stored', 'duplicate', 'conflict', 'expired'];
+
+/** The URL without credentials (for logs and error messages). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+export class RedisVehicleStore implements VehicleStore {
+  readonly kind = 'redis' as const;
+  readonly location: string;
+  readonly keys: RedisKeys;
+  private readonly client: ScriptClient;
+  private readonly subscribers = new Set<Redis>();
+  private readonly groupsReady = new Set<string>();
+  private lastError: string | undefined;
+  private closed = false;
+
+  constructor(private readonly o: RedisStoreOptions) {
+    this.location = redactUrl(o.url);
+    this.keys = new RedisKeys(o.keyPrefix);
+    this.client = new Redis(o.url, this.clientOptions()) as ScriptClient;
+    this.client.defineCommand('wfAppend', { lua: APPEND_LUA });
+    this.client.defineCommand('wfSetIfNewer', { lua: SET_IF_NEWER_LUA });
+    this.client.on('error', (err: Error) => {
+      if (this.lastError !== err.message) o.logger.warn({ err: err.message, redis: this.location }, 'redis connection error');
+      this.lastError = err.message;
+    });
+    this.client.on('ready', () => {
+      if (this.lastError) o.logger.info({ redis: this.location }, 'redis connection restored');
+      this.lastError = undefined;
+    });
+  }
+
+  private clientOptions(): RedisOptions {
+    return {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: this.o.connectTimeoutMs,
+      commandTimeout: this.o.commandTimeoutMs,
+      ...(this.o.password !== undefined ? { password: this.o.password } : {}),
+      retryStrategy: (times: number) => (this.closed ? null : Math.min(100 * times, 2000)),
+      connectionName: `wattflow-vehicle-${hostname()}`,
+    };
+  }
+
+  available(): true | string {
+    if (this.client.status === 'ready') return true;
+    return `node-local Redis at ${this.location} is not available (${this.client.status}${this.lastError ? `: ${this.lastError}` : ''})`;
+  }
+
+  /** Connects (waits up to the connect timeout; keeps retrying in the background when Redis is not there). */
+  async start(): Promise<void> {
+    try {
+      await this.client.connect();
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      this.o.logger.warn({ redis: this.location, err: this.lastError }, 'redis not reachable at start; retrying in the background');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const s of this.subscribers) s.disconnect();
+    this.subscribers.clear();
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+
+  /** The raw client (tests, benchmarks). */
+  get redis(): Redis {
+    return this.client;
+  }
+
+  async appendMeasurements(vehicleId: string, items: readonly RawMeasurement[]): Promise<AppendStatus[]> {
+    if (items.length === 0) return [];
+    const keyIndex = new Map<string, number>();
+    const keys: string[] = [];
+    const signals: string[] = [];
+    const triplets: Array<string | number> = [];
+    for (const m of items) {
+      let k = keyIndex.get(m.signal);
+      if (k === undefined) {
+        keys.push(this.keys.raw(vehicleId, m.signal));
+        signals.push(m.signal);
+        k = keys.length; // Lua is 1-based
+        keyIndex.set(m.signal, k);
+      }
+      triplets.push(k, m.tsMs, rawMember(m.tsMs, m.value, m.flagged));
+    }
+    keys.push(this.keys.signals(vehicleId), this.keys.vehicles());
+    const codes = await this.client.wfAppend(
+      keys.length,
+      ...keys,
+      vehicleId,
+      Math.round(this.o.retentionMs),
+      this.o.maxPerSeries,
+      signals.length,
+      ...signals,
+      ...triplets,
+    );
+    return codes.map((c) => STATUS[c]!);
+  }
+
+  async publishVectors(vectors: readonly AlignedVector[]): Promise<void> {
+    if (vectors.length === 0) return;
+    const p = this.client.pipeline();
+    const latest = new Map<string, string>();
+    for (const v of vectors) {
+      const json = JSON.stringify(v);
+      p.xadd(this.keys.vectors(), 'MAXLEN', '~', this.o.vectorStreamMaxLen, '*', 'v', json);
+      p.publish(this.o.channel, json);
+      latest.set(v.vehicleId, json);
+    }
+    for (const [id, json] of latest) p.set(this.keys.latest(id), json);
+    const res = await p.exec();
+    const failed = res?.find(([err]) => err);
+    if (failed) throw failed[0]!;
+  }
+
+  async getLatestVector(vehicleId: string): Promise<AlignedVector | undefined> {
+    const json = await this.client.get(this.keys.latest(vehicleId));
+    return json ? (JSON.parse(json) as AlignedVector) : undefined;
+  }
+
+  async setLatestPredictions(predictions: readonly VehiclePrediction[]): Promise<void> {
+    const newest = new Map<string, VehiclePrediction>();
+    for (const p of predictions) {
+      const cur = newest.get(p.vehicleId);
+      if (!cur || p.ts >= cur.ts) newest.set(p.vehicleId, p);
+    }
+    if (newest.size === 0) return;
+    const p = this.client.pipeline() as unknown as { wfSetIfNewer(n: number, k: string, d: string, ts: number): void; exec(): Promise<Array<[Error | null, unknown]> | null> };
+    for (const pred of newest.values()) p.wfSetIfNewer(1, this.keys.prediction(pred.vehicleId), JSON.stringify(pred), pred.ts);
+    const res = await p.exec();
+    const failed = res?.find(([err]) => err);
+    if (failed) throw failed[0]!;
+  }
+
+  async getLatestPrediction(vehicleId: string): Promise<VehiclePrediction | undefined> {
+    const json = await this.client.get(this.keys.prediction(vehicleId));
+    return json ? (JSON.parse(json) as VehiclePrediction) : undefined;
+  }
+
+  async listVehicles(): Promise<string[]> {
+    return (await this.client.smembers(this.keys.vehicles())).sort();
+  }
+
+  async listSignals(vehicleId: string): Promise<string[]> {
+    return (await this.client.smembers(this.keys.signals(vehicleId))).sort();
+  }
+
+  async latestMeasurements(vehicleId: string): Promise<Record<string, SeriesPoint>> {
+    const signals = await this.listSignals(vehicleId);
+    if (signals.length === 0) return {};
+    const p = this.client.pipeline();
+    for (const s of signals) p.zrange(this.keys.raw(vehicleId, s), -1, -1);
+    const res = (await p.exec()) ?? [];
+    const out: Record<string, SeriesPoint> = {};
+    signals.forEach((s, i) => {
+      const [err, members] = res[i] ?? [null, []];
+      if (err) throw err;
+      const m = (members as string[])[0];
+      if (m !== undefined) out[s] = toPoint(m);
+    });
+    return out;
+  }
+
+  async series(vehicleId: string, signal: string, fromMs: number, toMs: number, limit: number): Promise<SeriesPoint[]> {
+    const members = await this.client.zrevrangebyscore(this.keys.raw(vehicleId, signal), scoreArg(toMs), scoreArg(fromMs), 'LIMIT', 0, limit);
+    return members.reverse().map(toPoint);
+  }
+
+  async subscribe(handler: (v: AlignedVector) => void): Promise<() => Promise<void>> {
+    const sub = new Redis(this.o.url, { ...this.clientOptions(), enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
+    sub.on('error', (err: Error) => this.o.logger.warn({ err: err.message, redis: this.location }, 'redis subscriber connection error'));
+    this.subscribers.add(sub);
+    sub.on('message', (_channel: string, message: string) => {
+      let v: AlignedVector;
+      try {
+        v = JSON.parse(message) as AlignedVector;
+      } catch {
+        this.o.logger.warn({ channel: this.o.channel }, 'ignored a non-JSON message on the vector channel');
+        return;
+      }
+      handler(v);
+    });
+    await sub.connect();
+    await sub.subscribe(this.o.channel);
+    return async () => {
+      this.subscribers.delete(sub);
+      try {
+        await sub.quit();
+      } catch {
+        sub.disconnect();
+      }
+    };
+  }
+
+  private async ensureGroup(group: string): Promise<void> {
+    if (this.groupsReady.has(group)) return;
+    try {
+      // a new group starts at the beginning of the retained stream: vectors announced before the predictor started are scored too
+      await this.client.xgroup('CREATE', this.keys.vectors(), group, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+    }
+    this.groupsReady.add(group);
+  }
+
+  async readVectors(group: string, consumer: string, count: number): Promise<VectorEntry[]> {
+    await this.ensureGroup(group);
+    const read = async (id: string) => {
+      const res = (await this.client.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', this.keys.vectors(), id)) as Array<[string, Array<[string, string[] | null]>]> | null;
+      const entries = res?.[0]?.[1] ?? [];
+      const out: VectorEntry[] = [];
+      const trimmed: string[] = [];
+      for (const [entryId, fields] of entries) {
+        const i = fields ? fields.indexOf('v') : -1;
+        if (!fields || i < 0 || fields[i + 1] === undefined) trimmed.push(entryId); // pending but trimmed from the stream
+        else out.push({ id: entryId, vector: JSON.parse(fields[i + 1]!) as AlignedVector });
+      }
+      return { out, trimmed };
+    };
+    const pending = await read('0');
+    if (pending.trimmed.length > 0) await this.client.xack(this.keys.vectors(), group, ...pending.trimmed);
+    if (pending.out.length > 0) return pending.out;
+    const fresh = await read('>');
+    if (fresh.trimmed.length > 0) await this.client.xack(this.keys.vectors(), group, ...fresh.trimmed);
+    return fresh.out;
+  }
+
+  async ackVectors(group: string, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.client.xack(this.keys.vectors(), group, ...ids);
+  }
+}
+
+function scoreArg(ms: number): string {
+  if (ms === Infinity) return '+inf';
+  if (ms === -Infinity) return '-inf';
+  return String(ms);
+}
+
+function toPoint(member: string): SeriesPoint {
+  const p = parseRawMember(member);
+  return p.flagged ? { ts: p.ts, value: p.value, flagged: true } : { ts: p.ts, value: p.value };
+}
