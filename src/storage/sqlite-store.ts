@@ -123,6 +123,7 @@ export class SqliteStore implements TimeSeriesStore {
   private readonly selectSeriesId: Statement;
   private readonly seriesIds = new Map<string, number>();
   private readonly timer: NodeJS.Timeout | undefined;
+  private readonly firstPrune: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private closed = false;
   private pruning: Promise<number> | undefined;
@@ -182,6 +183,9 @@ export class SqliteStore implements TimeSeriesStore {
     );
     const every = pruneInterval(opts);
     if (every > 0) {
+      // A first pass soon after opening (rows may have aged while the process was down).
+      this.firstPrune = setTimeout(() => void this.prune().catch(() => undefined), Math.min(every, 5000));
+      this.firstPrune.unref();
       this.timer = setInterval(() => void this.prune().catch(() => undefined), every);
       this.timer.unref();
     }
@@ -350,6 +354,7 @@ export class SqliteStore implements TimeSeriesStore {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.firstPrune) clearTimeout(this.firstPrune);
     await this.pruning?.catch(() => undefined);
     for (const st of this.stmts) if (!st.isFinalized) st.finalize();
     try {

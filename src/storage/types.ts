@@ -15,7 +15,8 @@
  *  - `latest` is the row with the greatest timestamp (a late, older row does not replace it);
  *  - only finite numbers are stored as fields (NaN/Infinity are left out);
  *  - retention: rows older than `retentionHours` (by their timestamp) are deleted by prune(),
- *    which runs periodically; a series whose latest row is older disappears with it.
+ *    which runs periodically (and once soon after opening); a series whose latest row is older
+ *    disappears with it.
  */
 
 export interface SeriesRow {

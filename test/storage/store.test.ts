@@ -237,7 +237,7 @@ describe('SqliteStore: persistence and ownership', () => {
   });
 
   test('append rate (router rows, one transaction per 10-row append) and range speed', async (t) => {
-    const s = new SqliteStore({ dir: tempDir(), retentionHours: 24 });
+    const s = new SqliteStore({ dir: tempDir(), retentionHours: 24, pruneIntervalMs: 0 });
     const doc = JSON.stringify({ pad: 'x'.repeat(1500) }); // an ML message is ~1.5 kB
     const batches = 300;
     let started = performance.now();
