@@ -3,8 +3,10 @@
  * (test/fixtures/exposition/node-exporter.txt) many times after a warm-up and prints MB/s and
  * µs per payload for the full parse, the name-filtered parse (only the two network families
  * the ACROSS pipeline uses) and the whole collector path (filtered parse + collector JSON +
- * JSON.stringify). Figures are medians over batches (robust against other load on the box);
- * the best batch is shown too. Target: full parse >= 100 MB/s (exit code 1 when missed).
+ * JSON.stringify). Figures are medians over small batches, by wall clock and by the process's
+ * CPU time: the box is shared (2 cores, other jobs), so the wall-clock figure also shows
+ * waiting for a core, while the CPU-time figure is the cost of parsing itself. Target: full
+ * parse >= 100 MB/s, judged on CPU time (exit code 1 when missed).
  *
  *   node --import tsx bench/parse-exposition.bench.ts
  */
@@ -15,7 +17,7 @@ import { parseAndFilter, parseExposition, toCollectorJson, type ExpositionFilter
 const TARGET_MBPS = 100;
 const WARMUP_MS = 700;
 const MEASURE_MS = 1500;
-const BATCH = 25;
+const BATCH = 5;
 
 const text = readFileSync(new URL('../test/fixtures/exposition/node-exporter.txt', import.meta.url), 'utf8');
 const bytes = Buffer.byteLength(text, 'utf8');
@@ -23,33 +25,50 @@ const NETWORK = ['node_network_receive_bytes_total', 'node_network_receive_packe
 const filter: ExpositionFilter = { names: new Set(NETWORK) };
 
 interface Figure {
+  /** Wall clock: median batch. */
   mbps: number;
   us: number;
+  /** Wall clock: fastest batch. */
   bestMbps: number;
+  /** Process CPU time: median batch. */
+  cpuMbps: number;
+  cpuUs: number;
   payloads: number;
 }
+
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 let sink = 0;
 
 function measure(fn: () => number): Figure {
   const warmEnd = performance.now() + WARMUP_MS;
   while (performance.now() < warmEnd) sink += fn();
-  const perPayload: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   const end = performance.now() + MEASURE_MS;
   let payloads = 0;
   while (performance.now() < end) {
+    const c = cpuMs();
     const t = performance.now();
     for (let i = 0; i < BATCH; i++) sink += fn();
-    perPayload.push((performance.now() - t) / BATCH);
+    wall.push((performance.now() - t) / BATCH);
+    cpu.push((cpuMs() - c) / BATCH);
     payloads += BATCH;
   }
-  perPayload.sort((a, b) => a - b);
-  const median = perPayload[perPayload.length >> 1]!;
-  const best = perPayload[0]!;
-  return { mbps: bytes / 1e6 / (median / 1e3), us: median * 1e3, bestMbps: bytes / 1e6 / (best / 1e3), payloads };
+  const w = median(wall);
+  const best = Math.min(...wall);
+  const cp = median(cpu);
+  const rate = (ms: number): number => bytes / 1e6 / (ms / 1e3);
+  return { mbps: rate(w), us: w * 1e3, bestMbps: rate(best), cpuMbps: rate(cp), cpuUs: cp * 1e3, payloads };
 }
 
-const fmt = (f: Figure): string => `${f.mbps.toFixed(1)} MB/s, ${f.us.toFixed(0)} µs per payload (${bytes} bytes)`;
+const fmt = (f: Figure): string =>
+  `${f.mbps.toFixed(1)} MB/s, ${f.us.toFixed(0)} µs per payload (${bytes} bytes) ` +
+  `[CPU time: ${f.cpuMbps.toFixed(1)} MB/s, ${f.cpuUs.toFixed(0)} µs; best batch ${f.bestMbps.toFixed(1)} MB/s]`;
 
 const full = measure(() => parseExposition(text).length);
 const filtered = measure(() => parseExposition(text, { names: NETWORK }).length);
@@ -62,10 +81,11 @@ const collector = measure(
 const families = parseExposition(text);
 const samples = families.reduce((n, f) => n + f.samples.length, 0);
 console.log(`payload: ${bytes} bytes, ${text.split('\n').length - 1} lines, ${families.length} families, ${samples} samples; node ${process.version}`);
-console.log(`parse-exposition: ${fmt(full)} [best batch ${full.bestMbps.toFixed(1)} MB/s, ${full.payloads} payloads]`);
-console.log(`parse-exposition (filtered, 2 network families): ${fmt(filtered)} [best batch ${filtered.bestMbps.toFixed(1)} MB/s]`);
+console.log(`parse-exposition: ${fmt(full)}`);
+console.log(`parse-exposition (filtered, 2 network families): ${fmt(filtered)}`);
 console.log(`collector path (filtered parse + toCollectorJson + JSON.stringify): ${fmt(collector)}`);
-const ok = full.mbps >= TARGET_MBPS;
-console.log(`target full parse >= ${TARGET_MBPS} MB/s: ${ok ? 'met' : 'NOT met'}`);
+const ok = full.cpuMbps >= TARGET_MBPS;
+const busy = full.mbps < 0.8 * full.cpuMbps ? ' (wall clock lower: other processes compete for the cores)' : '';
+console.log(`target full parse >= ${TARGET_MBPS} MB/s (CPU time): ${ok ? 'met' : 'NOT met'}${busy}`);
 if (!ok) process.exitCode = 1;
 if (sink === -1) console.log('');

@@ -62,6 +62,8 @@ describe('exposition parser errors: syntax', () => {
 
   test('duplicate label name', () => {
     rejects('x{a="1",a="2"} 1', { line: 1, column: 9, reason: 'duplicate label name "a"' });
+    const long = Array.from({ length: 20 }, (_, i) => `l${i}="v"`).join(',');
+    rejects(`x{${long},l3="w"} 1`, { line: 1, column: long.length + 4, reason: 'duplicate label name "l3"' });
   });
 
   test('bad metric names', () => {
@@ -132,6 +134,11 @@ describe('exposition parser errors: semantics', () => {
     rejects('x 1\nx{} 2\n', { line: 2, reason: 'duplicate series "x" (first seen on line 1)' });
     rejects('x{a="1"} 1 1000\nx{a="1"} 2\n', { line: 2, reason: /^duplicate series/ });
     rejects('x{a="1"} 1 1000\nx{a="1"} 2 1000\n', { line: 2, reason: /^duplicate series/ });
+    rejects('x{a="1"} 1 1000\nx{a="1"} 2 2000\nx{a="1"} 3 3000\nx{a="1"} 4 2000\n', {
+      line: 4,
+      reason: 'duplicate series "x{a=\\"1\\"}" (first seen on line 2)',
+    });
+    rejects('x{a="1"} 1\nx{a="1"} 2 2000\n', { line: 2, reason: /^duplicate series/ });
     const many = ['# TYPE h histogram'];
     for (const le of ['0.1', '1', '10', '2', '+Inf']) many.push(`h_bucket{le="${le}"} 1`);
     many.push('h_sum 1', 'h_count 1', 'h_bucket{le="10"} 3');

@@ -364,15 +364,33 @@ describe('exposition parser: fuzz and properties', () => {
   });
 
   test('pathological sizes stay linear and typed', () => {
-    const started = Date.now();
-    parseOrError('a'.repeat(2_000_000), { format: 'prometheus' });
-    parseOrError(`x{a="${'\\\\'.repeat(500_000)}"} 1\n`, { format: 'prometheus' });
-    parseOrError(`# HELP x ${'\\'.repeat(1_000_000)}\n`, { format: 'prometheus' });
-    parseOrError('\n'.repeat(1_000_000), { format: 'prometheus' });
-    parseOrError('{'.repeat(1_000_000), { format: 'openmetrics' });
-    parseOrError(`x{${'a="b",'.repeat(2000)}} 1`, { format: 'prometheus' });
-    const manyHelp = Array.from({ length: 20_000 }, (_, i) => `# HELP m${i} h\\n${i}`).join('\n');
-    assert.equal((parseOrError(manyHelp, { format: 'prometheus' }) as MetricFamily[]).length, 20_000);
-    assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+    // Each case takes well under 200 ms of CPU when linear; the quadratic behaviours this
+    // guards against (label-name checks, repeated points of one series) took seconds to
+    // minutes at these sizes. CPU time, not wall clock, so a busy machine does not fail it.
+    const cpuMs = (): number => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    };
+    const n = 30_000;
+    const cases: Array<[string, () => string, (fams: MetricFamily[]) => void]> = [
+      ['2 MB name', () => 'a'.repeat(2_000_000), () => assert.fail('must be rejected')],
+      ['500k escapes in a label value', () => `x{a="${'\\\\'.repeat(500_000)}"} 1\n`, (f) => assert.equal(f[0]!.samples[0]!.labels[0]!.value.length, 500_000)],
+      ['1M backslashes in HELP', () => `# HELP x ${'\\'.repeat(1_000_000)}\n`, (f) => assert.equal(f[0]!.help.length, 500_000)],
+      ['1M blank lines', () => '\n'.repeat(1_000_000), (f) => assert.equal(f.length, 0)],
+      ['1M braces', () => '{'.repeat(1_000_000), () => assert.fail('must be rejected')],
+      ['repeated label name', () => `x{${'a="b",'.repeat(2000)}} 1`, () => assert.fail('must be rejected')],
+      ['60k labels', () => `x{${Array.from({ length: 2 * n }, (_, i) => `a${i}="v"`).join(',')}} 1`, (f) => assert.equal(f[0]!.samples[0]!.labels.length, 2 * n)],
+      ['30k points of one series', () => Array.from({ length: n }, (_, i) => `x{a="1"} ${i} ${i}`).join('\n'), (f) => assert.equal(f[0]!.samples.length, n)],
+      ['30k unsorted series', () => Array.from({ length: n }, (_, i) => `x{a="${(i * 7919) % n}"} 1`).join('\n'), (f) => assert.equal(f[0]!.samples.length, n)],
+      ['20k HELP-only families', () => Array.from({ length: 20_000 }, (_, i) => `# HELP m${i} h\\n${i}`).join('\n'), (f) => assert.equal(f.length, 20_000)],
+    ];
+    for (const [label, make, check] of cases) {
+      const text = make();
+      const t0 = cpuMs();
+      const res = parseOrError(text, { format: 'prometheus' });
+      const used = cpuMs() - t0;
+      if (!(res instanceof ExpositionParseError)) check(res);
+      assert.ok(used < 1000, `${label}: ${used.toFixed(0)} ms of CPU`);
+    }
   });
 });

@@ -190,8 +190,10 @@ interface FamState {
   closed: boolean;
   /** Duplicate detection: the greatest series key so far while keys only increased... */
   lastKey: string;
-  /** ...and the set of all keys once they did not. */
-  keys: Set<string> | null;
+  /** ...and, once they did not, every key with its first timestamp (NaN: none)... */
+  keys: Map<string, number> | null;
+  /** ...and `key\0timestamp` of series exposed as several points in time. */
+  points: Set<string> | null;
 }
 
 /** Names a name-filtered parse must look at: sample lines and metadata lines. */
@@ -375,6 +377,7 @@ class Parser {
   private readonly byName = new Map<string, FamState>();
   /** Error path only (see duplicate()): the series to look for and where parsing stops. */
   private probeKey: string | null = null;
+  private probeTs: number | undefined = undefined;
   private probeLine = 0;
   private stopLine = 0;
 
@@ -606,6 +609,7 @@ class Parser {
       closed: false,
       lastKey: '',
       keys: null,
+      points: null,
     };
     this.families.push(fam);
     this.byName.set(name, st);
@@ -629,32 +633,38 @@ class Parser {
   private sample(ns: number): void {
     const text = this.text;
     const end = this.end;
-    let c = text.charCodeAt(ns);
-    if (!(c < 128 && CC[c]! & CC_NAME_START)) {
-      this.fail(ns, `expected a metric name or '#', found ${describeChar(text, ns, end)}`);
-    }
-    let p = ns + 1;
-    while (p < end && (c = text.charCodeAt(p)) < 128 && CC[c]! & CC_NAME) p++;
-    const ne = p;
-    if (p >= end) this.fail(p, `expected a value after metric name ${quote(text.slice(ns, ne))}`);
-    if (c !== LBRACE && c !== SP && c !== TAB) {
-      this.fail(p, `invalid character ${describeChar(text, p, end)} in metric name ${quote(text.slice(ns, p))}`);
-    }
-
-    // Reuse the previous sample's (or the last declared family's) name string when equal:
-    // equal strings then compare by identity below and the family lookup is skipped.
+    // Fast path: the same series name as the previous sample (or as the family just declared),
+    // followed by '{' or a blank. Then the name needs no scan, no slice and no lookup.
     const last = this.lastName;
     const ld = this.lastDecl;
-    const filter = this.filter;
-    if (filter !== null && !filter.sampleLength(ne - ns)) return; // cannot be wanted: skip
-    let name = text.slice(ns, ne);
-    if (name === last) {
+    let name: string;
+    let ne = ns + last.length;
+    let c = text.charCodeAt(ne);
+    if (last.length > 0 && ne < end && (c === LBRACE || c === SP || c === TAB) && text.startsWith(last, ns)) {
       name = last;
-    } else if (ld !== null && name === ld.fam.name) {
-      name = ld.fam.name;
-    } else if (filter !== null && !filter.sample(name)) {
-      return; // cannot belong to a wanted family: skip the line
+    } else {
+      c = text.charCodeAt(ns);
+      if (!(c < 128 && CC[c]! & CC_NAME_START)) {
+        this.fail(ns, `expected a metric name or '#', found ${describeChar(text, ns, end)}`);
+      }
+      let q = ns + 1;
+      while (q < end && (c = text.charCodeAt(q)) < 128 && CC[c]! & CC_NAME) q++;
+      ne = q;
+      if (q >= end) this.fail(q, `expected a value after metric name ${quote(text.slice(ns, ne))}`);
+      if (c !== LBRACE && c !== SP && c !== TAB) {
+        this.fail(q, `invalid character ${describeChar(text, q, end)} in metric name ${quote(text.slice(ns, q))}`);
+      }
+      const filter = this.filter;
+      if (filter !== null && !filter.sampleLength(ne - ns)) return; // cannot be wanted: skip
+      name = text.slice(ns, ne);
+      if (ld !== null && name === ld.fam.name) {
+        // Reuse the declared name string: the family lookup below is then skipped.
+        name = ld.fam.name;
+      } else if (filter !== null && !filter.sample(name)) {
+        return; // cannot belong to a wanted family: skip the line
+      }
     }
+    let p = ne;
 
     // Labels.
     p = this.skipBlanks(p);
@@ -730,17 +740,19 @@ class Parser {
       if (st.keys === null && key > st.lastKey) {
         st.lastKey = key;
       } else {
-        let keys = st.keys;
-        if (keys === null) {
-          keys = new Set<string>();
-          for (const o of fam.samples) keys.add(seriesKey(o.name, o.labels));
-          st.keys = keys;
+        if (st.keys === null) {
+          st.keys = new Map();
+          for (const o of fam.samples) addPoint(st, seriesKey(o.name, o.labels), o.timestampMs);
         }
-        if (!keys.has(key)) keys.add(key);
-        else if (!distinctPoints(fam.samples, sample)) this.duplicate(ns, key);
+        if (!addPoint(st, key, timestampMs)) this.duplicate(ns, key, timestampMs);
       }
     }
-    if (this.probeKey !== null && this.probeLine === 0 && seriesKey(name, labels) === this.probeKey) {
+    if (
+      this.probeKey !== null &&
+      this.probeLine === 0 &&
+      seriesKey(name, labels) === this.probeKey &&
+      (this.probeTs === undefined || timestampMs === undefined || timestampMs === this.probeTs)
+    ) {
       this.probeLine = this.lineNo;
     }
 
@@ -748,11 +760,12 @@ class Parser {
     this.prevLabels = labels;
   }
 
-  private duplicate(ns: number, key: string): never {
-    // Error path only: parse the input again up to this line to find the first occurrence.
+  private duplicate(ns: number, key: string, ts: number | undefined): never {
+    // Error path only: parse the input again up to this line to find the conflicting line.
     let first = '';
     const probe = new Parser(this.text, this.om, this.filter?.wanted, false);
     probe.probeKey = key;
+    probe.probeTs = ts;
     probe.stopLine = this.lineNo;
     try {
       probe.run();
@@ -803,6 +816,7 @@ class Parser {
     const prev = this.prevLabels;
     let canonical = this.canonical;
     let prevName = '';
+    let nameSet: Set<string> | null = null;
     let c = 0;
     for (;;) {
       const q = this.skipBlanks(p);
@@ -866,8 +880,15 @@ class Parser {
       }
       p++;
 
-      for (let i = 0; i < idx; i++) {
-        if (out[i]!.name === lname) this.fail(ls, `duplicate label name ${quote(lname)}`);
+      if (idx < 8) {
+        for (let i = 0; i < idx; i++) {
+          if (out[i]!.name === lname) this.fail(ls, `duplicate label name ${quote(lname)}`);
+        }
+      } else {
+        // Long label sets: a set keeps the check linear.
+        if (nameSet === null) nameSet = new Set(out.map((l) => l.name));
+        if (nameSet.has(lname)) this.fail(ls, `duplicate label name ${quote(lname)}`);
+        nameSet.add(lname);
       }
       if (series && canonical) {
         if (lname <= prevName) canonical = false;
@@ -967,17 +988,22 @@ function seriesKey(name: string, labels: readonly MetricLabel[]): string {
 }
 
 /**
- * A repeated series is allowed only as another point in time: both the new sample and every
- * earlier sample of the same series carry timestamps, all different.
+ * Record one occurrence of a series; false if it is a duplicate. A repeated series is allowed
+ * only as another point in time: every occurrence carries a timestamp, all different.
  */
-function distinctPoints(samples: readonly MetricSample[], s: MetricSample): boolean {
-  if (s.timestampMs === undefined) return false;
-  const key = seriesKey(s.name, s.labels);
-  for (const o of samples) {
-    if (o.name !== s.name || o.labels.length !== s.labels.length) continue;
-    if (seriesKey(o.name, o.labels) !== key) continue;
-    if (o.timestampMs === undefined || o.timestampMs === s.timestampMs) return false;
+function addPoint(st: FamState, key: string, ts: number | undefined): boolean {
+  const keys = st.keys!;
+  const first = keys.get(key);
+  if (first === undefined) {
+    keys.set(key, ts ?? NaN);
+    return true;
   }
+  if (ts === undefined || Number.isNaN(first)) return false;
+  const points = (st.points ??= new Set<string>());
+  points.add(`${key}\u0000${first}`);
+  const point = `${key}\u0000${ts}`;
+  if (points.has(point)) return false;
+  points.add(point);
   return true;
 }
 
