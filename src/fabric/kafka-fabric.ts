@@ -7,7 +7,9 @@
  *    in-flight requests at 1 and retries with the same sequence numbers, so a retry never
  *    duplicates or reorders). The message key (router/vehicle id) picks the partition with the
  *    Java-compatible murmur2 partitioner, so one key always lands on one partition, in order.
- *    A publish resolves once every in-sync replica has the message.
+ *    A publish resolves once every in-sync replica has the message. `json` payloads are
+ *    serialised here (consumers get the text as `value`); large batches go out in consecutive
+ *    requests below the broker's message size limit.
  *  - ensureTopics: creates missing topics through the Admin API (compacted ones with
  *    cleanup.policy=compact), tolerates "already exists" (another process won the race), and
  *    waits until every partition has a leader.
@@ -70,6 +72,8 @@ export interface KafkaFabricOptions {
   consumer?: Partial<KafkaConsumerTuning>;
   /** TLS, SASL, timeouts, retries: passed to every client. */
   client?: KafkaClientOptions;
+  /** Largest produce request publishBatch sends at once (bytes, default 900,000: under the broker's 1 MiB message.max.bytes). */
+  maxSendBytes?: number;
 }
 
 const metrics = () => ({
@@ -257,13 +261,32 @@ export class KafkaFabric implements Fabric {
     await this.publishBatch([message]);
   }
 
+  /**
+   * Sends in consecutive requests of at most `maxSendBytes` (one record batch per partition
+   * must stay under the broker's message.max.bytes, 1 MiB by default), one at a time, so order
+   * is kept. If a later chunk fails the call rejects after earlier chunks were written: the
+   * caller's retry then repeats them (at-least-once, like any retried publish).
+   */
   async publishBatch(messages: OutgoingMessage[]): Promise<void> {
     this.assertOpen();
     if (messages.length === 0) return;
+    const limit = this.options.maxSendBytes ?? 900_000;
     try {
-      await this.producer.send({
-        messages: messages.map((m) => ({ topic: m.topic, key: m.key, value: encodeValue(m), headers: m.headers })),
-      });
+      let chunk: Array<{ topic: string; key: string; value: string; headers?: Record<string, string> }> = [];
+      let bytes = 0;
+      for (const m of messages) {
+        const value = encodeValue(m);
+        let size = 70 + Buffer.byteLength(m.key) + Buffer.byteLength(value);
+        if (m.headers) for (const [k, v] of Object.entries(m.headers)) size += Buffer.byteLength(k) + Buffer.byteLength(v) + 8;
+        if (chunk.length > 0 && bytes + size > limit) {
+          await this.producer.send({ messages: chunk });
+          chunk = [];
+          bytes = 0;
+        }
+        chunk.push({ topic: m.topic, key: m.key, value, headers: m.headers });
+        bytes += size;
+      }
+      await this.producer.send({ messages: chunk });
     } catch (err) {
       for (const topic of new Set(messages.map((m) => m.topic))) this.m.publishFailures.inc({ topic });
       throw err;

@@ -292,6 +292,23 @@ for (const h of [memoryHarness(), kafkaHarness()]) {
       await sub.close();
     });
 
+    it('delivers a large publishBatch (3 MB) completely and in per-key order', async () => {
+      const n = names();
+      const f = await open();
+      const topic = n.topic('big');
+      await f.ensureTopics([{ name: topic, partitions: 2 }]);
+      const pad = 'x'.repeat(2_000);
+      await f.publishBatch(Array.from({ length: 1_500 }, (_, i) => ({ topic, key: `k${i % 10}`, value: `${i % 10}:${Math.floor(i / 10)}:${pad}` })));
+      const rec = recorder();
+      const sub = await f.subscribe({ group: n.group('g'), topics: [topic], handler: rec.handler });
+      await waitFor('1,500 messages', () => rec.messages.length >= 1_500, h.patience);
+      for (let k = 0; k < 10; k++) {
+        const seqs = rec.messages.filter((m) => m.key === `k${k}`).map((m) => Number(m.value.split(':')[1]));
+        assert.deepEqual(seqs, Array.from({ length: 150 }, (_, i) => i), `order of k${k}`);
+      }
+      await sub.close();
+    });
+
     it('two groups each get every message', async () => {
       const n = names();
       const f = await open();
