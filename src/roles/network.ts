@@ -15,6 +15,7 @@ import { createProcessor } from '../network/processor/processor.js';
 import { createInference } from '../network/inference/inference.js';
 import { DummyPredictors } from '../network/inference/dummy-predictor.js';
 import type { PredictorResolver } from '../network/inference/predictor.js';
+import { createDeployedModels, type DeployedModels } from '../network/inference/deployed-models.js';
 import { InfluxWriter } from '../sinks/influx/writer.js';
 import { createMlInfluxSink, createMlStoreSink } from '../sinks/ml-sinks.js';
 import { openTimeSeriesStore, type TimeSeriesStore } from '../storage/index.js';
@@ -32,15 +33,23 @@ export function experimentFor(cfg: AppConfig, logger: Logger): ExperimentSource 
   return source;
 }
 
-/** Dummy formulas per router type (validated now, so a bad formula fails the start). */
-export function predictorResolver(cfg: AppConfig, experiment: ExperimentSource): PredictorResolver {
+/**
+ * Dummy formulas per router type (validated now, so a bad formula fails the start), and the
+ * deployed models: a router's deployment (router > router type > all, from the control channel)
+ * wins; without one, model_type "dummy" is the formula and any other model_type needs a
+ * deployed model.
+ */
+export function predictorResolver(cfg: AppConfig, experiment: ExperimentSource, models?: DeployedModels): PredictorResolver {
   const dummies = new DummyPredictors(cfg.network.formulaDir);
   const preload = () => dummies.preload(new Set(experiment.current.routers.filter((r) => r.modelType === 'dummy').map((r) => r.routerType)));
   preload();
   experiment.onChange(preload);
   return (router) => {
+    const deployed = models?.resolve(router);
+    if (deployed === 'dummy') return dummies.get(router.routerType);
+    if (deployed) return deployed;
     if (router.modelType === 'dummy') return dummies.get(router.routerType);
-    throw new Error(`model type "${router.modelType}" of router ${router.id} has no deployed model (use "dummy" or deploy one)`);
+    throw new Error(`model type "${router.modelType}" of router ${router.id} has no deployed model (use "dummy" or deploy one: wattflow models deploy NAME@VERSION --routers ${router.id})`);
   };
 }
 
@@ -72,7 +81,12 @@ export async function networkComponents(
     const writer = new InfluxWriter({ ...cfg.influx, url: cfg.influx.url }, logger);
     components.push(createMlInfluxSink({ fabric, experiment, writer, logger }));
   }
-  if (parts.inference) components.push(createInference({ fabric, experiment, logger, resolve: predictorResolver(cfg, experiment) }));
+  if (parts.inference) {
+    // the deployment watcher starts first: the stage's first message already uses the deployed models
+    const models = createDeployedModels(cfg, logger, fabric, experiment);
+    components.push(models.component());
+    components.push(createInference({ fabric, experiment, logger, resolve: predictorResolver(cfg, experiment, models) }));
+  }
   if (parts.processor) components.push(createProcessor({ fabric, experiment, logger }));
   if (parts.producer) components.push(createProducer({ fabric, experiment, logger }));
   return components;

@@ -11,6 +11,7 @@ import { createCollector } from '../collector/collector.js';
 import type { Logger } from '../core/logger.js';
 import { ExperimentSource, loadExperiment, normalizeExperiment, type RawExperiment } from '../network/experiment.js';
 import { openTimeSeriesStore } from '../storage/index.js';
+import { createRegistryComponents } from '../registry/index.js';
 import type { Role } from './role.js';
 import { createFabric, fabricComponent, loadRoleConfig, parseRoleArgs, roleLogger, serve } from './common.js';
 import { DEFAULT_EXPERIMENT_FILE, experimentFor, networkComponents } from './network.js';
@@ -81,6 +82,7 @@ export const upRole: Role = {
       { name: 'store', stop: () => store.close() },
       { name: 'experiment', stop: async () => experiment.close(), reload: () => experiment.reload() },
       createCollector(cfg.collector),
+      ...(await createRegistryComponents(cfg, logger, fabric, experiment)),
       ...(await networkComponents(cfg, logger, fabric, experiment, { api: true, influx: true, inference: true, processor: true, producer: true }, store)),
     ];
     await serve(cfg, logger, components, (url) => {
@@ -91,6 +93,7 @@ export const upRole: Role = {
           `  routers API:  ${url}/api/routers`,
           `  latest:       ${url}/api/routers/${exp.routers[0]?.id ?? 'r1'}/latest`,
           `  collector:    ${url}/metrics/127.0.0.1_9100.json`,
+          `  models:       ${url}/registry   (wattflow models --help; KServe V2: ${url}/v2/health/ready)`,
           `  metrics:      ${url}/metrics   health: ${url}/healthz   ready: ${url}/readyz`,
         ].join('\n'),
       );

@@ -1,0 +1,468 @@
+/**
+ * The inference worker's side of model deployment: follows the control channel, loads the
+ * models it names, decides which predictor each router uses, and reports what it serves.
+ *
+ * Control channel: at start the whole compacted topic is read (`fabric.readAll`) and applied
+ * before the inference stage starts consuming, so the first message of every router already
+ * uses the desired model. Then the worker subscribes with its OWN consumer group
+ * (`wattflow-models-<worker id>`): in a shared group each control message would reach only one
+ * worker; one group per worker makes the topic a broadcast, with Kafka's push latency and no
+ * polling. The worker id is stable (hostname:port by default), so a restart resumes its group
+ * instead of leaving a new one behind. Replays older than what readAll gave are ignored (per key,
+ * by offset), so a worker never flaps back to an old version.
+ *
+ * Applying a record: download the artifact (file://, s3:// with this process's credentials, or
+ * the registry's download URL), check its sha256, load it with onnxruntime (signature checks and
+ * the smoke prediction with sensitivities), then swap: the router → predictor map is replaced in
+ * one assignment, between two messages (the stage resolves a whole batch synchronously). A
+ * failure (missing artifact, wrong checksum, corrupt or wrongly shaped model, non-finite smoke
+ * prediction) keeps the routers on what they served, is logged, counted
+ * (`wattflow_model_loads_total{result="error",code}`), reported in the status, and retried with
+ * backoff. Unused models are released once their in-flight calls are done.
+ *
+ * Status: a WorkerStatus (desired vs actual per router, loaded models, errors) is published on
+ * the compacted status topic, keyed by worker id, whenever it changes (and at start and stop),
+ * and served at GET /api/models/status.
+ */
+import { hostname } from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import type { AppConfig } from '../../app-config.js';
+import type { Component } from '../../core/component.js';
+import type { Logger } from '../../core/logger.js';
+import { counter, gauge } from '../../core/metrics.js';
+import type { Fabric, IncomingMessage, Subscription } from '../../fabric/fabric.js';
+import { sha256Hex, validateModelMetadata } from '../../ml/onnx/metadata.js';
+import { OnnxModelError } from '../../ml/onnx/reader.js';
+import {
+  DEFAULT_CONTROL_TOPIC,
+  DEFAULT_STATUS_TOPIC,
+  effectiveRecord,
+  parseDeploymentRecord,
+  scopeKey,
+  type AppliedRecord,
+  type DeploymentRecord,
+  type ModelTarget,
+  type RouterActual,
+  type WorkerError,
+  type WorkerStatus,
+} from '../../registry/control.js';
+import { fetchArtifact } from '../../registry/artifacts.js';
+import { asRegistryError, RegistryError } from '../../registry/errors.js';
+import { smokeCheck } from '../../registry/smoke.js';
+import type { ExperimentSource, RouterConfig } from '../experiment.js';
+import { registerKServeRoutes } from './kserve.js';
+import { ModelPredictor } from './model-predictor.js';
+import type { PowerPredictor } from './predictor.js';
+
+const loads = counter<'result' | 'code'>({
+  name: 'wattflow_model_loads_total',
+  help: 'Model loads by inference workers, per result (ok|error) and error code',
+  labelNames: ['result', 'code'],
+});
+const swaps = counter({
+  name: 'wattflow_model_swaps_total',
+  help: 'Router → model assignment changes applied by this worker',
+});
+const controlIgnored = counter({
+  name: 'wattflow_model_control_ignored_total',
+  help: 'Control messages ignored (not a deployment record, or older than the state in effect)',
+});
+
+const instances = new Set<DeployedModels>();
+gauge({
+  name: 'wattflow_model_load_failures_active',
+  help: 'Deployment scopes whose desired model this worker could not load (it keeps serving the previous one)',
+  collect() {
+    let n = 0;
+    for (const i of instances) n += i.activeFailures;
+    this.set(n);
+  },
+});
+
+export type Assignment =
+  | { kind: 'dummy'; scope: string }
+  | { kind: 'model'; scope: string; predictor: ModelPredictor }
+  | { kind: 'none'; scope: string };
+
+export interface DeployedModelsOptions {
+  fabric: Fabric;
+  experiment: ExperimentSource;
+  logger: Logger;
+  workerId: string;
+  controlTopic?: string;
+  statusTopic?: string;
+  /** Fetches a target's ONNX bytes (the sha256 is checked here). */
+  fetch: (target: ModelTarget) => Promise<Uint8Array>;
+  /** Finite-difference step on occupation (network.epsilon). */
+  epsilon?: number;
+  maxDelayMs?: number;
+  maxBatchRows?: number;
+  /** First retry delay of a failed load (ms; doubles, at most 10 min). */
+  retryMs?: number;
+  /** This worker's base URL (reported in its status). */
+  url?: () => string | undefined;
+}
+
+interface Failure {
+  id: string;
+  code: string;
+  error: string;
+  attempts: number;
+  retryAt: number;
+}
+
+const modelKey = (t: ModelTarget) => `${t.model}@${t.version}#${t.sha256}`;
+
+function errorCode(err: unknown): string {
+  const e = asRegistryError(err);
+  if (e instanceof RegistryError) return e.detail && e.code === 'INVALID_MODEL' ? e.detail : e.code;
+  if (err instanceof OnnxModelError) return err.code;
+  return 'LOAD_FAILED';
+}
+
+export class DeployedModels {
+  private readonly log: Logger;
+  private readonly controlTopic: string;
+  private readonly statusTopic: string;
+  private records = new Map<string, DeploymentRecord>();
+  private offsets = new Map<string, bigint>();
+  private loaded = new Map<string, ModelPredictor>();
+  private failures = new Map<string, Failure>();
+  private assignment = new Map<string, Assignment>();
+  private applied: Record<string, AppliedRecord> = {};
+  private errors: WorkerError[] = [];
+  private sub: Subscription | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private unsubscribeExperiment: (() => void) | undefined;
+  private started = false;
+  private stopping = false;
+  private readonly startedAt = new Date().toISOString();
+  private lastPublished = '';
+
+  constructor(private readonly o: DeployedModelsOptions) {
+    this.log = o.logger.child({ module: 'model-deployments', worker: o.workerId });
+    this.controlTopic = o.controlTopic ?? DEFAULT_CONTROL_TOPIC;
+    this.statusTopic = o.statusTopic ?? DEFAULT_STATUS_TOPIC;
+    instances.add(this);
+  }
+
+  /** Scopes whose current record could not be loaded. */
+  get activeFailures(): number {
+    let n = 0;
+    for (const [key, f] of this.failures) if (this.records.get(key)?.id === f.id) n++;
+    return n;
+  }
+
+  get workerId(): string {
+    return this.o.workerId;
+  }
+
+  /** The predictor of a router: a model, 'dummy', or undefined (no deployment: experiment default). */
+  resolve(router: { id: string; routerType: string; modelType: string }): PowerPredictor | 'dummy' | undefined {
+    const a = this.assignment.get(router.id);
+    if (!a) return undefined;
+    if (a.kind === 'model') return a.predictor;
+    if (a.kind === 'dummy') return 'dummy';
+    return undefined;
+  }
+
+  /** Models currently assigned to at least one router (what KServe serves). */
+  servedModels(): Array<{ predictor: ModelPredictor; routers: string[] }> {
+    const byPredictor = new Map<ModelPredictor, string[]>();
+    for (const [router, a] of this.assignment) {
+      if (a.kind !== 'model') continue;
+      let list = byPredictor.get(a.predictor);
+      if (!list) byPredictor.set(a.predictor, (list = []));
+      list.push(router);
+    }
+    return [...byPredictor].map(([predictor, routers]) => ({ predictor, routers }));
+  }
+
+  get isReady(): boolean {
+    return this.started && !this.stopping;
+  }
+
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch((err) => this.log.error({ err }, 'model deployment update failed'));
+    return run;
+  }
+
+  /** Applies control messages in order (older-than-known ones are ignored). */
+  private applyMessages(messages: IncomingMessage[]): boolean {
+    let changed = false;
+    for (const m of messages) {
+      const r = parseDeploymentRecord(m.key, m.value);
+      if (!r) {
+        controlIgnored.inc();
+        this.log.warn({ key: m.key, offset: m.offset }, 'ignored a control message that is not a deployment record');
+        continue;
+      }
+      const offset = BigInt(m.offset);
+      const known = this.offsets.get(m.key);
+      if (known !== undefined && offset <= known) continue;
+      this.offsets.set(m.key, offset);
+      if (this.records.get(m.key)?.id === r.id) continue;
+      this.records.set(m.key, r);
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** Loads what the records need, then swaps the router → predictor map in one assignment. */
+  private async reconcile(): Promise<void> {
+    if (this.stopping) return;
+    const exp = this.o.experiment.current;
+    const now = Date.now();
+    // 1. load the models the effective records name (each once)
+    const wanted = new Map<string, { target: ModelTarget; scopes: string[]; ids: string[] }>();
+    for (const router of exp.routers) {
+      const rec = effectiveRecord(this.records, router);
+      if (rec?.target?.kind !== 'model') continue;
+      const k = modelKey(rec.target);
+      let w = wanted.get(k);
+      if (!w) wanted.set(k, (w = { target: rec.target, scopes: [], ids: [] }));
+      const key = scopeKey(rec.scope);
+      if (!w.scopes.includes(key)) {
+        w.scopes.push(key);
+        w.ids.push(rec.id);
+      }
+    }
+    for (const [k, w] of wanted) {
+      if (this.loaded.has(k)) continue;
+      const due = w.scopes.some((s, i) => {
+        const f = this.failures.get(s);
+        return !f || f.id !== w.ids[i] || f.retryAt <= now;
+      });
+      if (!due) continue;
+      try {
+        const p = await this.load(w.target);
+        this.loaded.set(k, p);
+        loads.inc({ result: 'ok', code: '' });
+        for (const s of w.scopes) this.failures.delete(s);
+        this.log.info({ model: w.target.model, version: w.target.version, sha256: w.target.sha256, scopes: w.scopes }, 'model loaded');
+      } catch (err) {
+        const code = errorCode(err);
+        const message = (asRegistryError(err) as Error).message;
+        loads.inc({ result: 'error', code });
+        w.scopes.forEach((s, i) => {
+          const prev = this.failures.get(s);
+          const attempts = prev && prev.id === w.ids[i] ? prev.attempts + 1 : 1;
+          const delay = Math.min(600_000, (this.o.retryMs ?? 30_000) * 2 ** (attempts - 1));
+          this.failures.set(s, { id: w.ids[i]!, code, error: message, attempts, retryAt: Date.now() + delay });
+        });
+        this.errors.push({ at: new Date().toISOString(), scope: w.scopes.join(','), model: w.target.model, version: w.target.version, code, error: message });
+        if (this.errors.length > 20) this.errors.splice(0, this.errors.length - 20);
+        this.log.error(
+          { model: w.target.model, version: w.target.version, scopes: w.scopes, code, err: message },
+          'cannot load the deployed model; keeping the current one',
+        );
+      }
+    }
+    // 2. the new assignment, built aside and swapped in one step
+    const next = new Map<string, Assignment>();
+    for (const router of exp.routers) next.set(router.id, this.assignmentFor(router));
+    let changes = 0;
+    for (const [id, a] of next) {
+      const old = this.assignment.get(id);
+      if (!old || old.kind !== a.kind || (a.kind === 'model' && old.kind === 'model' && old.predictor !== a.predictor)) changes++;
+    }
+    this.assignment = next;
+    if (changes > 0) swaps.inc(changes);
+    // 3. what was applied, per scope
+    for (const [key, r] of this.records) {
+      const f = this.failures.get(key);
+      this.applied[key] = f && f.id === r.id ? { id: r.id, ok: false, at: new Date().toISOString(), code: f.code, error: f.error } : { id: r.id, ok: true, at: this.applied[key]?.id === r.id ? this.applied[key]!.at : new Date().toISOString() };
+    }
+    // 4. release models nobody uses any more
+    const used = new Set<ModelPredictor>();
+    for (const a of next.values()) if (a.kind === 'model') used.add(a.predictor);
+    for (const [k, p] of this.loaded) {
+      if (used.has(p)) continue;
+      this.loaded.delete(k);
+      p.retire();
+      this.log.info({ model: p.info.model, version: p.info.version }, 'model unloaded');
+    }
+    this.scheduleRetry();
+    await this.publishStatus();
+  }
+
+  private assignmentFor(router: RouterConfig): Assignment {
+    const fallback: Assignment = router.modelType === 'dummy' ? { kind: 'dummy', scope: '' } : { kind: 'none', scope: '' };
+    const rec = effectiveRecord(this.records, router);
+    if (!rec || !rec.target) return fallback;
+    const key = scopeKey(rec.scope);
+    if (rec.target.kind === 'dummy') return { kind: 'dummy', scope: key };
+    const p = this.loaded.get(modelKey(rec.target));
+    if (p) return { kind: 'model', scope: key, predictor: p };
+    // could not load the desired model: keep serving what this router had (if still loaded)
+    const cur = this.assignment.get(router.id);
+    if (cur?.kind === 'model' && [...this.loaded.values()].includes(cur.predictor)) return cur;
+    return cur ?? fallback;
+  }
+
+  private async load(t: ModelTarget): Promise<ModelPredictor> {
+    const bytes = await this.o.fetch(t);
+    const sha = sha256Hex(bytes);
+    if (sha !== t.sha256) {
+      throw new RegistryError('CHECKSUM_MISMATCH', `artifact of ${t.model}@${t.version} has sha256 ${sha}, the deployment expects ${t.sha256}`);
+    }
+    const metadata = validateModelMetadata({ ...t.metadata, name: t.model, version: t.version });
+    const p = await ModelPredictor.load(bytes, metadata, { epsilon: this.o.epsilon, maxDelayMs: this.o.maxDelayMs, maxBatchRows: this.o.maxBatchRows });
+    try {
+      await smokeCheck(p.model, this.o.epsilon);
+    } catch (err) {
+      await p.close();
+      throw err;
+    }
+    return p;
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    let soonest = Infinity;
+    for (const [key, f] of this.failures) if (this.records.get(key)?.id === f.id) soonest = Math.min(soonest, f.retryAt);
+    if (soonest === Infinity || this.stopping) return;
+    this.retryTimer = setTimeout(() => void this.enqueue(() => this.reconcile()), Math.max(100, soonest - Date.now()));
+    this.retryTimer.unref();
+  }
+
+  status(): WorkerStatus {
+    const exp = this.o.experiment.current;
+    const routers: Record<string, RouterActual> = {};
+    for (const router of exp.routers) {
+      const a = this.assignment.get(router.id) ?? this.assignmentFor(router);
+      const rec = effectiveRecord(this.records, router);
+      const key = rec ? scopeKey(rec.scope) : '';
+      const f = rec ? this.failures.get(key) : undefined;
+      const info =
+        a.kind === 'model'
+          ? { model_type: a.predictor.info.model_type, model: a.predictor.info.model, version: a.predictor.info.version, sha256: a.predictor.sha256 }
+          : a.kind === 'dummy'
+            ? { model_type: 'dummy', model: `dummy:${router.routerType}`, version: '' }
+            : { model_type: 'none', model: '', version: '' };
+      routers[router.id] = {
+        router_type: router.routerType,
+        scope: a.scope,
+        ...info,
+        ...(rec?.target
+          ? {
+              desired:
+                rec.target.kind === 'dummy'
+                  ? { kind: 'dummy' as const }
+                  : { kind: 'model' as const, model: rec.target.model, version: rec.target.version, sha256: rec.target.sha256 },
+            }
+          : {}),
+        ...(f && rec && f.id === rec.id ? { error: `${f.code}: ${f.error}` } : {}),
+      };
+    }
+    return {
+      worker: this.o.workerId,
+      ...(this.o.url?.() ? { url: this.o.url()! } : {}),
+      state: this.stopping ? 'stopped' : 'running',
+      started_at: this.startedAt,
+      updated_at: new Date().toISOString(),
+      applied: { ...this.applied },
+      routers,
+      models: this.servedModels().map(({ predictor, routers: rs }) => ({
+        model: predictor.info.model,
+        version: predictor.info.version,
+        sha256: predictor.sha256,
+        model_type: predictor.info.model_type,
+        loaded_at: predictor.loadedAt.toISOString(),
+        routers: rs.sort(),
+      })),
+      errors: [...this.errors],
+    };
+  }
+
+  private async publishStatus(force = false): Promise<void> {
+    const s = this.status();
+    const { updated_at: _u, ...comparable } = s;
+    const fingerprint = JSON.stringify(comparable);
+    if (!force && fingerprint === this.lastPublished) return;
+    try {
+      await this.o.fabric.publish({ topic: this.statusTopic, key: this.o.workerId, value: JSON.stringify(s) });
+      this.lastPublished = fingerprint;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'cannot publish the worker status');
+    }
+  }
+
+  component(): Component {
+    return {
+      name: 'model-deployments',
+      routes: (app: FastifyInstance) => {
+        app.get('/api/models/status', async () => this.status());
+        registerKServeRoutes(app, {
+          served: () => this.servedModels(),
+          ready: () => this.isReady,
+          epsilon: this.o.epsilon ?? 0.01,
+        });
+      },
+      start: async () => {
+        await this.o.fabric.ensureTopics([
+          { name: this.controlTopic, compacted: true },
+          { name: this.statusTopic, compacted: true },
+        ]);
+        await this.enqueue(async () => {
+          this.applyMessages(await this.o.fabric.readAll(this.controlTopic));
+          await this.reconcile();
+        });
+        this.sub = await this.o.fabric.subscribe({
+          group: `wattflow-models-${this.o.workerId}`,
+          topics: [this.controlTopic],
+          fromBeginning: true,
+          handler: (batch) =>
+            this.enqueue(async () => {
+              if (this.applyMessages(batch)) await this.reconcile();
+            }),
+        });
+        this.unsubscribeExperiment = this.o.experiment.onChange(() => this.enqueue(() => this.reconcile()));
+        this.started = true;
+        await this.publishStatus(true);
+      },
+      stop: async () => {
+        this.unsubscribeExperiment?.();
+        await this.sub?.close().catch((err) => this.log.warn({ err: (err as Error).message }, 'control subscription close failed'));
+        this.stopping = true;
+        if (this.retryTimer) clearTimeout(this.retryTimer);
+        await this.chain;
+        await this.publishStatus(true);
+        const models = [...this.loaded.values()];
+        this.loaded.clear();
+        for (const p of models) p.retire();
+        instances.delete(this);
+      },
+      ready: () => (this.started ? true : 'loading the deployed models'),
+    };
+  }
+}
+
+/** Default worker id: hostname:port (pid when the port is chosen by the OS). */
+export function defaultWorkerId(hostname: string, port: number): string {
+  return port > 0 ? `${hostname}:${port}` : `${hostname}:pid${process.pid}`;
+}
+
+/** The watcher of an inference worker, configured from the app configuration. */
+export function createDeployedModels(cfg: AppConfig, logger: Logger, fabric: Fabric, experiment: ExperimentSource): DeployedModels {
+  const rc = cfg.registry;
+  const host = cfg.http.host === '0.0.0.0' || cfg.http.host === '::' ? hostname() : cfg.http.host;
+  const s3 = rc.artifacts.kind === 's3' ? rc.artifacts.s3 : undefined;
+  return new DeployedModels({
+    fabric,
+    experiment,
+    logger,
+    workerId: rc.worker.id ?? defaultWorkerId(hostname(), cfg.http.port),
+    controlTopic: rc.controlTopic,
+    statusTopic: rc.statusTopic,
+    epsilon: cfg.network.epsilon,
+    maxDelayMs: rc.worker.microBatchDelayMs,
+    maxBatchRows: rc.worker.maxBatchRows,
+    retryMs: rc.worker.retryMs,
+    fetch: (t) => fetchArtifact(t.artifact_uri, t.download_url, { ...(s3 ? { s3 } : {}), timeoutMs: rc.worker.downloadTimeoutMs }),
+    url: () => (cfg.http.port > 0 ? `http://${host}:${cfg.http.port}` : undefined),
+  });
+}

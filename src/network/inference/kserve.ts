@@ -1,0 +1,255 @@
+/**
+ * The Open Inference Protocol (KServe V2 REST, as Triton and KServe serve it) on every
+ * inference worker, over the models the worker currently serves:
+ *
+ *   GET  /v2                                      server metadata
+ *   GET  /v2/health/live | /v2/health/ready       liveness / readiness
+ *   GET  /v2/models/{name}[/versions/{v}]         model metadata (inputs, outputs, versions)
+ *   GET  /v2/models/{name}[/versions/{v}]/ready   model readiness
+ *   POST /v2/models/{name}[/versions/{v}]/infer   inference
+ *   POST /v2/repository/index                     loaded models (Triton's repository extension)
+ *   GET  /v2/models                               loaded models (convenience, not in the spec)
+ *
+ * An infer request carries the model's input tensor as the model metadata describes it —
+ * name = the graph input (`input` for wattflow models), datatype FP32 (FP64 accepted), shape
+ * [N, 2] in the column order and units of the model's `features` — with `data` flat
+ * (row-major) or nested. Alternatively two inputs named after the features
+ * (`PacketSize_B`, `Throughput_Percentage`), each [N] or [N, 1]. The response's output
+ * (`output`, FP32 [N, 1]) is the power in W, computed by the same onnxruntime session as the
+ * pipeline's predictions, so both agree exactly. Asking for the outputs `dpower_doccupation`
+ * and/or `dpower_dpacket_length` adds the variation rates (FP64, per unit of occupation
+ * fraction and per byte, same finite differences as the pipeline). Errors answer
+ * `{"error": "..."}` with 400 (bad request), 404 (unknown model/version) or 503 (not ready).
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { counter } from '../../core/metrics.js';
+import type { PowerFeatureRow } from '../../ml/runtime/onnx-power-model.js';
+import { compareVersions } from '../../registry/store.js';
+import type { ModelPredictor } from './model-predictor.js';
+
+const requests = counter<'model' | 'code'>({
+  name: 'wattflow_kserve_requests_total',
+  help: 'KServe V2 infer requests, per model and HTTP status',
+  labelNames: ['model', 'code'],
+});
+
+export const SENSITIVITY_OUTPUTS = { dpower_doccupation: 'dPower_dThroughput', dpower_dpacket_length: 'dPower_dPacketSize' } as const;
+
+export interface KServeSource {
+  served(): Array<{ predictor: ModelPredictor; routers: string[] }>;
+  ready(): boolean;
+  epsilon: number;
+}
+
+interface InferInput {
+  name?: unknown;
+  shape?: unknown;
+  datatype?: unknown;
+  data?: unknown;
+}
+
+class BadRequest extends Error {}
+
+function flatten(data: unknown, out: unknown[] = []): unknown[] {
+  if (Array.isArray(data)) for (const d of data) flatten(d, out);
+  else out.push(data);
+  return out;
+}
+
+function numbers(input: InferInput, expectCount: number, what: string): number[] {
+  const dt = input.datatype;
+  if (dt !== 'FP32' && dt !== 'FP64') throw new BadRequest(`${what}: datatype must be FP32 (or FP64), got ${JSON.stringify(dt)}`);
+  const values = flatten(input.data);
+  if (values.length !== expectCount) throw new BadRequest(`${what}: shape says ${expectCount} values, data has ${values.length}`);
+  return values.map((v, i) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new BadRequest(`${what}: value ${i} is not a finite number (${JSON.stringify(v)})`);
+    if (v < 0) throw new BadRequest(`${what}: value ${i} is negative (${v}); power features are non-negative`);
+    return v;
+  });
+}
+
+function shapeOf(input: InferInput, what: string): number[] {
+  const s = input.shape;
+  if (!Array.isArray(s) || s.length === 0 || !s.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new BadRequest(`${what}: shape must be an array of non-negative integers, got ${JSON.stringify(s)}`);
+  }
+  return s as number[];
+}
+
+/** The [N, 2] float rows, graph column order, from the request inputs. */
+function parseInputs(body: unknown, p: ModelPredictor): { raw: Float32Array; n: number } {
+  if (!body || typeof body !== 'object') throw new BadRequest('the request body must be a JSON object with "inputs"');
+  const inputs = (body as { inputs?: unknown }).inputs;
+  if (!Array.isArray(inputs) || inputs.length === 0) throw new BadRequest('"inputs" must be a non-empty array');
+  const features = p.metadata.features.map((f) => f.name);
+  const inputName = p.model.info.inputName;
+  if (inputs.length === 1) {
+    const inp = inputs[0] as InferInput;
+    if (inp.name !== inputName) throw new BadRequest(`unknown input ${JSON.stringify(inp.name)}: the model's input is "${inputName}" (FP32 [N, 2]: ${features.join(', ')})`);
+    const shape = shapeOf(inp, `input ${inputName}`);
+    if (shape.length !== 2 || shape[1] !== 2) throw new BadRequest(`input ${inputName}: shape must be [N, 2] (${features.join(', ')}), got [${shape.join(', ')}]`);
+    const n = shape[0]!;
+    return { raw: Float32Array.from(numbers(inp, n * 2, `input ${inputName}`)), n };
+  }
+  if (inputs.length !== 2) throw new BadRequest(`expected 1 input "${inputName}" [N, 2] or 2 inputs named ${features.join(' and ')}, got ${inputs.length}`);
+  const byName = new Map((inputs as InferInput[]).map((i) => [i.name, i]));
+  let n = -1;
+  const cols = features.map((f) => {
+    const inp = byName.get(f);
+    if (!inp) throw new BadRequest(`missing input "${f}" (inputs by feature: ${features.join(', ')})`);
+    const shape = shapeOf(inp, `input ${f}`);
+    if (!(shape.length === 1 || (shape.length === 2 && shape[1] === 1))) throw new BadRequest(`input ${f}: shape must be [N] or [N, 1], got [${shape.join(', ')}]`);
+    if (n >= 0 && shape[0] !== n) throw new BadRequest(`inputs have different batch sizes (${n} and ${shape[0]})`);
+    n = shape[0]!;
+    return numbers(inp, n, `input ${f}`);
+  });
+  const raw = new Float32Array(n * 2);
+  for (let i = 0; i < n; i++) for (let c = 0; c < 2; c++) raw[i * 2 + c] = cols[c]![i]!;
+  return { raw, n };
+}
+
+/** Caller-unit rows (bytes, occupation fraction) from graph-order model-unit rows. */
+function callerRows(raw: Float32Array, n: number, p: ModelPredictor): PowerFeatureRow[] {
+  const f = p.metadata.features;
+  const col = (name: string) => f.findIndex((x) => x.name === name);
+  const cs = col('PacketSize_B');
+  const cx = col('Throughput_Percentage');
+  const xUnit = f[cx]!.unit;
+  const xScale = xUnit === 'percent' || xUnit === '%' ? 100 : 1;
+  const rows: PowerFeatureRow[] = new Array(n);
+  for (let i = 0; i < n; i++) rows[i] = { PacketSize_B: raw[i * 2 + cs]!, Throughput_Percentage: raw[i * 2 + cx]! / xScale };
+  return rows;
+}
+
+export function registerKServeRoutes(app: FastifyInstance, src: KServeSource): void {
+  const versionsOf = (name: string) =>
+    src
+      .served()
+      .filter((s) => s.predictor.info.model === name)
+      .sort((a, b) => compareVersions(a.predictor.info.version, b.predictor.info.version));
+
+  /** The named version, else the one serving most routers (newest load on a tie). */
+  const pick = (name: string, version?: string): ModelPredictor | undefined => {
+    const all = versionsOf(name);
+    if (version !== undefined) return all.find((s) => s.predictor.info.version === version)?.predictor;
+    return [...all].sort((a, b) => b.routers.length - a.routers.length || b.predictor.loadedAt.getTime() - a.predictor.loadedAt.getTime())[0]?.predictor;
+  };
+
+  const notFound = (reply: FastifyReply, name: string, version?: string) => {
+    reply.code(404);
+    const loaded = [...new Set(src.served().map((s) => `${s.predictor.info.model}@${s.predictor.info.version}`))];
+    return { error: `model "${name}"${version ? ` version "${version}"` : ''} is not served by this worker (serving: ${loaded.join(', ') || 'no models'})` };
+  };
+
+  const metadata = (p: ModelPredictor) => {
+    const info = p.model.info;
+    const outRank = info.outputShape.length === 1 ? [-1] : [-1, 1];
+    return {
+      name: p.info.model,
+      versions: versionsOf(p.info.model).map((s) => s.predictor.info.version),
+      platform: 'onnxruntime_onnx',
+      inputs: [{ name: info.inputName, datatype: 'FP32', shape: [-1, 2] }],
+      outputs: [{ name: info.outputName, datatype: 'FP32', shape: outRank }],
+      parameters: {
+        version: p.info.version,
+        model_type: p.info.model_type,
+        router_type: p.metadata.router_type,
+        features: p.metadata.features,
+        target: p.metadata.target,
+        sha256: p.sha256,
+        extra_outputs: Object.keys(SENSITIVITY_OUTPUTS),
+      },
+    };
+  };
+
+  app.get('/v2', async () => ({ name: 'wattflow', version: '1', extensions: ['model_repository'] }));
+  app.get('/v2/health/live', async () => ({ live: true }));
+  app.get('/v2/health/ready', async (_req, reply) => {
+    const ready = src.ready();
+    if (!ready) reply.code(503);
+    return { ready };
+  });
+  app.get('/v2/models', async () => ({
+    models: src.served().map((s) => ({ name: s.predictor.info.model, version: s.predictor.info.version, routers: s.routers })),
+  }));
+  app.post('/v2/repository/index', async () =>
+    src.served().map((s) => ({ name: s.predictor.info.model, version: s.predictor.info.version, state: 'READY' })),
+  );
+
+  const meta = async (req: { params: unknown }, reply: FastifyReply) => {
+    const { name, version } = req.params as { name: string; version?: string };
+    const p = pick(name, version);
+    if (!p) return notFound(reply, name, version);
+    return metadata(p);
+  };
+  app.get('/v2/models/:name', meta);
+  app.get('/v2/models/:name/versions/:version', meta);
+
+  const ready = async (req: { params: unknown }, reply: FastifyReply) => {
+    const { name, version } = req.params as { name: string; version?: string };
+    const p = pick(name, version);
+    if (!p) return notFound(reply, name, version);
+    return { name, version: p.info.version, ready: src.ready() };
+  };
+  app.get('/v2/models/:name/ready', ready);
+  app.get('/v2/models/:name/versions/:version/ready', ready);
+
+  const infer = async (req: { params: unknown; body: unknown }, reply: FastifyReply) => {
+    const { name, version } = req.params as { name: string; version?: string };
+    const started = performance.now();
+    if (!src.ready()) {
+      reply.code(503);
+      requests.inc({ model: name, code: '503' });
+      return { error: 'this worker is not ready' };
+    }
+    const p = pick(name, version);
+    if (!p) {
+      requests.inc({ model: name, code: '404' });
+      return notFound(reply, name, version);
+    }
+    try {
+      const body = req.body as { id?: unknown; outputs?: unknown };
+      const { raw, n } = parseInputs(body, p);
+      const outName = p.model.info.outputName;
+      let wanted: string[] = [outName];
+      if (body.outputs !== undefined) {
+        if (!Array.isArray(body.outputs)) throw new BadRequest('"outputs" must be an array of {"name": …}');
+        wanted = body.outputs.map((o: unknown) => String((o as { name?: unknown })?.name));
+        for (const w of wanted) {
+          if (w !== outName && !(w in SENSITIVITY_OUTPUTS)) {
+            throw new BadRequest(`unknown output "${w}" (outputs: ${[outName, ...Object.keys(SENSITIVITY_OUTPUTS)].join(', ')})`);
+          }
+        }
+      }
+      const outputs: Array<{ name: string; datatype: string; shape: number[]; data: number[] }> = [];
+      const power = wanted.includes(outName) ? await p.use((m) => m.predictBatch(raw)) : undefined;
+      const sens = wanted.some((w) => w in SENSITIVITY_OUTPUTS)
+        ? await p.use((m) => m.predictWithSensitivities(callerRows(raw, n, p), src.epsilon))
+        : undefined;
+      for (const w of wanted) {
+        if (w === outName) {
+          const shape = p.model.info.outputShape.length === 1 ? [n] : [n, 1];
+          outputs.push({ name: w, datatype: 'FP32', shape, data: Array.from(power!) });
+        } else {
+          const field = SENSITIVITY_OUTPUTS[w as keyof typeof SENSITIVITY_OUTPUTS];
+          outputs.push({ name: w, datatype: 'FP64', shape: [n, 1], data: Array.from(sens![field]) });
+        }
+      }
+      requests.inc({ model: name, code: '200' });
+      return {
+        model_name: p.info.model,
+        model_version: p.info.version,
+        ...(body.id !== undefined ? { id: body.id } : {}),
+        parameters: { processing_time_ms: performance.now() - started },
+        outputs,
+      };
+    } catch (err) {
+      const bad = err instanceof BadRequest || (err as { code?: string }).code === 'BAD_INPUT';
+      reply.code(bad ? 400 : 500);
+      requests.inc({ model: name, code: bad ? '400' : '500' });
+      return { error: (err as Error).message };
+    }
+  };
+  app.post('/v2/models/:name/infer', infer);
+  app.post('/v2/models/:name/versions/:version/infer', infer);
+}
