@@ -68,11 +68,12 @@ function statsOf(values: number[], total: number): FeatureStats {
   return { median, mad, scale, min, max, p01, p99, presence: values.length / total };
 }
 
-export function vectorsFromLog(text: string, source: string, opts: { alignment: Pick<AlignmentConfig, 'cadenceMs' | 'maxAgeMs'>; catalog: SignalCatalog; baseMs: number; vehicleId: string }) {
+/** A log's vectors as the API would produce them from a replay (same validation and aligner). */
+export function vectorsFromLog(text: string, source: string, opts: { alignment: Pick<AlignmentConfig, 'cadenceMs' | 'maxAgeMs'> & { latenessMs?: number }; catalog: SignalCatalog; baseMs: number; vehicleId: string }) {
   const log = parseVehicleLog(text, source);
   const raw = logMeasurements(log, opts.baseMs);
   const { valid, rejections } = validateMeasurements(raw, { catalog: opts.catalog, unknownSignals: 'reject', outOfRange: 'reject', maxFutureSkewMs: Number.MAX_SAFE_INTEGER, nowMs: 0 });
-  const aligner = new FleetAligner({ ...opts.alignment, latenessMs: 0 });
+  const aligner = new FleetAligner({ ...opts.alignment, latenessMs: opts.alignment.latenessMs ?? 1000 });
   const known = valid.filter((m) => m.known);
   const vectors: AlignedVector[] = [...aligner.push(opts.vehicleId, known).vectors, ...aligner.flush()];
   return { log, vectors, rejections, measurements: raw.length };
