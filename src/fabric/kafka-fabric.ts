@@ -3,13 +3,14 @@
  * (pure JavaScript, no native addon; see docs/kafka-client-choice.md for why this client).
  *
  * What it does
- *  - publish/publishBatch: one idempotent producer (acks = all, i.e. -1; the library caps
- *    in-flight requests at 1 and retries with the same sequence numbers, so a retry never
- *    duplicates or reorders). The message key (router/vehicle id) picks the partition with the
- *    Java-compatible murmur2 partitioner, so one key always lands on one partition, in order.
- *    A publish resolves once every in-sync replica has the message. `json` payloads are
- *    serialised here (consumers get the text as `value`); large batches go out in consecutive
- *    requests below the broker's message size limit.
+ *  - publish/publishBatch (kafka-publisher.ts): one idempotent producer (acks = all, i.e. -1)
+ *    behind a FIFO queue, one request at a time (the library's idempotent producer loses data
+ *    with concurrent sends to a partition; publishes that queue up go out together). The
+ *    message key (router/vehicle id) picks the partition with the Java-compatible murmur2
+ *    partitioner, so one key always lands on one partition, in order. A publish resolves once
+ *    every in-sync replica has the message. `json` payloads are serialised here (consumers get
+ *    the text as `value`); large batches go out in consecutive requests below the broker's
+ *    message size limit.
  *  - ensureTopics: creates missing topics through the Admin API (compacted ones with
  *    cleanup.policy=compact), tolerates "already exists" (another process won the race), and
  *    waits until every partition has a leader.
@@ -31,21 +32,11 @@
  *  - close(): stop fetching, finish the batch in hand, commit, onRevoked, leave the group (the
  *    others rebalance immediately instead of waiting for the session timeout).
  */
-import {
-  Admin,
-  ConfigResourceTypes,
-  Consumer,
-  IS_CONTROL,
-  ListOffsetTimestamps,
-  Producer,
-  ProduceAcks,
-  compatibilityPartitioner,
-  stringSerializers,
-} from '@platformatic/kafka';
+import { Admin, ConfigResourceTypes, Consumer, IS_CONTROL, ListOffsetTimestamps } from '@platformatic/kafka';
 import type { Logger } from '../core/logger.js';
 import { counter, histogram } from '../core/metrics.js';
 import type { Fabric, IncomingMessage, OutgoingMessage, SubscribeOptions, Subscription, TopicSpec } from './fabric.js';
-import { encodeValue } from './fabric.js';
+import { KafkaPublisher } from './kafka-publisher.js';
 import {
   type KafkaClientOptions,
   type KafkaConsumerTuning,
@@ -112,7 +103,7 @@ const metrics = () => ({
 export class KafkaFabric implements Fabric {
   readonly kind = 'kafka' as const;
   private readonly log: Logger;
-  private readonly producer: Producer<string, string, string, string>;
+  private readonly publisher: KafkaPublisher;
   private adminClient: Admin | undefined;
   private readerClient: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined;
   private readonly subscriptions = new Set<KafkaSubscription>();
@@ -134,20 +125,19 @@ export class KafkaFabric implements Fabric {
     // not serving yet, a coordinator moving) usually clear within milliseconds, so back off
     // exponentially from 100 ms instead (≈ 6 s over 7 retries).
     this.client = { retries: 7, retryDelay: retryBackoff, ...options.client };
-    // The idempotent producer retries without limit (the library's rule: a bounded retry count
-    // could leave its sequence numbers out of step); only its delay follows the policy.
-    const { retries: _producerRetries, ...producerClient } = this.client;
-    this.producer = new Producer<string, string, string, string>({
-      ...producerClient,
-      clientId: `${options.clientId}-producer`,
-      bootstrapBrokers: options.brokers,
-      idempotent: true,
-      acks: ProduceAcks.ALL,
-      serializers: stringSerializers,
-      partitioner: compatibilityPartitioner,
-      autocreateTopics: true,
+    const m = this.m;
+    this.publisher = new KafkaPublisher({
+      brokers: options.brokers,
+      clientId: options.clientId,
+      logger: this.log,
+      client: this.client,
+      maxSendBytes: options.maxSendBytes ?? 900_000,
+      // ≈ 13 s of retries (100 ms doubling to 2 s) before a publish fails: rides out a broker
+      // restart, but does not stall every publisher behind an unwritable topic
+      retries: typeof options.client?.retries === 'number' ? Math.max(options.client.retries, 2) : 10,
+      onPublished: (topic, n) => m.published.inc({ topic }, n),
+      onFailed: (topic) => m.publishFailures.inc({ topic }),
     });
-    this.producer.on('error', (err: Error) => this.log.error({ err }, 'producer error'));
   }
 
   private get admin(): Admin {
@@ -258,45 +248,19 @@ export class KafkaFabric implements Fabric {
   // ------------------------------------------------------------------ publish
 
   async publish(message: OutgoingMessage): Promise<void> {
-    await this.publishBatch([message]);
+    this.assertOpen();
+    await this.publisher.publish([message]);
   }
 
   /**
-   * Sends in consecutive requests of at most `maxSendBytes` (one record batch per partition
-   * must stay under the broker's message.max.bytes, 1 MiB by default), one at a time, so order
-   * is kept. If a later chunk fails the call rejects after earlier chunks were written: the
+   * Publishes in order; large batches go out in consecutive requests below `maxSendBytes` (one
+   * record batch per partition must stay under the broker's message.max.bytes, 1 MiB by
+   * default). If a later request fails, the call rejects after earlier ones were written: the
    * caller's retry then repeats them (at-least-once, like any retried publish).
    */
   async publishBatch(messages: OutgoingMessage[]): Promise<void> {
     this.assertOpen();
-    if (messages.length === 0) return;
-    const limit = this.options.maxSendBytes ?? 900_000;
-    try {
-      let chunk: Array<{ topic: string; key: string; value: string; headers?: Record<string, string> }> = [];
-      let bytes = 0;
-      for (const m of messages) {
-        const value = encodeValue(m);
-        let size = 70 + Buffer.byteLength(m.key) + Buffer.byteLength(value);
-        if (m.headers) for (const [k, v] of Object.entries(m.headers)) size += Buffer.byteLength(k) + Buffer.byteLength(v) + 8;
-        if (chunk.length > 0 && bytes + size > limit) {
-          await this.producer.send({ messages: chunk });
-          chunk = [];
-          bytes = 0;
-        }
-        chunk.push({ topic: m.topic, key: m.key, value, headers: m.headers });
-        bytes += size;
-      }
-      await this.producer.send({ messages: chunk });
-    } catch (err) {
-      for (const topic of new Set(messages.map((m) => m.topic))) this.m.publishFailures.inc({ topic });
-      throw err;
-    }
-    if (messages.length === 1) this.m.published.inc({ topic: messages[0]!.topic });
-    else {
-      const perTopic = new Map<string, number>();
-      for (const m of messages) perTopic.set(m.topic, (perTopic.get(m.topic) ?? 0) + 1);
-      for (const [topic, n] of perTopic) this.m.published.inc({ topic }, n);
-    }
+    await this.publisher.publish(messages);
   }
 
   // ------------------------------------------------------------------ consume
@@ -432,11 +396,7 @@ export class KafkaFabric implements Fabric {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
-      await Promise.allSettled([
-        this.producer.close(),
-        this.adminClient?.close(),
-        this.readerClient?.close(),
-      ]);
+      await Promise.allSettled([this.publisher.close(), this.adminClient?.close(), this.readerClient?.close()]);
     })();
     return this.closing;
   }

@@ -309,6 +309,32 @@ for (const h of [memoryHarness(), kafkaHarness()]) {
       await sub.close();
     });
 
+    it('stores every message of concurrent publishes (none lost, none rejected)', async () => {
+      const n = names();
+      const f = await open();
+      const topic = n.topic('concurrent');
+      await f.ensureTopics([{ name: topic, partitions: 2 }]);
+      const sent: string[] = [];
+      const calls: Array<Promise<void>> = [];
+      for (let i = 0; i < 200; i++) {
+        const value = `single-${i}`;
+        sent.push(value);
+        calls.push(f.publish({ topic, key: `k${i % 3}`, value }));
+      }
+      for (let b = 0; b < 10; b++) {
+        const batch = Array.from({ length: 20 }, (_, i) => ({ topic, key: `k${i % 3}`, value: `batch-${b}-${i}` }));
+        sent.push(...batch.map((m) => m.value));
+        calls.push(f.publishBatch(batch));
+      }
+      await Promise.all(calls);
+      const stored = (await f.readAll(topic)).map((m) => m.value);
+      assert.equal(stored.length, 400);
+      assert.deepEqual([...stored].sort(), [...sent].sort());
+      // and a publish after them still works
+      await f.publish({ topic, key: 'k0', value: 'after' });
+      assert.equal((await f.readAll(topic)).length, 401);
+    });
+
     it('two groups each get every message', async () => {
       const n = names();
       const f = await open();
