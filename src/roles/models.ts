@@ -319,7 +319,7 @@ export function formatStatus(s: StatusReport): string {
         s.workers.map((w) => [
           `  ${w.worker}`,
           w.state,
-          `reported ${w.stale_seconds} s ago`,
+          `status changed ${w.stale_seconds} s ago`,
           w.models.map((m) => `${m.model}@${m.version}`).join(', ') || 'no models',
           w.errors.length ? `last error: ${w.errors[w.errors.length - 1]!.code} ${w.errors[w.errors.length - 1]!.error}` : '',
         ]),
