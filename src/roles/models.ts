@@ -149,7 +149,7 @@ export const trainRole: Role = {
     '                      [hyper-parameters] [--json]',
     '',
     'Fits the model on a seeded train/test split, reports held-out MAE/MAPE/R², writes',
-    '<out>/<name>-<version>.onnx and .json (default out: models/trained). --register NAME uploads',
+    '<out>/<name>-<version>.onnx and .json (default out: .wattflow/models). --register NAME uploads',
     'it to the registry (default http://127.0.0.1:8000 or WATTFLOW_REGISTRY_URL) as the next',
     'version of NAME (created when missing); --alias sets e.g. staging or production.',
     '',
@@ -201,7 +201,7 @@ export const trainRole: Role = {
         featureUnits: Object.fromEntries(featureSpecs.map((f) => [f.name, f.unit])),
       });
       const seconds = (performance.now() - t0) / 1000;
-      const paths = await writeModelArtifacts(values.out ?? join('models', 'trained'), { onnx, metadata });
+      const paths = await writeModelArtifacts(values.out ?? join('.wattflow', 'models'), { onnx, metadata });
       let registered: { version: string; url: string } | undefined;
       if (client) {
         const rec = await client.upload(values.register!, onnx, {
@@ -268,6 +268,7 @@ const MODELS_USAGE = [
   '  delete NAME@VERSION                      delete a version (refused while deployed)',
   '  deploy NAME@VERSION|NAME@ALIAS (--routers r1,r3 | --router-type T | --all) [--force]',
   '                                           record + announce; workers load, check, swap',
+  '  deploy dummy (--routers … | --router-type T | --all)   the formula on that scope',
   '  undeploy (--routers … | --router-type T | --all)   clear a scope (broader scope applies)',
   '  rollback (--routers … | --router-type T | --all)   re-deploy the scope\'s previous target',
   '  switch dummy|model [NAME@VERSION] [--routers … | --router-type T]',
@@ -509,6 +510,9 @@ export const registryRole: Role = {
     const logger = roleLogger(cfg, 'registry');
     const fabric = await createFabric(cfg, logger);
     const experiment = experimentFor(cfg, logger);
+    if (fabric.kind === 'memory') {
+      logger.warn('no KAFKA_BROKERS: deployments go to an in-process bus that inference workers in other processes do not see (use `wattflow up`, or Kafka)');
+    }
     const components = [
       fabricComponent(fabric),
       { name: 'experiment', stop: async () => experiment.close(), reload: () => experiment.reload() },
