@@ -33,6 +33,21 @@ export const RULES = [
   'fuel_flow_engine_off',
 ] as const;
 
+/** Whether the signals are present and were measured within the window of each other. */
+function together(v: AlignedVector, a: string, b: string): boolean {
+  const ta = v.sourceTs[a];
+  const tb = v.sourceTs[b];
+  if (ta === undefined || tb === undefined || v.values[a] == null || v.values[b] == null) return false;
+  return Math.abs(ta - tb) <= TOGETHER_MS;
+}
+
+/** `later` measured at or after `first`, within the window (cause before effect). */
+function after(v: AlignedVector, first: string, later: string): boolean {
+  const a = v.sourceTs[first];
+  const b = v.sourceTs[later];
+  return a !== undefined && b !== undefined && b >= a && b - a <= TOGETHER_MS;
+}
+
 export class PlausibilityEngine {
   private readonly history = new Map<string, VehicleHistory>();
 
@@ -55,23 +70,6 @@ export class PlausibilityEngine {
     const flags: PlausibilityFlag[] = [];
     const val = (s: string): number | undefined => v.values[s] ?? undefined;
     const src = (s: string): number | undefined => v.sourceTs[s];
-    const together = (...signals: string[]): boolean => {
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (const s of signals) {
-        const t = src(s);
-        if (t === undefined || val(s) === undefined) return false;
-        lo = Math.min(lo, t);
-        hi = Math.max(hi, t);
-      }
-      return hi - lo <= TOGETHER_MS;
-    };
-    /** `later` measured at or after `first`, within the window (cause before effect). */
-    const after = (first: string, later: string): boolean => {
-      const a = src(first);
-      const b = src(later);
-      return a !== undefined && b !== undefined && b >= a && b - a <= TOGETHER_MS;
-    };
 
     // run-time counter history (engine state and drift)
     const run = val('time_since_engine_start');
@@ -98,8 +96,8 @@ export class PlausibilityEngine {
     }
     const engineOff = (withSignal: string): string | undefined => {
       const rpm = val('engine_rpm');
-      if (rpm !== undefined && together(withSignal, 'engine_rpm')) return rpm < IDLE_RPM ? `engine speed ${rpm} rpm` : undefined;
-      if (run !== undefined && together(withSignal, 'time_since_engine_start')) {
+      if (rpm !== undefined && together(v, withSignal, 'engine_rpm')) return rpm < IDLE_RPM ? `engine speed ${rpm} rpm` : undefined;
+      if (run !== undefined && together(v, withSignal, 'time_since_engine_start')) {
         if (run === 0) return 'engine run time 0 s';
         if (runStalled) return `engine run-time counter stuck at ${run} s`;
       }
@@ -114,7 +112,7 @@ export class PlausibilityEngine {
 
     const pedal = val('accelerator_pedal_position');
     const torque = val('engine_torque');
-    if (pedal !== undefined && torque !== undefined && pedal <= cfg.pedalRestPct && torque > cfg.highTorqueNm && after('accelerator_pedal_position', 'engine_torque')) {
+    if (pedal !== undefined && torque !== undefined && pedal <= cfg.pedalRestPct && torque > cfg.highTorqueNm && after(v, 'accelerator_pedal_position', 'engine_torque')) {
       // torque measured after the pedal was seen released (a torque sample from before the release is not evidence)
       flags.push({
         rule: 'torque_at_released_pedal',
@@ -140,7 +138,7 @@ export class PlausibilityEngine {
     }
 
     const brake = val('brake_pressure');
-    if (brake !== undefined && pedal !== undefined && brake > cfg.brakeMPa && pedal > cfg.brakePedalPct && together('brake_pressure', 'accelerator_pedal_position')) {
+    if (brake !== undefined && pedal !== undefined && brake > cfg.brakeMPa && pedal > cfg.brakePedalPct && together(v, 'brake_pressure', 'accelerator_pedal_position')) {
       flags.push({
         rule: 'brake_and_accelerator',
         message: `brake pressure ${brake} MPa with the accelerator pedal at ${pedal} %`,

@@ -12,7 +12,7 @@ import type { Logger } from '../../core/logger.js';
 import type { AlignedVector } from '../align/vector.js';
 import type { VehiclePrediction } from '../predictor/prediction.js';
 import { parseRawMember, rawMember, RedisKeys } from './redis-keys.js';
-import { APPEND_LUA, SET_IF_NEWER_LUA } from './redis-scripts.js';
+import { APPEND_LUA, PUBLISH_VECTORS_LUA, SET_IF_NEWER_LUA } from './redis-scripts.js';
 import type { AppendStatus, RawMeasurement, SeriesPoint, StoreLimits, VectorEntry, VehicleStore } from './store.js';
 
 export interface RedisStoreOptions extends StoreLimits {
@@ -28,6 +28,7 @@ export interface RedisStoreOptions extends StoreLimits {
 type ScriptClient = Redis & {
   wfAppend(...args: Array<string | number>): Promise<number[]>;
   wfSetIfNewer(numKeys: number, key: string, doc: string, ts: number): Promise<number>;
+  wfPublishVectors(...args: Array<string | number>): Promise<number>;
 };
 
 const STATUS: AppendStatus[] = ['stored', 'duplicate', 'conflict', 'expired'];
@@ -60,6 +61,7 @@ export class RedisVehicleStore implements VehicleStore {
     this.client = new Redis(o.url, this.clientOptions()) as ScriptClient;
     this.client.defineCommand('wfAppend', { lua: APPEND_LUA });
     this.client.defineCommand('wfSetIfNewer', { lua: SET_IF_NEWER_LUA });
+    this.client.defineCommand('wfPublishVectors', { lua: PUBLISH_VECTORS_LUA });
     this.client.on('error', (err: Error) => {
       if (this.lastError !== err.message) o.logger.warn({ err: err.message, redis: this.location }, 'redis connection error');
       this.lastError = err.message;
@@ -116,48 +118,42 @@ export class RedisVehicleStore implements VehicleStore {
 
   async appendMeasurements(vehicleId: string, items: readonly RawMeasurement[]): Promise<AppendStatus[]> {
     if (items.length === 0) return [];
-    const keyIndex = new Map<string, number>();
-    const keys: string[] = [];
-    const signals: string[] = [];
-    const triplets: Array<string | number> = [];
-    for (const m of items) {
-      let k = keyIndex.get(m.signal);
-      if (k === undefined) {
-        keys.push(this.keys.raw(vehicleId, m.signal));
-        signals.push(m.signal);
-        k = keys.length; // Lua is 1-based
-        keyIndex.set(m.signal, k);
+    // group by signal (the script takes the members per series); remember where each came from
+    const groups = new Map<string, { lo: number; hi: number; members: string[]; at: number[] }>();
+    items.forEach((m, i) => {
+      let g = groups.get(m.signal);
+      if (!g) groups.set(m.signal, (g = { lo: m.tsMs, hi: m.tsMs, members: [], at: [] }));
+      else {
+        if (m.tsMs < g.lo) g.lo = m.tsMs;
+        if (m.tsMs > g.hi) g.hi = m.tsMs;
       }
-      triplets.push(k, m.tsMs, rawMember(m.tsMs, m.value, m.flagged));
-    }
-    keys.push(this.keys.signals(vehicleId), this.keys.vehicles());
-    const codes = await this.client.wfAppend(
-      keys.length,
-      ...keys,
-      vehicleId,
-      Math.round(this.o.retentionMs),
-      this.o.maxPerSeries,
-      signals.length,
-      ...signals,
-      ...triplets,
-    );
-    return codes.map((c) => STATUS[c]!);
+      g.members.push(rawMember(m.tsMs, m.value, m.flagged));
+      g.at.push(i);
+    });
+    const args: Array<string | number> = [];
+    for (const signal of groups.keys()) args.push(this.keys.raw(vehicleId, signal));
+    args.push(this.keys.signals(vehicleId), this.keys.vehicles());
+    args.unshift(args.length);
+    args.push(vehicleId, Math.round(this.o.retentionMs), this.o.maxPerSeries, groups.size, ...groups.keys());
+    for (const g of groups.values()) args.push(g.lo, g.hi, g.members.length);
+    for (const g of groups.values()) for (const m of g.members) args.push(m);
+    const codes = await this.client.wfAppend(...args);
+    const out = new Array<AppendStatus>(items.length);
+    let k = 0;
+    for (const g of groups.values()) for (const i of g.at) out[i] = STATUS[codes[k++]!]!;
+    return out;
   }
 
   async publishVectors(vectors: readonly AlignedVector[]): Promise<void> {
     if (vectors.length === 0) return;
-    const p = this.client.pipeline();
-    const latest = new Map<string, string>();
-    for (const v of vectors) {
-      const json = JSON.stringify(v);
-      p.xadd(this.keys.vectors(), 'MAXLEN', '~', this.o.vectorStreamMaxLen, '*', 'v', json);
-      p.publish(this.o.channel, json);
-      latest.set(v.vehicleId, json);
-    }
-    for (const [id, json] of latest) p.set(this.keys.latest(id), json);
-    const res = await p.exec();
-    const failed = res?.find(([err]) => err);
-    if (failed) throw failed[0]!;
+    const latest = new Map<string, number>();
+    const docs: string[] = [];
+    vectors.forEach((v, i) => {
+      docs.push(JSON.stringify(v));
+      latest.set(v.vehicleId, i + 1);
+    });
+    const keys = [this.keys.vectors(), ...[...latest.keys()].map((id) => this.keys.latest(id))];
+    await this.client.wfPublishVectors(keys.length, ...keys, this.o.channel, this.o.vectorStreamMaxLen, ...latest.values(), ...docs);
   }
 
   async getLatestVector(vehicleId: string): Promise<AlignedVector | undefined> {
