@@ -4,6 +4,7 @@
  * role; `wattflow up` runs them all in one process. `wattflow --help` lists the roles.
  */
 import { ConfigError } from './core/config.js';
+import { FormulaError } from './ml/formula/index.js';
 import { UsageError } from './roles/common.js';
 import { roles } from './roles/index.js';
 
@@ -38,7 +39,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     return (await role.run(rest)) ?? 0;
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof FormulaError) {
+      // the user's input is wrong (config, experiment or formula file): say where, no stack
       console.error(`wattflow ${name}: ${err.message}`);
       return 2;
     }
@@ -54,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // whatever a failed start left open (watchers, sockets) must not keep the process alive
+    setTimeout(() => process.exit(code), 500).unref();
   },
   (err) => {
     console.error(err);

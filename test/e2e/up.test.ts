@@ -51,3 +51,13 @@ test('an invalid configuration file exits with status 2 naming the file, the pat
   assert.equal(code, 2);
   assert.match(cli.output(), new RegExp(`invalid configuration in ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} at /collector/timeoutMs: must be integer`));
 });
+
+test('a bad dummy formula stops the start with exit 2, naming the file and the position', async () => {
+  const { writeFileSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'wattflow-badformula-'));
+  writeFileSync(join(dir, 'default.txt'), 'energy_consumption = "700 + 20 * x * (x - 0.0008 * y"\n');
+  const cli = runCli(['inference', '--port', '0'], { WATTFLOW__network__formulaDir: dir, KAFKA_BROKERS: '' });
+  const code = await cli.exited;
+  assert.equal(code, 2);
+  assert.match(cli.output(), new RegExp(`${join(dir, 'default.txt').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:1:53: missing '\\)'`));
+});
