@@ -45,7 +45,7 @@ export function renderRegistryPage(models: ModelSummary[], status: StatusReport,
     ? status.desired.map((d) => `<tr><td>${esc(d.scope)}</td><td>${esc(d.target)}</td><td>${esc(d.deployed_at)}</td></tr>`).join('\n')
     : '<tr><td colspan="3">nothing deployed: every router uses its experiment default (dummy formula)</td></tr>';
 
-  const workerNames = status.workers.filter((w) => w.state === 'running').map((w) => w.worker);
+  const workerNames = status.workers.filter((w) => w.state === 'running' && w.reachable !== false).map((w) => w.worker);
   const routers = status.routers
     .map((r) => {
       const cells = workerNames
@@ -63,7 +63,7 @@ export function renderRegistryPage(models: ModelSummary[], status: StatusReport,
     ? status.workers
         .map(
           (w) =>
-            `<tr><td>${esc(w.worker)}</td><td>${esc(w.state)}</td><td>${esc(w.url ?? '')}</td><td>${esc(w.updated_at)}</td><td>${esc(
+            `<tr><td>${esc(w.worker)}</td><td>${esc(w.reachable === false ? 'unreachable' : w.state)}</td><td>${esc(w.url ?? '')}</td><td>${esc(w.updated_at)}</td><td>${esc(
               w.models.map((m) => `${m.model}@${m.version}`).join(', ') || '–',
             )}</td><td>${esc(w.errors.slice(-1)[0]?.error ?? '')}</td></tr>`,
         )

@@ -151,7 +151,7 @@ export interface RouterStatusRow {
 
 export interface StatusReport {
   desired: Array<{ scope: string; target: string; deployed_at: string; id: string }>;
-  workers: Array<WorkerStatus & { stale_seconds: number }>;
+  workers: Array<WorkerStatus & { stale_seconds: number; reachable?: boolean }>;
   routers: RouterStatusRow[];
 }
 
@@ -726,9 +726,14 @@ export class Registry {
 
   // ---------------------------------------------------------------- status
 
-  async workerStatuses(): Promise<WorkerStatus[]> {
+  /**
+   * What the workers reported on the status topic. With `probe`, each running worker that
+   * reported a URL is asked for its current status (1 s timeout): the answer replaces the
+   * reported one (`reachable: true`), no answer marks it `reachable: false` (crashed or cut off).
+   */
+  async workerStatuses(probe = false): Promise<Array<WorkerStatus & { reachable?: boolean }>> {
     if (!this.o.fabric) return [];
-    const out: WorkerStatus[] = [];
+    const out: Array<WorkerStatus & { reachable?: boolean }> = [];
     for (const m of await this.o.fabric.readAll(this.statusTopic)) {
       try {
         const s = JSON.parse(m.value) as WorkerStatus;
@@ -737,11 +742,25 @@ export class Registry {
         // not a status document: ignore
       }
     }
+    if (probe) {
+      await Promise.all(
+        out.map(async (s, i) => {
+          if (s.state !== 'running' || !s.url) return;
+          try {
+            const res = await fetch(`${s.url}/api/models/status`, { signal: AbortSignal.timeout(1000) });
+            const live = res.ok ? ((await res.json()) as WorkerStatus) : undefined;
+            out[i] = live && live.worker === s.worker ? { ...live, reachable: true } : { ...s, reachable: false };
+          } catch {
+            out[i] = { ...s, reachable: false };
+          }
+        }),
+      );
+    }
     return out.sort((a, b) => a.worker.localeCompare(b.worker));
   }
 
   async status(): Promise<StatusReport> {
-    const [desired, workers] = await Promise.all([this.store.listDeployments(), this.workerStatuses()]);
+    const [desired, workers] = await Promise.all([this.store.listDeployments(), this.workerStatuses(true)]);
     const nowMs = this.now().getTime();
     const exp = this.o.experiment?.current;
     const routerIds = new Map<string, string>();
@@ -753,7 +772,7 @@ export class Registry {
       const desiredLabel = rec ? targetLabel(rec.target) : expDefault === undefined || expDefault === 'dummy' ? 'dummy' : `${expDefault} (experiment; not deployed)`;
       const row: RouterStatusRow = { router: id, router_type: routerType, desired: desiredLabel, desired_scope: rec ? scopeKey(rec.scope) : '', workers: {} };
       for (const w of workers) {
-        if (w.state !== 'running') continue;
+        if (w.state !== 'running' || w.reachable === false) continue;
         const a = w.routers[id];
         if (!a) continue;
         const actual = a.model_type === 'dummy' ? 'dummy' : `${a.model}@${a.version}`;

@@ -319,14 +319,14 @@ export function formatStatus(s: StatusReport): string {
       table(
         s.workers.map((w) => [
           `  ${w.worker}`,
-          w.state,
+          w.reachable === false ? 'unreachable' : w.state,
           `status changed ${w.stale_seconds} s ago`,
           w.models.map((m) => `${m.model}@${m.version}`).join(', ') || 'no models',
           w.errors.length ? `last error: ${w.errors[w.errors.length - 1]!.code} ${w.errors[w.errors.length - 1]!.error}` : '',
         ]),
       ),
     );
-  const running = s.workers.filter((w) => w.state === 'running').map((w) => w.worker);
+  const running = s.workers.filter((w) => w.state === 'running' && w.reachable !== false).map((w) => w.worker);
   out.push('', 'routers (✓ = serving the desired model):');
   const rows = [['  ROUTER', 'TYPE', 'DESIRED', 'FROM', ...running]];
   for (const r of s.routers) {

@@ -224,6 +224,15 @@ describe('registry REST API, CLI and KServe V2', () => {
     assert.equal((await fetch(`${url}/v2/models/ne40/versions/9`)).status, 404);
   });
 
+  test('status: a worker that reported but does not answer is shown unreachable and left out of the router table', async () => {
+    const ghost = { worker: 'ghost', url: 'http://127.0.0.1:9', state: 'running', started_at: '', updated_at: new Date().toISOString(), applied: {}, routers: { r1: { router_type: 'huawei', scope: 'all', model_type: 'polynomial', model: 'ne40', version: '1' } }, models: [], errors: [] };
+    await fabric.publish({ topic: 'wattflow_model_status', key: 'ghost', value: JSON.stringify(ghost) });
+    const r = await cli(modelsRole, ['status', ...reg()]);
+    assert.match(r.out, /ghost +unreachable/);
+    assert.doesNotMatch(r.out.split('routers (')[1]!, /ghost/);
+    await fabric.publish({ topic: 'wattflow_model_status', key: 'ghost', value: JSON.stringify({ ...ghost, state: 'stopped' }) });
+  });
+
   test('switch dummy, switch model back (follows the previous reference), rollback; the web page lists it all', async () => {
     let r = await cli(modelsRole, ['switch', 'dummy', ...reg()]);
     assert.match(r.out, /switched all +→ dummy \(formula\) +\(was ne40@1/);

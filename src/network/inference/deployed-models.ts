@@ -99,7 +99,7 @@ export interface DeployedModelsOptions {
   maxBatchRows?: number;
   /** First retry delay of a failed load (ms; doubles, at most 10 min). */
   retryMs?: number;
-  /** This worker's base URL (reported in its status). */
+  /** This worker's base URL (reported in its status); default: the address its HTTP server listens on. */
   url?: () => string | undefined;
 }
 
@@ -139,6 +139,8 @@ export class DeployedModels {
   private stopping = false;
   private readonly startedAt = new Date().toISOString();
   private lastPublished = '';
+  private app: FastifyInstance | undefined;
+  private listenTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: DeployedModelsOptions) {
     this.log = o.logger.child({ module: 'model-deployments', worker: o.workerId });
@@ -329,7 +331,16 @@ export class DeployedModels {
     this.retryTimer.unref();
   }
 
+  /** The base URL of the HTTP server this watcher's routes are on (once it listens). */
+  private listeningUrl(): string | undefined {
+    const addr = this.app?.server.listening ? this.app.server.address() : undefined;
+    if (!addr || typeof addr !== 'object') return undefined;
+    const host = addr.address === '0.0.0.0' || addr.address === '::' ? hostname() : addr.address;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
+  }
+
   status(): WorkerStatus {
+    const url = this.o.url?.() ?? this.listeningUrl();
     const exp = this.o.experiment.current;
     const routers: Record<string, RouterActual> = {};
     for (const router of exp.routers) {
@@ -360,7 +371,7 @@ export class DeployedModels {
     }
     return {
       worker: this.o.workerId,
-      ...(this.o.url?.() ? { url: this.o.url()! } : {}),
+      ...(url ? { url } : {}),
       state: this.stopping ? 'stopped' : 'running',
       started_at: this.startedAt,
       updated_at: new Date().toISOString(),
@@ -395,6 +406,7 @@ export class DeployedModels {
     return {
       name: 'model-deployments',
       routes: (app: FastifyInstance) => {
+        this.app = app;
         app.get('/api/models/status', async () => this.status());
         registerKServeRoutes(app, {
           served: () => this.servedModels(),
@@ -423,9 +435,19 @@ export class DeployedModels {
         this.unsubscribeExperiment = this.o.experiment.onChange(() => this.enqueue(() => this.reconcile()));
         this.started = true;
         await this.publishStatus(true);
+        // the server listens after every component started: report the URL once it does
+        let tries = 0;
+        const waitListening = () => {
+          this.listenTimer = undefined;
+          if (this.stopping || !this.app) return;
+          if (this.app.server.listening) void this.enqueue(() => this.publishStatus());
+          else if (++tries < 600) this.listenTimer = setTimeout(waitListening, 50);
+        };
+        waitListening();
       },
       stop: async () => {
         this.unsubscribeExperiment?.();
+        if (this.listenTimer) clearTimeout(this.listenTimer);
         await this.sub?.close().catch((err) => this.log.warn({ err: (err as Error).message }, 'control subscription close failed'));
         this.stopping = true;
         if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -449,7 +471,6 @@ export function defaultWorkerId(hostname: string, port: number): string {
 /** The watcher of an inference worker, configured from the app configuration. */
 export function createDeployedModels(cfg: AppConfig, logger: Logger, fabric: Fabric, experiment: ExperimentSource): DeployedModels {
   const rc = cfg.registry;
-  const host = cfg.http.host === '0.0.0.0' || cfg.http.host === '::' ? hostname() : cfg.http.host;
   const s3 = rc.artifacts.kind === 's3' ? rc.artifacts.s3 : undefined;
   return new DeployedModels({
     fabric,
@@ -463,6 +484,5 @@ export function createDeployedModels(cfg: AppConfig, logger: Logger, fabric: Fab
     maxBatchRows: rc.worker.maxBatchRows,
     retryMs: rc.worker.retryMs,
     fetch: (t) => fetchArtifact(t.artifact_uri, t.download_url, { ...(s3 ? { s3 } : {}), timeoutMs: rc.worker.downloadTimeoutMs }),
-    url: () => (cfg.http.port > 0 ? `http://${host}:${cfg.http.port}` : undefined),
   });
 }
