@@ -11,7 +11,7 @@ let defaultsCollected = false;
 export function collectDefaultMetrics(): void {
   if (defaultsCollected) return;
   defaultsCollected = true;
-  client.collectDefaultMetrics({ register: registry, prefix: 'wattflow_process_' });
+  client.collectDefaultMetrics({ register: registry, prefix: 'wattflow_' }); // wattflow_process_cpu_…, wattflow_nodejs_…
 }
 
 type Labels<T extends string> = { name: string; help: string; labelNames?: readonly T[] };
