@@ -77,6 +77,8 @@ describe('aligner', () => {
     assert.deepEqual(a.flushIdle(2000, 3500).map((v) => [v.vehicleId, v.ts - T0]), [['v', 1000]]);
     assert.deepEqual(a.flushIdle(2000, 3600), []);
     assert.deepEqual(a.flush().map((v) => [v.vehicleId, v.ts - T0]), [['w', 0]]);
+    assert.deepEqual(a.evictIdle(2000, 6000), ['v']); // w has been quiet for 1 s only
+    assert.equal(a.has('v'), false);
   });
 
   test('restore resumes a vehicle from its last vector (sequence and carried values)', () => {

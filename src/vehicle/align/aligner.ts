@@ -119,16 +119,19 @@ export class FleetAligner {
     return out;
   }
 
-  /** Forgets vehicles quiet for `idleMs` whose ticks are all emitted (they resume via restore()). */
-  evictIdle(idleMs: number, nowWall = Date.now()): number {
-    let n = 0;
+  /**
+   * Forgets vehicles quiet for `idleMs` (wall clock; they resume from their last vector via
+   * restore()); returns their ids. Samples after the last tick are dropped with them: with
+   * idleMs well above maxAgeMs they could not be carried into a later tick anyway.
+   */
+  evictIdle(idleMs: number, nowWall = Date.now()): string[] {
+    const out: string[] = [];
     for (const [id, st] of this.vehicles) {
       if (nowWall - st.lastArrival < idleMs) continue;
-      if ([...st.signals.values()].some((s) => s.pending.length > 0)) continue;
       this.vehicles.delete(id);
-      n++;
+      out.push(id);
     }
-    return n;
+    return out;
   }
 
   private state(id: string, nowWall: number): VehicleState {

@@ -154,7 +154,8 @@ export class IngestService {
     this.flushing = (async () => {
       try {
         await this.emit(this.aligner.flushIdle(this.o.cfg.alignment.idleFlushMs, now));
-        this.aligner.evictIdle(EVICT_AFTER_MS, now);
+        const after = Math.max(EVICT_AFTER_MS, 2 * (this.o.cfg.alignment.maxAgeMs + this.o.cfg.alignment.latenessMs + this.o.cfg.alignment.idleFlushMs));
+        for (const id of this.aligner.evictIdle(after, now)) this.plausibility.forget(id);
       } finally {
         this.flushing = undefined;
       }
