@@ -46,7 +46,7 @@ interface Group {
 }
 
 export interface MemoryFabricOptions {
-  /** Messages kept per topic beyond what all groups consumed (default 10,000). */
+  /** Messages kept per topic beyond what all groups consumed (default 1,000: enough for readAll of recent history, bounded for thousands of routers). */
   retainMessages?: number;
   /** Delay before a failed batch is delivered again (ms, default 200). */
   retryDelayMs?: number;
@@ -93,7 +93,7 @@ export class MemoryFabric implements Fabric {
   private readonly maxBatch: number;
 
   constructor(private readonly options: MemoryFabricOptions = {}) {
-    this.retain = options.retainMessages ?? 10_000;
+    this.retain = options.retainMessages ?? 1000;
     this.retryDelayMs = options.retryDelayMs ?? 200;
     this.maxBatch = options.maxBatch ?? 500;
   }
