@@ -1,3 +1,8 @@
+/**
+ * Aligner: ticks on the cadence, last value carried forward up to the maximum age and explicit
+ * missing beyond (gap filling), lateness and late measurements, idle flush, long gaps, restore,
+ * and the same vectors whatever the request split (replay speed independence).
+ */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

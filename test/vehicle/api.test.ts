@@ -1,3 +1,8 @@
+/**
+ * Vehicle API over Fastify inject on the in-process store: ingest formats and per-measurement
+ * results, bad input (400/413/415), reads, bearer token (401), rate limit (429), out-of-range and
+ * unknown-signal policies, 503 when the node-local store is unavailable.
+ */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';

@@ -1,3 +1,7 @@
+/**
+ * Signal catalog (the 12 reference signals by their log names, OBD-II PIDs, ranges, kinds) and
+ * unit normalisation (spellings, conversions, incompatible units).
+ */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { BUILTIN_SIGNALS, defaultCatalog, normalizeSignalName, REFERENCE_SIGNAL_IDS, SignalCatalog } from '../../src/vehicle/catalog/signals.js';

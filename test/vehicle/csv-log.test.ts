@@ -1,3 +1,8 @@
+/**
+ * Parser of the reference vehicle log format: both reference logs exactly (signals, units,
+ * counts, the stray leading cell), .CSV/CRLF/BOM/quotes, irregular cells, header errors, and the
+ * time-ordered measurement list the replay sends.
+ */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync, copyFileSync } from 'node:fs';

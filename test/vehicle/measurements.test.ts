@@ -1,3 +1,7 @@
+/**
+ * Ingest input: body decoding (JSON, array, {measurements}, NDJSON; malformed → 400 with the
+ * reason) and measurement validation (normalisation, each rejection with its reason, policies).
+ */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultCatalog } from '../../src/vehicle/catalog/signals.js';

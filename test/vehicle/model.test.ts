@@ -1,3 +1,8 @@
+/**
+ * Vehicle anomaly model: isolation forest basics, training from the reference logs
+ * (deterministic version), scoring labels (normal, anomaly, implausible, insufficient data),
+ * artifact round trip and tamper detection.
+ */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,3 +1,7 @@
+/**
+ * Plausibility rules: none on the reference logs; each rule fires on crafted vectors and not
+ * on the look-alike normal cases (values measured apart, carried-forward samples, engine restarts).
+ */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

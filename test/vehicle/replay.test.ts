@@ -1,3 +1,7 @@
+/**
+ * Replay tool against a fake API (real-time pacing with own time stamps, batches, 429/503
+ * retries, 400 and unreachable errors) and the train-vehicle / replay-vehicle roles.
+ */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';

@@ -1,3 +1,8 @@
+/**
+ * Vehicle store contract, run on the in-process adapter and on the real Redis (REDIS_URL):
+ * idempotent appends (duplicate, conflict, expired), retention, series, vectors (latest,
+ * announcements, stream with consumer groups), latest predictions; Redis unavailable.
+ */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../src/core/logger.js';
