@@ -1,10 +1,11 @@
 /**
  * The `vehicle` section of the app configuration (JSON schema with defaults), its TypeScript
- * shape, and the environment aliases (REDIS_URL, REDIS_PASSWORD, VEHICLE_API_TOKEN, …).
- * Until app-config.ts registers the section, `vehicleAppSchema()` composes it with the app's
- * sections and `loadVehicleAppConfig()` loads both (used by the vehicle roles).
+ * shape, and the environment aliases (REDIS_URL, REDIS_PASSWORD, VEHICLE_API_TOKEN, …), for
+ * app-config.ts to register. This module imports nothing from app-config.ts at run time (so
+ * app-config.ts can import it); loading the app configuration with this section is
+ * load-config.ts.
  */
-import { aliases as appAliases, sections as appSections, type AppConfig } from '../app-config.js';
+import type { AppConfig } from '../app-config.js';
 import { commaList, loadConfig, validateWithSchema, type EnvAlias, type JsonObject } from '../core/config.js';
 
 const str = (v: string) => v;
@@ -245,20 +246,6 @@ export type VehicleAppConfig = AppConfig & { vehicle: VehicleConfig };
 /** The defaults of the section (a fresh object each call). */
 export function defaultVehicleConfig(): VehicleConfig {
   return validateWithSchema<VehicleConfig>(vehicleSection, {}, '(vehicle defaults)');
-}
-
-/** The app schema plus the vehicle section (whether or not app-config.ts registers it). */
-export function vehicleAppSchema(): JsonObject {
-  return { type: 'object', properties: { ...appSections, vehicle: vehicleSection }, additionalProperties: false };
-}
-
-export function vehicleAppAliases(): EnvAlias[] {
-  const seen = new Set(appAliases.map((a) => a.env));
-  return [...appAliases, ...vehicleAliases.filter((a) => !seen.has(a.env))];
-}
-
-export function loadVehicleAppConfig(file?: string, overrides?: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): VehicleAppConfig {
-  return loadConfig<VehicleAppConfig>({ file: file ?? env.WATTFLOW_CONFIG, schema: vehicleAppSchema(), aliases: vehicleAppAliases(), env, overrides });
 }
 
 /**
