@@ -65,7 +65,7 @@ const swaps = counter({
 });
 const controlIgnored = counter({
   name: 'wattflow_model_control_ignored_total',
-  help: 'Control messages ignored (not a deployment record, or older than the state in effect)',
+  help: 'Control messages ignored because they are not deployment records',
 });
 
 const instances = new Set<DeployedModels>();
