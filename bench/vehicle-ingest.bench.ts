@@ -16,7 +16,7 @@ import { Agent, request } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { defaultCatalog } from '../src/vehicle/catalog/signals.js';
-import { logMeasurements, readVehicleLog } from '../src/vehicle/data/csv-log.js';
+import { logMeasurements, readVehicleLog } from '../src/vehicle/logs/csv-log.js';
 import { DEMO_DATA_DIR } from '../src/vehicle/demo.js';
 
 const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);

@@ -10,7 +10,7 @@ import { FleetAligner, type AlignInput } from '../../src/vehicle/align/aligner.j
 import type { AlignedVector } from '../../src/vehicle/align/vector.js';
 import { defaultCatalog } from '../../src/vehicle/catalog/signals.js';
 import { vectorsFromLog } from '../../src/vehicle/model/train.js';
-import { logMeasurements, readVehicleLog } from '../../src/vehicle/data/csv-log.js';
+import { logMeasurements, readVehicleLog } from '../../src/vehicle/logs/csv-log.js';
 import { validateMeasurements } from '../../src/vehicle/ingest/measurements.js';
 import { DS1, DS2 } from './helpers.js';
 

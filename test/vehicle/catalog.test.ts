@@ -6,7 +6,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { BUILTIN_SIGNALS, defaultCatalog, normalizeSignalName, REFERENCE_SIGNAL_IDS, SignalCatalog } from '../../src/vehicle/catalog/signals.js';
 import { converter, lookupUnit } from '../../src/vehicle/catalog/units.js';
-import { readVehicleLog } from '../../src/vehicle/data/csv-log.js';
+import { readVehicleLog } from '../../src/vehicle/logs/csv-log.js';
 import { DS1 } from './helpers.js';
 
 const conv = (from: string, to: string, v: number): number => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CsvLogError, logMeasurements, logName, parseVehicleLog, readVehicleLog } from '../../src/vehicle/data/csv-log.js';
+import { CsvLogError, logMeasurements, logName, parseVehicleLog, readVehicleLog } from '../../src/vehicle/logs/csv-log.js';
 import { DS1, DS1_MEASUREMENTS, DS2, DS2_MEASUREMENTS } from './helpers.js';
 
 const NAMES = [

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createRng } from '../../ml/dataset/rng.js';
 import { defaultCatalog, type SignalCatalog } from '../catalog/signals.js';
 import type { AlignmentConfig } from '../config.js';
-import { logMeasurements, logName, parseVehicleLog, type LogWarning } from '../data/csv-log.js';
+import { logMeasurements, logName, parseVehicleLog, type LogWarning } from '../logs/csv-log.js';
 import { validateMeasurements } from '../ingest/measurements.js';
 import { FleetAligner } from '../align/aligner.js';
 import type { AlignedVector } from '../align/vector.js';

@@ -7,7 +7,7 @@
  * de-duplicates, so a retried batch is idempotent); a 4xx other than those stops the replay.
  * The report adds up: accepted + rejected = measurements sent = samples in the file.
  */
-import { logMeasurements, readVehicleLog, type LogWarning, type TimedMeasurement } from '../data/csv-log.js';
+import { logMeasurements, readVehicleLog, type LogWarning, type TimedMeasurement } from '../logs/csv-log.js';
 import type { IngestResult } from '../ingest/ingest-service.js';
 
 export interface ReplayOptions {
