@@ -10,7 +10,7 @@ import { statSync } from 'node:fs';
 import type { Component } from '../core/component.js';
 import { openTimeSeriesStore } from '../storage/index.js';
 import { createMemoryStore, createNodeStore, buildVehicleApi, buildVehiclePredictor, createPredictionSink, predictorTransports, storeComponent } from '../vehicle/components.js';
-import type { VehicleAppConfig } from '../vehicle/config.js';
+import { modelPathOf, type VehicleAppConfig } from '../vehicle/config.js';
 import { loadVehicleAppConfig } from '../vehicle/load-config.js';
 import { loadOrTrainDemoModel, logsIn } from '../vehicle/demo.js';
 import { loadVehicleModel, saveModelArtifact } from '../vehicle/model/anomaly-model.js';
@@ -19,6 +19,9 @@ import { formatReplayReport, replayVehicleLog, ReplayError } from '../vehicle/re
 import { VEHICLE_ID_PATTERN } from '../vehicle/store/store.js';
 import { parseRoleArgs, roleLogger, serve, UsageError } from './common.js';
 import type { Role } from './role.js';
+
+/** Model artifact when neither vehicle.model.path nor a storage directory says where. */
+const DEFAULT_MODEL_PATH = '.wattflow/vehicle-model.json';
 
 /** App config + vehicle section, with --port/--host applied (as loadRoleConfig does). */
 export function vehicleRoleConfig(values: { config?: string; port?: string; host?: string }, overrides: Record<string, unknown> = {}): VehicleAppConfig {
@@ -93,7 +96,7 @@ export const vehiclePredictorRole: Role = {
     '  --mode push        serve POST /v1/vehicle/predict (the Vehicle API forwards each vector); the default',
     '  --mode subscribe   subscribe to the Redis channel (vehicle.redis.channel, default idneo_v2x)',
     '  --mode poll        read the Redis vector stream every --poll-interval ms (consumer group; at-least-once)',
-    '  --model FILE       model artifact (default vehicle.model.path = .wattflow/vehicle-model.json)',
+    '  --model FILE       model artifact (default vehicle.model.path, else <storage.dir>/vehicle-model.json)',
     '  --demo-model       when the artifact does not exist, train it from the bundled demo logs',
     'Predictions go to InfluxDB (INFLUX_URL) as `prediction` and `vehicle_measurement` points; without',
     'INFLUX_URL to the embedded storage (storage.dir). Use --port 8001 next to a vehicle-api on 8000.',
@@ -116,7 +119,8 @@ export const vehiclePredictorRole: Role = {
     const cfg = vehicleRoleConfig(values, overrides);
     const logger = roleLogger(cfg, 'vehicle-predictor');
     const v = cfg.vehicle;
-    const model = values['demo-model'] ? loadOrTrainDemoModel(v.model.path, v.alignment, logger, v.model.demoData) : loadVehicleModel(v.model.path);
+    const modelPath = modelPathOf(cfg, v) ?? DEFAULT_MODEL_PATH;
+    const model = values['demo-model'] ? loadOrTrainDemoModel(modelPath, v.alignment, logger, v.model.demoData) : loadVehicleModel(modelPath);
     const components: Component[] = [];
     let tsStore;
     if (!cfg.influx.url) {
@@ -128,7 +132,7 @@ export const vehiclePredictorRole: Role = {
     const mode = v.predictor.mode;
     const store = mode === 'push' ? undefined : createNodeStore(v, logger);
     if (store) components.push(storeComponent(store));
-    const pred = buildVehiclePredictor({ v, mode, model, sink, logger, ...(store ? { store } : {}), reloadModel: () => loadVehicleModel(v.model.path) });
+    const pred = buildVehiclePredictor({ v, mode, model, sink, logger, ...(store ? { store } : {}), reloadModel: () => loadVehicleModel(modelPath) });
     components.push(pred.component);
     logger.info({ mode, model: model.version, sink: sink.name, redis: store?.location }, 'vehicle-predictor');
     await serve(cfg, logger, components);
@@ -243,7 +247,7 @@ export const trainVehicleRole: Role = {
     '                              [--contamination Q] [--seed N] [--cadence-ms MS] [--max-age-ms MS]',
     '',
     '  --data     reference-format logs (repeat, or list them after --data; directories: their .csv files)',
-    '  --out      the model artifact (default vehicle.model.path = .wattflow/vehicle-model.json)',
+    '  --out      the model artifact (default vehicle.model.path, else <storage.dir>/vehicle-model.json)',
     '  --contamination  expected share of anomalies in the training data (threshold quantile; default 0.01)',
     'The alignment (cadence, maximum age) defaults to the vehicle.alignment config, as the API uses.',
   ].join('\n'),
@@ -261,7 +265,7 @@ export const trainVehicleRole: Role = {
     const files = dataFiles([...(values.data ?? []), ...positionals]);
     if (files.length === 0) throw new UsageError('--data FILE is required');
     const cfg = vehicleRoleConfig(values);
-    const out = values.out ?? cfg.vehicle.model.path;
+    const out = values.out ?? modelPathOf(cfg, cfg.vehicle) ?? DEFAULT_MODEL_PATH;
     const seed = values.seed === undefined ? undefined : Number(values.seed);
     if (seed !== undefined && !Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got "${values.seed}"`);
     const contamination = positiveNumber('contamination', values.contamination);

@@ -11,7 +11,7 @@ import { InfluxWriter } from '../sinks/influx/writer.js';
 import type { TimeSeriesStore } from '../storage/types.js';
 import { createVehicleApi } from './api/routes.js';
 import { defaultCatalog, type SignalCatalog } from './catalog/signals.js';
-import { vehicleConfigOf, type VehicleConfig } from './config.js';
+import { modelPathOf, vehicleConfigOf, type VehicleConfig } from './config.js';
 import { loadOrTrainDemoModel } from './demo.js';
 import { httpTransport, inProcessTransport, VectorForwarder, type Transport } from './ingest/forwarder.js';
 import { IngestService } from './ingest/ingest-service.js';
@@ -237,14 +237,16 @@ export interface VehicleComponentsOptions {
 
 /**
  * The vehicle pipeline for `wattflow up`: vehicle store, predictor (push, called in-process)
- * and Vehicle API, in start order. The model is `vehicle.model.path`, trained from the bundled
- * demo logs when that file does not exist.
+ * and Vehicle API, in start order. The model is `vehicle.model.path` (default
+ * <storage.dir>/vehicle-model.json), trained from the bundled demo logs when that file does not
+ * exist.
  */
 export function createVehicleComponents(o: VehicleComponentsOptions): Component[] {
   const v = vehicleConfigOf(o.cfg);
   const logger = o.logger.child({ pipeline: 'vehicle' });
   const store = o.vehicleStore ?? (v.redis.url ? createNodeStore(v, logger) : createMemoryStore(v));
-  const model = loadOrTrainDemoModel(v.model.path, v.alignment, logger, v.model.demoData);
+  const modelPath = modelPathOf(o.cfg, v);
+  const model = loadOrTrainDemoModel(modelPath, v.alignment, logger, v.model.demoData);
   const sink = createPredictionSink(o.cfg, logger, { ...(o.store ? { store: o.store } : {}), ...(o.influxWriter ? { influxWriter: o.influxWriter } : {}) });
   const pred = buildVehiclePredictor({
     v,
@@ -254,7 +256,7 @@ export function createVehicleComponents(o: VehicleComponentsOptions): Component[
     logger,
     store,
     serveEndpoint: true,
-    reloadModel: () => loadVehicleModel(v.model.path),
+    ...(modelPath ? { reloadModel: () => loadVehicleModel(modelPath) } : {}),
   });
   const api = buildVehicleApi({ v, store, logger, forwardTo: [inProcessTransport((vectors) => pred.predictor.predict(vectors))] });
   logger.info({ store: store.location, sink: sink.name, model: model.version }, 'vehicle pipeline: API + predictor (push, in-process)');

@@ -144,8 +144,8 @@ const predictorSection = {
 const modelSection = {
   type: 'object',
   properties: {
-    /** The deployed vehicle model (artifact written by `wattflow train-vehicle`). */
-    path: { type: 'string', default: '.wattflow/vehicle-model.json' },
+    /** The deployed vehicle model (artifact written by `wattflow train-vehicle`); default <storage.dir>/vehicle-model.json. */
+    path: { type: 'string', minLength: 1 },
     /** Logs (reference CSV format) for the demo model `wattflow up` trains when `path` does not exist. Default: the bundled logs. */
     demoData: { type: 'array', items: { type: 'string' } },
   },
@@ -238,7 +238,7 @@ export interface VehicleConfig {
     group: string;
     consumer?: string;
   };
-  model: { path: string; demoData?: string[] };
+  model: { path?: string; demoData?: string[] };
 }
 
 export type VehicleAppConfig = AppConfig & { vehicle: VehicleConfig };
@@ -246,6 +246,17 @@ export type VehicleAppConfig = AppConfig & { vehicle: VehicleConfig };
 /** The defaults of the section (a fresh object each call). */
 export function defaultVehicleConfig(): VehicleConfig {
   return validateWithSchema<VehicleConfig>(vehicleSection, {}, '(vehicle defaults)');
+}
+
+/**
+ * Where the vehicle model artifact is: vehicle.model.path, else vehicle-model.json in the
+ * storage directory (undefined when the storage is in memory: the demo model then stays in memory).
+ */
+export function modelPathOf(cfg: Pick<AppConfig, 'storage'>, v: VehicleConfig): string | undefined {
+  if (v.model.path) return v.model.path;
+  const dir = cfg.storage.dir.trim();
+  if (dir === '' || dir === ':memory:') return undefined;
+  return `${dir.replace(/\/+$/, '')}/vehicle-model.json`;
 }
 
 /**

@@ -47,4 +47,18 @@ describe('createVehicleComponents (wattflow up)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('model path: <storage.dir>/vehicle-model.json by default; in memory with in-memory storage', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wf-up-'));
+    try {
+      const cfg = loadVehicleAppConfig(undefined, { '/storage/dir': dir }, {});
+      createVehicleComponents({ cfg, logger: silentLogger() });
+      assert.ok(existsSync(join(dir, 'vehicle-model.json')));
+      const mem = loadVehicleAppConfig(undefined, { '/storage/dir': '' }, {});
+      const components = createVehicleComponents({ cfg: mem, logger: silentLogger() });
+      assert.equal(components.length, 3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
