@@ -5,6 +5,7 @@
  * = one entry in `sections` and its aliases in `aliases`.
  */
 import { commaList, loadConfig, type EnvAlias, type JsonObject } from './core/config.js';
+import { vehicleAliases, vehicleSection, type VehicleConfig } from './vehicle/config.js';
 
 const logSection = {
   type: 'object',
@@ -187,6 +188,7 @@ export const sections: Record<string, JsonObject> = {
   influx: influxSection,
   storage: storageSection,
   registry: registrySection,
+  vehicle: vehicleSection,
 };
 
 export const aliases: EnvAlias[] = [
@@ -203,6 +205,7 @@ export const aliases: EnvAlias[] = [
   { env: 'S3_ACCESS_KEY_ID', path: '/registry/artifacts/s3/accessKeyId', parse: (v) => v },
   { env: 'S3_SECRET_ACCESS_KEY', path: '/registry/artifacts/s3/secretAccessKey', parse: (v) => v },
   { env: 'S3_REGION', path: '/registry/artifacts/s3/region', parse: (v) => v },
+  ...vehicleAliases,
 ];
 
 export function appSchema(): JsonObject {
@@ -233,6 +236,7 @@ export interface AppConfig {
     timeoutMs: number;
   };
   storage: { dir: string; retentionHours: number };
+  vehicle: VehicleConfig;
   registry: RegistryConfig;
   [section: string]: unknown;
 }

@@ -5,6 +5,7 @@ import { collectorRole } from './collector.js';
 import { apiRole, inferenceRole, processorRole, producerRole } from './network.js';
 import { modelsRole, registryRole, trainRole } from './models.js';
 import type { Role } from './role.js';
+import { vehicleRoles } from './vehicle.js';
 import { upRole } from './up.js';
 
-export const roles: Role[] = [upRole, collectorRole, producerRole, processorRole, inferenceRole, apiRole, trainRole, modelsRole, registryRole];
+export const roles: Role[] = [upRole, collectorRole, producerRole, processorRole, inferenceRole, apiRole, trainRole, modelsRole, registryRole, ...vehicleRoles];

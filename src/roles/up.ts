@@ -13,6 +13,7 @@ import { ExperimentSource, loadExperiment, normalizeExperiment, type RawExperime
 import { openTimeSeriesStore } from '../storage/index.js';
 import { createRegistryComponents } from '../registry/index.js';
 import type { Role } from './role.js';
+import { createVehicleComponents } from '../vehicle/components.js';
 import { createFabric, fabricComponent, loadRoleConfig, parseRoleArgs, roleLogger, serve } from './common.js';
 import { DEFAULT_EXPERIMENT_FILE, experimentFor, networkComponents } from './network.js';
 
@@ -84,6 +85,7 @@ export const upRole: Role = {
       createCollector(cfg.collector),
       ...(await createRegistryComponents(cfg, logger, fabric, experiment)),
       ...(await networkComponents(cfg, logger, fabric, experiment, { api: true, influx: true, inference: true, processor: true, producer: true }, store)),
+      ...createVehicleComponents({ cfg, logger, store }),
     ];
     await serve(cfg, logger, components, (url) => {
       const exp = experiment.current;
@@ -94,6 +96,7 @@ export const upRole: Role = {
           `  latest:       ${url}/api/routers/${exp.routers[0]?.id ?? 'r1'}/latest`,
           `  collector:    ${url}/metrics/127.0.0.1_9100.json`,
           `  models:       ${url}/registry   (wattflow models --help; KServe V2: ${url}/v2/health/ready)`,
+          `  vehicles:     ${url}/api/vehicles   (wattflow replay-vehicle --file test/fixtures/vehicle/DS2_…csv --vehicle-id car-1 --as-fast-as-possible)`,
           `  metrics:      ${url}/metrics   health: ${url}/healthz   ready: ${url}/readyz`,
         ].join('\n'),
       );
