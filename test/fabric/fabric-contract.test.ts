@@ -118,18 +118,19 @@ function kafkaHarness(): Harness {
     },
     async dispose() {
       await Promise.allSettled(opened.map((f) => f.close()));
-      // Best effort: remove this run's topics and groups from the shared broker.
-      const admin = new Admin({ clientId: `${runId}-cleanup`, bootstrapBrokers: brokers });
-      try {
+      // Best effort, bounded (a busy shared broker must not hold the run up): remove this run's
+      // topics and groups.
+      const admin = new Admin({ clientId: `${runId}-cleanup`, bootstrapBrokers: brokers, retries: 1 });
+      const cleanupWork = (async () => {
         const topics = (await admin.listTopics()).filter((t) => t.startsWith(runId));
         if (topics.length) await admin.deleteTopics({ topics });
         const groups = [...(await admin.listGroups()).keys()].filter((g) => g.startsWith(runId));
         if (groups.length) await admin.deleteGroups({ groups });
-      } catch {
-        // ignore: cleanup only
-      } finally {
-        await admin.close();
-      }
+      })().catch(() => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([cleanupWork, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+      clearTimeout(timer);
+      await admin.close().catch(() => undefined);
     },
   };
 }
