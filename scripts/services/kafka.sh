@@ -6,7 +6,7 @@
 #   bash scripts/services/kafka.sh tool topics --bootstrap-server 127.0.0.1:9092 --list
 #
 # Env: KAFKA_VERSION (default 3.9.1, falls back to 3.9.0 if Maven Central can't serve it),
-#      KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP (-Xmx512m).
+#      KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP (-Xms512m -Xmx2g: thousands of per-router topics need more than 512 MB).
 set -euo pipefail
 SERVICE=kafka
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -15,7 +15,7 @@ KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
 KAFKA_FALLBACK_VERSION=3.9.0
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
-KAFKA_HEAP="${KAFKA_HEAP:--Xms256m -Xmx512m}"
+KAFKA_HEAP="${KAFKA_HEAP:--Xms512m -Xmx2g}"
 KAFKA_POM="$SERVICES_SCRIPT_DIR/kafka/pom.xml"
 PID_PATTERN='java .*kafka\.Kafka '
 DIR="$WATTFLOW_SERVICES_DIR/kafka"

@@ -183,7 +183,11 @@ export class KafkaFabric implements Fabric {
       list.push({ ...spec, partitions });
     }
     const created: string[] = [];
-    for (const specs of shapes.values()) {
+    // KRaft refuses one CreateTopics that makes too many metadata records ("excessively large
+    // batch operation", max.records.per.user.op = 10,000): create at most 200 topics at a time
+    const chunks: TopicSpec[][] = [];
+    for (const list of shapes.values()) for (let i = 0; i < list.length; i += 200) chunks.push(list.slice(i, i + 200));
+    for (const specs of chunks) {
       const first = specs[0]!;
       try {
         await this.admin.createTopics({

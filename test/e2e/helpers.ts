@@ -75,3 +75,20 @@ export async function poll<T>(fn: () => Promise<T | undefined>, ms: number, step
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+/**
+ * Removes a test run's Kafka topics (names containing `marker`), best effort and bounded, so
+ * repeated runs do not pile thousands of topics onto the shared broker.
+ */
+export async function deleteKafkaTopics(brokers: string, marker: string): Promise<void> {
+  const { Admin } = await import('@platformatic/kafka');
+  const admin = new Admin({ clientId: `cleanup-${marker}`, bootstrapBrokers: brokers.split(','), retries: 1 });
+  const work = (async () => {
+    const topics = (await admin.listTopics()).filter((t) => t.includes(marker));
+    if (topics.length) await admin.deleteTopics({ topics });
+  })().catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+  clearTimeout(timer);
+  await admin.close().catch(() => undefined);
+}

@@ -20,7 +20,7 @@ import type { MlMessage, TdMessage } from '../../src/network/messages.js';
 import { createFabric, fabricComponent } from '../../src/roles/common.js';
 import { networkComponents } from '../../src/roles/network.js';
 import { service } from '../helpers/services.js';
-import { poll } from './helpers.js';
+import { deleteKafkaTopics, poll } from './helpers.js';
 
 const exporter = service('NODE_EXPORTER_URL', 'Prometheus node exporter');
 const influx = service('INFLUX_URL', 'InfluxDB');
@@ -129,6 +129,7 @@ async function runPipeline(kind: 'memory' | 'kafka') {
   } finally {
     await app.stop();
     await collector.stop();
+    if (kind === 'kafka') await deleteKafkaTopics(kafka.value, routerId);
   }
 }
 

@@ -13,7 +13,7 @@ import { createKafkaFabric } from '../../src/fabric/kafka-fabric.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { TpMessage } from '../../src/network/messages.js';
 import { service } from '../helpers/services.js';
-import { poll, runCli } from './helpers.js';
+import { deleteKafkaTopics, poll, runCli } from './helpers.js';
 
 const kafka = service('KAFKA_BROKERS', 'Kafka broker');
 
@@ -96,5 +96,6 @@ test('two processor processes share routers; stopping one hands them over with n
     await a.stop();
     await b.stop();
     await fabric.close();
+    await deleteKafkaTopics(kafka.value, `_${run}`);
   }
 });
