@@ -20,20 +20,10 @@ import {
   type MetricType,
   type ParseOptions,
 } from '../../src/collector/exposition/index.js';
+import { prng } from '../helpers/prng.js';
 
 const SEED = Number(process.env.EXPOSITION_FUZZ_SEED ?? 0x5eed);
 
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const fixture = (name: string): string =>
   readFileSync(new URL(`../fixtures/exposition/${name}`, import.meta.url), 'utf8');

@@ -15,18 +15,8 @@ import {
   parseExpression,
   type VarName,
 } from '../../src/ml/formula/index.js';
+import { prng as rng } from '../helpers/prng.js';
 
-/** Seeded PRNG (mulberry32): the same points on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** ∂f/∂v by central differences with a relative step. */
 function numericPartial(f: (x: number, y: number) => number, x: number, y: number, v: VarName): number {

@@ -16,17 +16,8 @@ import {
   parseExpression,
   parseFormulaFile,
 } from '../../src/ml/formula/index.js';
+import { prng as rng } from '../helpers/prng.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Runs fn, which must throw a FormulaError, within `ms`; returns the error. */
 function formulaError(fn: () => unknown, ms = 1000): FormulaError {
