@@ -114,13 +114,7 @@ export interface ScopeRequest {
   all?: boolean;
 }
 
-export interface ModelSummary {
-  name: string;
-  description?: string;
-  router_type?: string;
-  created_at: string;
-  updated_at: string;
-  aliases: Record<string, string>;
+export interface ModelSummary extends ModelRecord {
   latest_version?: string;
   next_version: string;
   versions: VersionSummary[];
