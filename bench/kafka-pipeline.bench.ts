@@ -55,9 +55,11 @@ await fabric.ensureTopics([...exp.routers.map((r) => ({ name: r.topic })), ...ex
 console.log(`kafka-pipeline: ${ROUTERS} routers, topics ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
 const dummies = new DummyPredictors();
+// The stages' groups keep their names across runs: a new group reads its topics from the
+// beginning, i.e. every earlier run's messages again (measured with their old ticks).
 const run = Date.now().toString(36);
-const processor = createProcessor({ fabric, experiment: source, logger, group: `bench-processor-${run}` });
-const inference = createInference({ fabric, experiment: source, logger, resolve: (r) => dummies.get(r.routerType), group: `bench-inference-${run}` });
+const processor = createProcessor({ fabric, experiment: source, logger, group: 'bench-processor' });
+const inference = createInference({ fabric, experiment: source, logger, resolve: (r) => dummies.get(r.routerType), group: 'bench-inference' });
 const latencies: number[] = [];
 let received = 0;
 let measuring = false;

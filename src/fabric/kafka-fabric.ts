@@ -55,7 +55,11 @@ export interface KafkaFabricOptions {
   /** Client id prefix (producer, admin, and `<clientId>-<group>` for consumers). */
   clientId: string;
   logger: Logger;
-  /** Partitions of topics created by ensureTopics without an explicit count (default 3; compacted: 1). */
+  /**
+   * Partitions of topics created by ensureTopics without an explicit count (default 1; compacted:
+   * 1). The pipeline's topics are per router/vehicle, i.e. one key each: more partitions would
+   * stay empty and only make every fetch and assignment bigger.
+   */
   defaultPartitions?: number;
   /** Replication factor of created topics (default: the broker's default.replication.factor). */
   replicationFactor?: number;
@@ -176,7 +180,7 @@ export class KafkaFabric implements Fabric {
     // One CreateTopics call per (partitions, compacted) shape.
     const shapes = new Map<string, TopicSpec[]>();
     for (const spec of missing) {
-      const partitions = spec.partitions ?? (spec.compacted ? 1 : (this.options.defaultPartitions ?? 3));
+      const partitions = spec.partitions ?? (spec.compacted ? 1 : (this.options.defaultPartitions ?? 1));
       const shape = `${partitions}:${spec.compacted ? 1 : 0}`;
       let list = shapes.get(shape);
       if (!list) shapes.set(shape, (list = []));

@@ -7,10 +7,16 @@
  * stale fetch responses (issued before a rebalance or a re-seek) that can be recognised and
  * dropped, per-partition backpressure, and commits of exactly the offsets whose handler resolved.
  *
- * Per assigned partition there is one `PartitionWorker`:
- *   fetch loop ──▶ worker.queue ──▶ handler(batch) ──ok──▶ commit(last offset + 1) ──▶ next batch
- *                                        └─fail─▶ backoff, same batch again (never skipped)
- * Workers of different partitions run concurrently; one partition's batches run one at a time.
+ * Per assigned partition there is one `PartitionWorker` (fetch position, queue, offsets):
+ *   fetch loop ──▶ worker.queue ──▶ dispatcher ──▶ handler(batch of many partitions)
+ *        ──ok──▶ ONE commit of every partition's last offset + 1 ──▶ partitions free again
+ *        └─fail─▶ backoff, the same batch again (never skipped; revoked partitions dropped)
+ * The dispatcher puts the queued messages of every partition that has no batch in flight into
+ * one handler call (each partition's messages contiguous and in order, at most maxBatchSize in
+ * all): with one message per router topic per second, a fetch response of hundreds of
+ * partitions becomes one handler call and one commit request instead of hundreds. A partition
+ * belongs to at most one batch at a time (per-key order); up to maxConcurrentBatches batches
+ * (of disjoint partitions) run at once, so new data need not wait for a slow batch.
  * Heartbeats run on the consumer's own timer and connection (fetches use a separate connection
  * pool so a long-poll never delays a heartbeat), so a slow handler does not cost membership.
  */
@@ -37,8 +43,10 @@ export interface KafkaConsumerTuning {
   rebalanceTimeoutMs: number;
   /** Longest a fetch waits for data (ms); bounds how quickly a new assignment starts fetching. Default 500. */
   maxWaitTimeMs: number;
-  /** Most messages handed to one handler call. Default 500. */
+  /** Most messages handed to one handler call (from one or more partitions). Default 1,000. */
   maxBatchSize: number;
+  /** Handler calls (of disjoint partitions) in flight at once. Default 4. */
+  maxConcurrentBatches: number;
   /** A partition is not fetched while this many of its messages wait for the handler. Default 2,000. */
   maxQueuedPerPartition: number;
   /** Backoff between attempts of a failing batch: initial, doubling up to max (ms). Default 200 → 10,000. */
@@ -51,7 +59,8 @@ export const defaultConsumerTuning: KafkaConsumerTuning = {
   heartbeatIntervalMs: 3_000,
   rebalanceTimeoutMs: 60_000,
   maxWaitTimeMs: 500,
-  maxBatchSize: 500,
+  maxBatchSize: 1_000,
+  maxConcurrentBatches: 4,
   maxQueuedPerPartition: 2_000,
   retryInitialMs: 200,
   retryMaxMs: 10_000,
@@ -79,6 +88,13 @@ interface QueuedMessage {
   leaderEpoch: number;
 }
 
+/** One partition's part of a batch: the first `items` of its queue (as it was at dispatch). */
+interface BatchEntry {
+  worker: PartitionWorker;
+  queue: QueuedMessage[];
+  items: QueuedMessage[];
+}
+
 const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 const PARTITION_MAX_BYTES = 1 << 20;
 const FETCH_MAX_BYTES = 8 << 20;
@@ -98,7 +114,9 @@ class PartitionWorker {
   /** onAssigned has run: batches may be handed out. */
   ready = false;
   revoked = false;
+  /** The batch in flight that holds messages of this partition (at most one). */
   running: Promise<void> | undefined;
+  /** Wakes the backoff sleep of that batch (revocation, close). */
   abortSleep: (() => void) | undefined;
 
   constructor(
@@ -182,6 +200,10 @@ export class KafkaSubscription implements Subscription {
   private pumpAgain = false;
   private pumpTimer: NodeJS.Timeout | undefined;
   private rejoinTimer: NodeJS.Timeout | undefined;
+  /** Ready partitions with queued messages and no batch in flight, in arrival order. */
+  private readonly pending = new Set<PartitionWorker>();
+  private readonly inflightBatches = new Set<Promise<void>>();
+  private dispatchQueued = false;
 
   constructor(
     private readonly options: SubscribeOptions,
@@ -259,6 +281,7 @@ export class KafkaSubscription implements Subscription {
     for (const [key, worker] of this.workers) {
       if (!next.has(key)) {
         worker.stop();
+        this.pending.delete(worker);
         this.workers.delete(key);
         revoked.push(worker);
       }
@@ -296,6 +319,7 @@ export class KafkaSubscription implements Subscription {
         w.ready = true;
         this.kick(w);
       }
+      this.dispatch();
     }
   }
 
@@ -523,6 +547,7 @@ export class KafkaSubscription implements Subscription {
         this.kick(worker);
       }
     }
+    this.dispatch();
   }
 
   private onPartitionError(worker: PartitionWorker, errorCode: number, leader: number): void {
@@ -558,76 +583,130 @@ export class KafkaSubscription implements Subscription {
 
   // ---------------------------------------------------------------- handling
 
+  /** Marks a partition as having messages to hand out (dispatch() hands them out). */
   private kick(worker: PartitionWorker): void {
     if (worker.running || !worker.ready || worker.revoked || this.stopping || worker.queue.length === 0) return;
-    worker.running = this.runWorker(worker)
-      .catch((err: unknown) => this.log.error({ err, topic: worker.topic, partition: worker.partition }, 'partition worker failed'))
-      .finally(() => {
-        worker.running = undefined;
-        this.kick(worker);
-      });
+    this.pending.add(worker);
   }
 
-  private async runWorker(worker: PartitionWorker): Promise<void> {
-    const { topic } = worker;
-    while (worker.queue.length > 0 && !worker.revoked && !this.stopping) {
-      const queue = worker.queue;
-      const batch = queue.slice(0, this.tuning.maxBatchSize);
-      const messages = batch.map((q) => q.message);
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await this.options.handler(messages);
-          break;
-        } catch (err) {
-          this.deps.metrics.handlerFailure(topic, this.group);
-          this.log.warn(
-            { err, topic, partition: worker.partition, offset: messages[0]!.offset, size: messages.length, attempt },
-            'handler failed; the batch will be delivered again',
-          );
-          if (worker.revoked || this.stopping) return; // uncommitted: redelivered to the next owner
-          await this.sleep(worker, Math.min(this.tuning.retryInitialMs * 2 ** attempt, this.tuning.retryMaxMs));
-          if (worker.revoked || this.stopping) return;
-        }
+  private scheduleDispatch(): void {
+    if (this.dispatchQueued) return;
+    this.dispatchQueued = true;
+    queueMicrotask(() => {
+      this.dispatchQueued = false;
+      this.dispatch();
+    });
+  }
+
+  /**
+   * Starts batches while there are free batch slots and partitions with queued messages and
+   * no batch in flight: each batch takes the queued messages of as many such partitions as fit
+   * in maxBatchSize (a partition's messages contiguous and in offset order).
+   */
+  private dispatch(): void {
+    while (!this.stopping && this.pending.size > 0 && this.inflightBatches.size < this.tuning.maxConcurrentBatches) {
+      const entries: BatchEntry[] = [];
+      let size = 0;
+      for (const worker of this.pending) {
+        if (size >= this.tuning.maxBatchSize) break;
+        this.pending.delete(worker);
+        if (worker.running || !worker.ready || worker.revoked || worker.queue.length === 0) continue;
+        const items = worker.queue.slice(0, this.tuning.maxBatchSize - size);
+        entries.push({ worker, queue: worker.queue, items });
+        size += items.length;
       }
-      // Handler resolved: this batch is done (even if revoked meanwhile; then no commit).
-      if (worker.queue === queue) queue.splice(0, batch.length);
-      const last = batch[batch.length - 1]!;
+      if (entries.length === 0) return;
+      // (started on the next microtask: `running` is set on its partitions before the handler runs)
+      const run: Promise<void> = Promise.resolve()
+        .then(() => this.runBatch(entries))
+        .catch((err: unknown) => this.log.error({ err }, 'batch failed'))
+        .finally(() => {
+          this.inflightBatches.delete(run);
+          for (const { worker } of entries) {
+            if (worker.running === run) worker.running = undefined;
+            worker.abortSleep = undefined;
+            this.kick(worker);
+          }
+          this.scheduleDispatch();
+          this.schedulePump();
+        });
+      for (const { worker } of entries) worker.running = run;
+      this.inflightBatches.add(run);
+    }
+  }
+
+  private async runBatch(entries: BatchEntry[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const messages: IncomingMessage[] = [];
+      for (const e of entries) for (const q of e.items) messages.push(q.message);
+      try {
+        await this.options.handler(messages);
+        break;
+      } catch (err) {
+        for (const topic of new Set(entries.map((e) => e.worker.topic))) this.deps.metrics.handlerFailure(topic, this.group);
+        const first = entries[0]!;
+        this.log.warn(
+          { err, topic: first.worker.topic, partition: first.worker.partition, offset: first.items[0]!.message.offset, partitions: entries.length, size: messages.length, attempt },
+          'handler failed; the batch will be delivered again',
+        );
+        // Revoked partitions are dropped from the retry (uncommitted: the next owner redelivers).
+        entries = entries.filter((e) => !e.worker.revoked);
+        if (entries.length === 0 || this.stopping) return;
+        await this.sleep(entries, Math.min(this.tuning.retryInitialMs * 2 ** attempt, this.tuning.retryMaxMs));
+        entries = entries.filter((e) => !e.worker.revoked);
+        if (entries.length === 0 || this.stopping) return;
+      }
+    }
+    // Handler resolved: this batch is done (even if revoked meanwhile; then no commit).
+    const toCommit: PartitionWorker[] = [];
+    for (const { worker, queue, items } of entries) {
+      if (worker.queue === queue) queue.splice(0, items.length);
+      const last = items[items.length - 1]!;
       worker.handledOffset = last.offset + 1n;
       worker.handledLeaderEpoch = last.leaderEpoch;
-      this.deps.metrics.consumed(topic, this.group, batch.length);
-      if (!worker.revoked) await this.commit(worker);
-      if (worker.queue.length < this.tuning.maxQueuedPerPartition) this.schedulePump();
+      this.deps.metrics.consumed(worker.topic, this.group, items.length);
+      if (!worker.revoked) toCommit.push(worker);
     }
+    await this.commit(toCommit);
   }
 
-  /** Commits the worker's handled offset if newer than its committed one. */
-  private async commit(worker: PartitionWorker): Promise<void> {
-    const offset = worker.handledOffset;
-    if (offset === undefined || (worker.committedOffset !== undefined && offset <= worker.committedOffset)) return;
+  /** Commits, in one request, each worker's handled offset that is newer than its committed one. */
+  private async commit(workers: PartitionWorker[]): Promise<void> {
+    const offsets: Array<{ topic: string; partition: number; offset: bigint; leaderEpoch: number }> = [];
+    const targets: Array<[PartitionWorker, bigint]> = [];
+    for (const worker of workers) {
+      const offset = worker.handledOffset;
+      if (offset === undefined || (worker.committedOffset !== undefined && offset <= worker.committedOffset)) continue;
+      offsets.push({ topic: worker.topic, partition: worker.partition, offset, leaderEpoch: worker.handledLeaderEpoch });
+      targets.push([worker, offset]);
+    }
+    if (offsets.length === 0) return;
     const t0 = process.hrtime.bigint();
     try {
-      await this.consumer.commit({
-        offsets: [{ topic: worker.topic, partition: worker.partition, offset, leaderEpoch: worker.handledLeaderEpoch }],
-      });
-      if (worker.committedOffset === undefined || offset > worker.committedOffset) worker.committedOffset = offset;
+      await this.consumer.commit({ offsets });
+      for (const [worker, offset] of targets) {
+        if (worker.committedOffset === undefined || offset > worker.committedOffset) worker.committedOffset = offset;
+      }
       this.deps.metrics.commitDuration(this.group, Number(process.hrtime.bigint() - t0) / 1e9, true);
     } catch (err) {
-      // Not fatal: the next batch's commit (or close) covers this offset; a crash before that
+      // Not fatal: the next batch's commit (or close) covers these offsets; a crash before that
       // means at-least-once redelivery of the batch.
       this.deps.metrics.commitDuration(this.group, Number(process.hrtime.bigint() - t0) / 1e9, false);
-      this.log.warn({ err, topic: worker.topic, partition: worker.partition, offset: String(offset) }, 'commit failed');
+      const first = offsets[0]!;
+      this.log.warn({ err, topic: first.topic, partition: first.partition, offset: String(first.offset), partitions: offsets.length }, 'commit failed');
     }
   }
 
-  private sleep(worker: PartitionWorker, ms: number): Promise<void> {
+  /** Backoff before a failed batch's next attempt; revoking any of its partitions or closing wakes it. */
+  private sleep(entries: BatchEntry[], ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done(): void {
         clearTimeout(timer);
-        worker.abortSleep = undefined;
+        for (const e of entries) if (e.worker.abortSleep === done) e.worker.abortSleep = undefined;
         resolve();
       }
-      worker.abortSleep = done;
+      for (const e of entries) e.worker.abortSleep = done;
     });
   }
 
@@ -679,13 +758,14 @@ export class KafkaSubscription implements Subscription {
     clearTimeout(this.rejoinTimer);
     const workers = [...this.workers.values()];
     // Finish the batch in hand (a handler in its retry backoff is not retried again).
+    this.pending.clear();
     for (const w of workers) {
       w.queue = [];
       w.abortSleep?.();
     }
-    await Promise.allSettled(workers.map((w) => w.running));
+    await Promise.allSettled([...this.inflightBatches]);
     await this.chain.catch(() => undefined);
-    for (const w of workers) if (!w.revoked) await this.commit(w);
+    await this.commit(workers.filter((w) => !w.revoked));
     const owned = workers.filter((w) => !w.revoked && this.workers.get(w.key) === w);
     for (const w of workers) w.stop();
     this.workers.clear();
