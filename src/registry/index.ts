@@ -22,6 +22,7 @@ export * from './errors.js';
 export * from './artifacts.js';
 export * from './registry.js';
 export * from './store.js';
+export * from './vehicle-models.js';
 export { RegistryClient, RegistryClientError, DEFAULT_REGISTRY_URL } from './client.js';
 
 export interface RegistryParts {

@@ -47,6 +47,7 @@ import {
 } from './control.js';
 import { counted, RegistryError } from './errors.js';
 import { smokeCheck } from './smoke.js';
+import { artifactKeysVehicle, isVehicleMetadata, looksLikeVehicleArtifact, validateVehicleArtifact, VEHICLE_MODEL_KIND, VEHICLE_ROUTER_TYPE, vehicleMetadataOf } from './vehicle-models.js';
 import { compareVersions, RegistryStore, type KvLike, type ModelRecord, type VersionRecord } from './store.js';
 
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -408,6 +409,7 @@ export class Registry {
       throw new RegistryError('INVALID', `invalid alias "${opts.alias}" (starts with a letter; letters, digits, _ -)`);
     }
     if (opts.metadata !== undefined && !isObject(opts.metadata)) throw new RegistryError('INVALID_METADATA', 'the metadata document must be a JSON object');
+    if (isVehicleMetadata(opts.metadata) || looksLikeVehicleArtifact(bytes)) return this.doUploadVehicle(name, bytes, opts);
     const sha = sha256Hex(bytes);
     let embedded: Partial<ModelMetadata> = {};
     try {
@@ -537,6 +539,52 @@ export class Registry {
     );
   }
 
+  /** A vehicle model version (kind vehicle-anomaly): validated with the vehicle model loader + a smoke score. */
+  private async doUploadVehicle(name: string, bytes: Uint8Array, opts: UploadOptions): Promise<VersionRecord> {
+    const artifact = validateVehicleArtifact(bytes, `vehicle model upload for ${name}`);
+    const sha = sha256Hex(bytes);
+    const doc = (opts.metadata ?? {}) as { sha256?: unknown };
+    if (doc.sha256 !== undefined && doc.sha256 !== sha) {
+      throw new RegistryError('CHECKSUM_MISMATCH', `the metadata's sha256 ${String(doc.sha256)} does not match the artifact bytes (${sha})`);
+    }
+    const model = await this.store.getModel(name);
+    if (model?.router_type !== undefined && model.router_type !== VEHICLE_ROUTER_TYPE) {
+      throw new RegistryError('INVALID', `model ${name} holds power models (router type ${model.router_type}); register the vehicle model under another name`);
+    }
+    const versions = await this.store.listVersions(name);
+    const version = opts.version ?? nextVersion(versions);
+    if (versions.some((v) => v.version === version)) throw new RegistryError('VERSION_EXISTS', `model ${name} already has version ${version}`);
+    const metadata = vehicleMetadataOf(artifact, { name, version, bytes, createdAt: this.now().toISOString() });
+    const keys = artifactKeysVehicle(name, version);
+    await this.o.artifacts.put(keys.onnx, bytes, 'application/json');
+    await this.o.artifacts.put(keys.metadata, new TextEncoder().encode(JSON.stringify(metadata, null, 2) + '\n'), 'application/json');
+    const now = this.now().toISOString();
+    const record: VersionRecord = {
+      model: name,
+      version,
+      created_at: now,
+      model_type: metadata.model_type,
+      router_type: metadata.router_type,
+      sha256: sha,
+      size: bytes.length,
+      artifact: { ...keys, uri: this.o.artifacts.uri(keys.onnx) },
+      metadata,
+      kind: VEHICLE_MODEL_KIND,
+      ...(opts.source ? { source: opts.source } : {}),
+    };
+    try {
+      const m: ModelRecord = model ?? { name, router_type: VEHICLE_ROUTER_TYPE, created_at: now, updated_at: now, aliases: {}, ...(opts.description ? { description: opts.description } : {}) };
+      await this.store.putVersion(record);
+      await this.store.putModel({ ...m, updated_at: now, aliases: opts.alias ? { ...m.aliases, [opts.alias]: version } : m.aliases });
+    } catch (err) {
+      await this.store.deleteVersion(name, version).catch(() => undefined);
+      await Promise.allSettled([this.o.artifacts.delete(keys.onnx), this.o.artifacts.delete(keys.metadata)]);
+      throw new RegistryError('STORE_FAILED', `cannot record ${name}@${version}: ${(err as Error).message}`, undefined, { cause: err });
+    }
+    this.log.info({ model: name, version, kind: VEHICLE_MODEL_KIND, sha256: sha, size: bytes.length, alias: opts.alias }, 'vehicle model version uploaded');
+    return record;
+  }
+
   /** Re-deploys the scopes that follow `name@alias` to version `v` (validated first). */
   private async followAlias(name: string, alias: string, v: VersionRecord, verify = true): Promise<string[]> {
     const desired = await this.store.listDeployments();
@@ -615,6 +663,12 @@ export class Registry {
           if (!req.ref) throw new RegistryError('INVALID', 'which model? NAME@VERSION, NAME@ALIAS or NAME (latest)');
           const { name, selector } = parseRef(req.ref);
           const v = await this.resolveVersion(name, selector);
+          if (v.kind === VEHICLE_MODEL_KIND) {
+            throw new RegistryError(
+              'INVALID',
+              `${name}@${v.version} is a vehicle model (kind ${VEHICLE_MODEL_KIND}): it is served by \`wattflow vehicle-predictor --model ${name}@${selector ?? v.version}\`, not deployed to inference workers`,
+            );
+          }
           const alias = selector !== undefined && !VERSION_RE.test(selector) ? selector : undefined;
           if (!req.force) {
             for (const scope of scopes) {

@@ -41,6 +41,8 @@ export interface VersionRecord {
   metadata: ModelMetadata;
   /** Upload file name, if given. */
   source?: string;
+  /** `vehicle-anomaly` for a vehicle model (JSON artifact, key in `artifact.onnx`); absent for ONNX power models. */
+  kind?: 'vehicle-anomaly';
 }
 
 /** Numeric-aware version order: 2 < 10, 1.0.0 < 1.0.10. */

@@ -4,16 +4,19 @@
  *   vehicle-predictor  scores vectors (push endpoint, or pull: Redis channel / stream) → InfluxDB
  *   replay-vehicle     replays a reference CSV log into the Vehicle API
  *   train-vehicle      trains the vehicle anomaly model from reference CSV logs → JSON artifact
+ *                      (optionally registered in the model registry: --register NAME)
  * The configuration is the app configuration plus the `vehicle` section (src/vehicle/config.ts).
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Component } from '../core/component.js';
 import { openTimeSeriesStore } from '../storage/index.js';
 import { createMemoryStore, createNodeStore, buildVehicleApi, buildVehiclePredictor, createPredictionSink, predictorTransports, storeComponent } from '../vehicle/components.js';
 import { modelPathOf, type VehicleAppConfig } from '../vehicle/config.js';
 import { loadVehicleAppConfig } from '../vehicle/load-config.js';
 import { loadOrTrainDemoModel, logsIn } from '../vehicle/demo.js';
-import { loadVehicleModel, saveModelArtifact } from '../vehicle/model/anomaly-model.js';
+import { loadVehicleModel, ModelFileError, saveModelArtifact, type VehicleModel } from '../vehicle/model/anomaly-model.js';
+import { isRegistryRef, loadRegistryVehicleModel, registerVehicleModel } from '../vehicle/model/registry-model.js';
 import { trainVehicleModel } from '../vehicle/model/train.js';
 import { formatReplayReport, replayVehicleLog, ReplayError } from '../vehicle/replay/replay.js';
 import { VEHICLE_ID_PATTERN } from '../vehicle/store/store.js';
@@ -90,13 +93,19 @@ export const vehiclePredictorRole: Role = {
   name: 'vehicle-predictor',
   summary: 'scores aligned vehicle vectors with the vehicle model and writes predictions to InfluxDB',
   usage: [
-    'usage: wattflow vehicle-predictor [--config FILE] [--port N] [--mode push|subscribe|poll] [--model FILE]',
+    'usage: wattflow vehicle-predictor [--config FILE] [--port N] [--mode push|subscribe|poll]',
+    '                                  [--model FILE | --model NAME@VERSION|ALIAS [--registry URL]]',
     '                                  [--poll-interval MS] [--demo-model]',
     '',
-    '  --mode push        serve POST /v1/vehicle/predict (the Vehicle API forwards each vector); the default',
+    '  --mode push        serve POST /v2/models/{name}/infer (Open Inference Protocol) and POST /v1/vehicle/predict',
+    '                     (the Vehicle API forwards each vector); the default',
     '  --mode subscribe   subscribe to the Redis channel (vehicle.redis.channel, default idneo_v2x)',
     '  --mode poll        read the Redis vector stream every --poll-interval ms (consumer group; at-least-once)',
     '  --model FILE       model artifact (default vehicle.model.path, else <storage.dir>/vehicle-model.json)',
+    '  --model NAME@REF   download the model from the model registry (version or alias; sha256 checked);',
+    '                     SIGHUP reloads it (follows a moved alias). Config: vehicle.model.ref',
+    '  --registry URL     registry for --model NAME@REF (default vehicle.model.registryUrl, WATTFLOW_REGISTRY_URL,',
+    '                     else http://127.0.0.1:8000)',
     '  --demo-model       when the artifact does not exist, train it from the bundled demo logs',
     'Predictions go to InfluxDB (INFLUX_URL) as `prediction` and `vehicle_measurement` points; without',
     'INFLUX_URL to the embedded storage (storage.dir). Use --port 8001 next to a vehicle-api on 8000.',
@@ -105,6 +114,7 @@ export const vehiclePredictorRole: Role = {
     const { values } = parseRoleArgs(args, {
       mode: { type: 'string' },
       model: { type: 'string' },
+      registry: { type: 'string' },
       'poll-interval': { type: 'string' },
       'demo-model': { type: 'boolean' },
     });
@@ -113,14 +123,34 @@ export const vehiclePredictorRole: Role = {
       if (!['push', 'subscribe', 'poll'].includes(values.mode)) throw new UsageError(`--mode must be push, subscribe or poll, got "${values.mode}"`);
       overrides['/vehicle/predictor/mode'] = values.mode;
     }
-    if (values.model !== undefined) overrides['/vehicle/model/path'] = values.model;
+    if (values.model !== undefined) {
+      if (isRegistryRef(values.model) && !existsSync(values.model)) overrides['/vehicle/model/ref'] = values.model;
+      else overrides['/vehicle/model/path'] = values.model;
+    }
+    if (values.registry !== undefined) overrides['/vehicle/model/registryUrl'] = values.registry;
     const poll = positiveInt('poll-interval', values['poll-interval']);
     if (poll !== undefined) overrides['/vehicle/predictor/pollIntervalMs'] = poll;
     const cfg = vehicleRoleConfig(values, overrides);
     const logger = roleLogger(cfg, 'vehicle-predictor');
     const v = cfg.vehicle;
     const modelPath = modelPathOf(cfg, v) ?? DEFAULT_MODEL_PATH;
-    const model = values['demo-model'] ? loadOrTrainDemoModel(modelPath, v.alignment, logger, v.model.demoData) : loadVehicleModel(modelPath);
+    const ref = values.model !== undefined && !isRegistryRef(values.model) ? undefined : v.model.ref;
+    const registryUrl = v.model.registryUrl ?? cfg.registry.url;
+    const fromRegistry = async () => {
+      const r = await loadRegistryVehicleModel(ref!, registryUrl);
+      logger.info({ ref, version: r.version, sha256: r.sha256, model: r.model.version }, 'vehicle model loaded from the registry');
+      return r.model;
+    };
+    let model: VehicleModel;
+    try {
+      model = ref ? await fromRegistry() : values['demo-model'] ? loadOrTrainDemoModel(modelPath, v.alignment, logger, v.model.demoData) : loadVehicleModel(modelPath);
+    } catch (err) {
+      if (err instanceof ModelFileError) {
+        console.error(`wattflow vehicle-predictor: ${err.message}`);
+        return 1;
+      }
+      throw err;
+    }
     const components: Component[] = [];
     let tsStore;
     if (!cfg.influx.url) {
@@ -132,9 +162,9 @@ export const vehiclePredictorRole: Role = {
     const mode = v.predictor.mode;
     const store = mode === 'push' ? undefined : createNodeStore(v, logger);
     if (store) components.push(storeComponent(store));
-    const pred = buildVehiclePredictor({ v, mode, model, sink, logger, ...(store ? { store } : {}), reloadModel: () => loadVehicleModel(modelPath) });
+    const pred = buildVehiclePredictor({ v, mode, model, sink, logger, ...(store ? { store } : {}), reloadModel: ref ? fromRegistry : () => loadVehicleModel(modelPath) });
     components.push(pred.component);
-    logger.info({ mode, model: model.version, sink: sink.name, redis: store?.location }, 'vehicle-predictor');
+    logger.info({ mode, model: model.version, ...(ref ? { ref } : { path: modelPath }), sink: sink.name, redis: store?.location }, 'vehicle-predictor');
     await serve(cfg, logger, components);
   },
 };
@@ -245,10 +275,14 @@ export const trainVehicleRole: Role = {
   usage: [
     'usage: wattflow train-vehicle --data FILE|DIR [--data …] [--out FILE] [--trees N] [--sample-size N]',
     '                              [--contamination Q] [--seed N] [--cadence-ms MS] [--max-age-ms MS]',
+    '                              [--register NAME [--registry URL] [--alias A]]',
     '',
     '  --data     reference-format logs (repeat, or list them after --data; directories: their .csv files)',
     '  --out      the model artifact (default vehicle.model.path, else <storage.dir>/vehicle-model.json)',
     '  --contamination  expected share of anomalies in the training data (threshold quantile; default 0.01)',
+    '  --register NAME  also upload the artifact to the model registry as the next version of NAME (kind',
+    '                   vehicle-anomaly; the model is named NAME); --alias sets e.g. production to it.',
+    '                   Registry: --registry URL, else WATTFLOW_REGISTRY_URL, else http://127.0.0.1:8000',
     'The alignment (cadence, maximum age) defaults to the vehicle.alignment config, as the API uses.',
   ].join('\n'),
   async run(args) {
@@ -261,7 +295,14 @@ export const trainVehicleRole: Role = {
       seed: { type: 'string' },
       'cadence-ms': { type: 'string' },
       'max-age-ms': { type: 'string' },
+      register: { type: 'string' },
+      registry: { type: 'string' },
+      alias: { type: 'string' },
     });
+    if (values.register !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(values.register)) {
+      throw new UsageError(`--register: invalid model name "${values.register}" (letters, digits, . _ -)`);
+    }
+    if ((values.alias !== undefined || values.registry !== undefined) && values.register === undefined) throw new UsageError('--alias and --registry go with --register NAME');
     const files = dataFiles([...(values.data ?? []), ...positionals]);
     if (files.length === 0) throw new UsageError('--data FILE is required');
     const cfg = vehicleRoleConfig(values);
@@ -284,12 +325,27 @@ export const trainVehicleRole: Role = {
         ...(sampleSize !== undefined ? { sampleSize } : {}),
         ...(contamination !== undefined ? { contamination } : {}),
         ...(seed !== undefined ? { seed } : {}),
+        ...(values.register !== undefined ? { name: values.register } : {}),
       });
     } catch (err) {
       console.error(`wattflow train-vehicle: ${(err as Error).message}`);
       return 1;
     }
     saveModelArtifact(result.artifact, out);
+    let registered: { version: string; url: string } | undefined;
+    if (values.register !== undefined) {
+      try {
+        registered = await registerVehicleModel(result.artifact, {
+          name: values.register,
+          registryUrl: values.registry ?? cfg.registry.url,
+          ...(values.alias ? { alias: values.alias } : {}),
+          source: basename(out),
+        });
+      } catch (err) {
+        console.error(`wattflow train-vehicle: the model was saved to ${out} but not registered: ${(err as Error).message}`);
+        return 1;
+      }
+    }
     const a = result.artifact;
     console.log(`vehicle model ${a.name} version ${a.version} → ${out} (${Date.now() - started} ms)`);
     for (const f of a.training.files) console.log(`  ${f.name}: ${f.measurements} measurements → ${f.vectors} vectors`);
@@ -297,6 +353,10 @@ export const trainVehicleRole: Role = {
     console.log(`  isolation forest: ${a.training.trees} trees, sample ${a.forest.sampleSize}; threshold ${a.threshold} (contamination ${a.contamination}; ${result.anomalies}/${a.training.vectors} training vectors above)`);
     for (const [reason, n] of Object.entries(result.rejected)) console.log(`  rejected ${n}× ${reason}`);
     for (const w of result.warnings) console.log(`  warning ${w.file}:${w.line}${w.column ? `:${w.column}` : ''}: ${w.message}`);
+    if (registered) {
+      console.log(`registered as ${values.register}@${registered.version}${values.alias ? ` (alias ${values.alias})` : ''} in ${registered.url}`);
+      console.log(`  serve it: wattflow vehicle-predictor --model ${values.register}@${values.alias ?? registered.version} --registry ${registered.url}`);
+    }
     return 0;
   },
 };

@@ -17,6 +17,7 @@ import { httpTransport, inProcessTransport, VectorForwarder, type Transport } fr
 import { IngestService } from './ingest/ingest-service.js';
 import { loadVehicleModel, type VehicleModel } from './model/anomaly-model.js';
 import { registerPredictJson } from './predictor/json-endpoint.js';
+import { registerPredictV2 } from './predictor/v2-endpoint.js';
 import { VehiclePredictor } from './predictor/predictor.js';
 import { PullRunner } from './predictor/pull.js';
 import { InfluxPredictionSink, NullPredictionSink, StoragePredictionSink, type PointWriter, type PredictionSink } from './predictor/sinks.js';
@@ -158,7 +159,8 @@ export function buildVehicleApi(o: {
 
 /** HTTP transports to the node-local predictor, then the configured fallbacks. */
 export function predictorTransports(v: VehicleConfig): Transport[] {
-  return [v.inference.url, ...v.inference.fallbackUrls].map((u) => httpTransport(u, v.inference.timeoutMs));
+  const opts = { protocol: v.inference.protocol, ...(v.inference.model ? { model: v.inference.model } : {}) };
+  return [v.inference.url, ...v.inference.fallbackUrls].map((u) => httpTransport(u, v.inference.timeoutMs, opts));
 }
 
 export interface PredictorParts {
@@ -176,9 +178,9 @@ export function buildVehiclePredictor(o: {
   logger: Logger;
   /** Required by the pull modes; in push mode no store is needed. */
   store?: VehicleStore;
-  /** Reloads the model on SIGHUP (the role: from the artifact file). */
-  reloadModel?: () => VehicleModel;
-  /** Serve POST /v1/vehicle/predict (default: in push mode). */
+  /** Reloads the model on SIGHUP (the role: from the artifact file, or the registry). */
+  reloadModel?: () => VehicleModel | Promise<VehicleModel>;
+  /** Serve POST /v1/vehicle/predict and POST /v2/models/{name}/infer (default: in push mode). */
   serveEndpoint?: boolean;
 }): PredictorParts {
   const logger = o.logger.child({ component: 'vehicle-predictor', mode: o.mode });
@@ -199,7 +201,11 @@ export function buildVehiclePredictor(o: {
   }
   const component: Component = {
     name: `vehicle-predictor-${o.mode}`,
-    routes: (app) => registerPredictJson(app, predictor, logger, { predict: o.serveEndpoint ?? o.mode === 'push' }),
+    routes: (app) => {
+      const predict = o.serveEndpoint ?? o.mode === 'push';
+      registerPredictJson(app, predictor, logger, { predict });
+      registerPredictV2(app, predictor, logger, { predict, ready: () => runner?.ready() ?? true });
+    },
     async start() {
       logger.info({ model: o.model.name, version: o.model.version, sink: o.sink.name }, 'vehicle predictor starting');
       await runner?.start();
@@ -210,7 +216,7 @@ export function buildVehiclePredictor(o: {
     },
     ready: () => runner?.ready() ?? true,
     async reload() {
-      if (o.reloadModel) predictor.setModel(o.reloadModel());
+      if (o.reloadModel) predictor.setModel(await o.reloadModel());
     },
   };
   return { predictor, ...(runner ? { runner } : {}), component };

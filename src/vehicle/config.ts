@@ -121,6 +121,10 @@ const inferenceSection = {
     maxQueue: { type: 'integer', minimum: 1, default: 100000 },
     /** Probe interval of an unavailable predictor. */
     retryMs: { type: 'integer', minimum: 10, default: 1000 },
+    /** Push requests: v2 = Open Inference Protocol infer (POST /v2/models/{name}/versions/{v}/infer); json = POST /v1/vehicle/predict (compatibility). */
+    protocol: { enum: ['v2', 'json'], default: 'v2' },
+    /** V2 model name to call (default: the model the predictor serves, from GET /v2/models). */
+    model: { type: 'string', minLength: 1 },
   },
   additionalProperties: false,
   default: {},
@@ -148,6 +152,10 @@ const modelSection = {
     path: { type: 'string', minLength: 1 },
     /** Logs (reference CSV format) for the demo model `wattflow up` trains when `path` does not exist. Default: the bundled logs. */
     demoData: { type: 'array', items: { type: 'string' } },
+    /** Load the model from the model registry instead of `path`: NAME@VERSION or NAME@ALIAS (sha256 checked). */
+    ref: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*(@[A-Za-z0-9][A-Za-z0-9._-]*)?$' },
+    /** Registry base URL for `ref` (default registry.url, else http://127.0.0.1:8000). */
+    registryUrl: { type: 'string', format: 'uri' },
   },
   additionalProperties: false,
   default: {},
@@ -176,6 +184,8 @@ export const vehicleAliases: EnvAlias[] = [
   { env: 'VEHICLE_INFERENCE_FALLBACK_URLS', path: '/vehicle/inference/fallbackUrls', parse: commaList },
   { env: 'VEHICLE_MODEL', path: '/vehicle/model/path', parse: str },
   { env: 'VEHICLE_PREDICTOR_MODE', path: '/vehicle/predictor/mode', parse: str },
+  { env: 'VEHICLE_INFERENCE_PROTOCOL', path: '/vehicle/inference/protocol', parse: str },
+  { env: 'VEHICLE_MODEL_REF', path: '/vehicle/model/ref', parse: str },
 ];
 
 export interface PlausibilityConfig {
@@ -230,6 +240,8 @@ export interface VehicleConfig {
     concurrency: number;
     maxQueue: number;
     retryMs: number;
+    protocol: 'v2' | 'json';
+    model?: string;
   };
   predictor: {
     mode: 'push' | 'subscribe' | 'poll';
@@ -238,7 +250,7 @@ export interface VehicleConfig {
     group: string;
     consumer?: string;
   };
-  model: { path?: string; demoData?: string[] };
+  model: { path?: string; demoData?: string[]; ref?: string; registryUrl?: string };
 }
 
 export type VehicleAppConfig = AppConfig & { vehicle: VehicleConfig };

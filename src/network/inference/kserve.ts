@@ -26,6 +26,7 @@ import { counter } from '../../core/metrics.js';
 import type { PowerFeatureRow } from '../../ml/runtime/onnx-power-model.js';
 import { compareVersions } from '../../registry/store.js';
 import type { ModelPredictor } from './model-predictor.js';
+import { inferErrorStatus, inferInputs, requestedOutputs, tensorNumbers, tensorShape, V2BadRequest, type V2InferInput } from './v2-protocol.js';
 
 const requests = counter<'model' | 'code'>({
   name: 'wattflow_kserve_requests_total',
@@ -41,46 +42,17 @@ export interface KServeSource {
   epsilon: number;
 }
 
-interface InferInput {
-  name?: unknown;
-  shape?: unknown;
-  datatype?: unknown;
-  data?: unknown;
-}
-
-class BadRequest extends Error {}
-
-function flatten(data: unknown, out: unknown[] = []): unknown[] {
-  if (Array.isArray(data)) for (const d of data) flatten(d, out);
-  else out.push(data);
-  return out;
-}
+type InferInput = V2InferInput;
+const BadRequest = V2BadRequest;
+const shapeOf = tensorShape;
 
 function numbers(input: InferInput, expectCount: number, what: string): number[] {
-  const dt = input.datatype;
-  if (dt !== 'FP32' && dt !== 'FP64') throw new BadRequest(`${what}: datatype must be FP32 (or FP64), got ${JSON.stringify(dt)}`);
-  const values = flatten(input.data);
-  if (values.length !== expectCount) throw new BadRequest(`${what}: shape says ${expectCount} values, data has ${values.length}`);
-  return values.map((v, i) => {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new BadRequest(`${what}: value ${i} is not a finite number (${JSON.stringify(v)})`);
-    if (v < 0) throw new BadRequest(`${what}: value ${i} is negative (${v}); power features are non-negative`);
-    return v;
-  });
-}
-
-function shapeOf(input: InferInput, what: string): number[] {
-  const s = input.shape;
-  if (!Array.isArray(s) || s.length === 0 || !s.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new BadRequest(`${what}: shape must be an array of non-negative integers, got ${JSON.stringify(s)}`);
-  }
-  return s as number[];
+  return tensorNumbers(input, expectCount, what, (v) => (v < 0 ? `is negative (${v}); power features are non-negative` : undefined));
 }
 
 /** The [N, 2] float rows, graph column order, from the request inputs. */
 function parseInputs(body: unknown, p: ModelPredictor): { raw: Float32Array; n: number } {
-  if (!body || typeof body !== 'object') throw new BadRequest('the request body must be a JSON object with "inputs"');
-  const inputs = (body as { inputs?: unknown }).inputs;
-  if (!Array.isArray(inputs) || inputs.length === 0) throw new BadRequest('"inputs" must be a non-empty array');
+  const inputs = inferInputs(body);
   const features = p.metadata.features.map((f) => f.name);
   const inputName = p.model.info.inputName;
   if (inputs.length === 1) {
@@ -211,16 +183,7 @@ export function registerKServeRoutes(app: FastifyInstance, src: KServeSource): v
       const body = req.body as { id?: unknown; outputs?: unknown };
       const { raw, n } = parseInputs(body, p);
       const outName = p.model.info.outputName;
-      let wanted: string[] = [outName];
-      if (body.outputs !== undefined) {
-        if (!Array.isArray(body.outputs)) throw new BadRequest('"outputs" must be an array of {"name": …}');
-        wanted = body.outputs.map((o: unknown) => String((o as { name?: unknown })?.name));
-        for (const w of wanted) {
-          if (w !== outName && !(w in SENSITIVITY_OUTPUTS)) {
-            throw new BadRequest(`unknown output "${w}" (outputs: ${[outName, ...Object.keys(SENSITIVITY_OUTPUTS)].join(', ')})`);
-          }
-        }
-      }
+      const wanted = requestedOutputs(body, [outName, ...Object.keys(SENSITIVITY_OUTPUTS)], [outName]);
       const outputs: Array<{ name: string; datatype: string; shape: number[]; data: number[] }> = [];
       const power = wanted.includes(outName) ? await p.use((m) => m.predictBatch(raw)) : undefined;
       const sens = wanted.some((w) => w in SENSITIVITY_OUTPUTS)
@@ -244,9 +207,9 @@ export function registerKServeRoutes(app: FastifyInstance, src: KServeSource): v
         outputs,
       };
     } catch (err) {
-      const bad = err instanceof BadRequest || (err as { code?: string }).code === 'BAD_INPUT';
-      reply.code(bad ? 400 : 500);
-      requests.inc({ model: name, code: bad ? '400' : '500' });
+      const status = inferErrorStatus(err);
+      reply.code(status);
+      requests.inc({ model: name, code: String(status) });
       return { error: (err as Error).message };
     }
   };

@@ -1,0 +1,248 @@
+/**
+ * The Open Inference Protocol (KServe V2 REST) on the vehicle predictor, next to the plain JSON
+ * endpoint (json-endpoint.ts); both score through VehiclePredictor, so they agree exactly:
+ *
+ *   GET  /v2  ·  /v2/health/live  ·  /v2/health/ready
+ *   GET  /v2/models                                 the served model (convenience, not in the spec)
+ *   GET  /v2/models/{name}[/versions/{v}]           metadata
+ *   GET  /v2/models/{name}[/versions/{v}]/ready
+ *   POST /v2/models/{name}[/versions/{v}]/infer
+ *
+ * {name} is the vehicle model's name (`vehicle-anomaly` unless trained with another), {v} its
+ * version (the artifact's content hash). Tensors:
+ *   input  `features`  FP32 (FP64 accepted) [N, F]: one row per vector, the columns the model's
+ *          features in the metadata's order (`parameters.features`); values in catalog units,
+ *          used at the precision sent (not rounded to single precision). Missing features are
+ *          named in the `missing` parameter (their cells are ignored; any number, e.g. 0).
+ *   output `score`     FP32 [N]: the anomaly score in (0, 1]; -1 when the label is
+ *          insufficient_data (too few features present).
+ *   output `label`     BYTES [N]: normal | anomaly | implausible | insufficient_data.
+ * Per-row context travels in the request's `parameters` (a scalar applies to every row, an
+ * array gives one entry per row): `vehicle_id`, `timestamp` (epoch ms, the vector's tick),
+ * `seq`, `flags` (per row: plausibility rules, as strings or {rule, message, signals}),
+ * `out_of_range`, `filled`, `missing` (per row: signal ids; also accepted on the input's
+ * `parameters`), `absent` (per row: features the vehicle has never reported — not in the
+ * vector at all, unlike missing ones; their cells are ignored too), `values` (per row: {signal: value} of signals that are not model features, so
+ * the stored `vehicle_measurement` keeps them). With `vehicle_id` (and then `timestamp`) the
+ * predictions are written to the sink like the JSON endpoint's (InfluxDB `prediction` +
+ * `vehicle_measurement`, or the embedded store) and returned in the response's
+ * `parameters.predictions`; without it the request only scores (nothing is written) — what a
+ * KServe client sending just the tensor gets. Errors answer `{"error": "..."}`: 400 (bad
+ * request), 404 (unknown model/version), 413 (too many rows), 503 (sink failed; retry).
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Logger } from '../../core/logger.js';
+import { inferErrorStatus, inferInputs, requestedOutputs, tensorNumbers, tensorShape, V2BadRequest } from '../../network/inference/v2-protocol.js';
+import type { AlignedVector } from '../align/vector.js';
+import { VEHICLE_ID_PATTERN } from '../store/store.js';
+import { modelInfo, MAX_VECTORS_PER_REQUEST } from './json-endpoint.js';
+import { predictionOf, type VehiclePrediction } from './prediction.js';
+import type { VehiclePredictor } from './predictor.js';
+
+export const V2_INPUT = 'features';
+export const V2_OUTPUTS = ['score', 'label'] as const;
+/** `score` of a row without one (insufficient_data). */
+export const NO_SCORE = -1;
+
+/** The V2 model metadata of the predictor's model. */
+export function v2Metadata(predictor: VehiclePredictor): Record<string, unknown> {
+  const m = predictor.model;
+  return {
+    name: m.name,
+    versions: [m.version],
+    platform: 'wattflow_isolation_forest',
+    inputs: [{ name: V2_INPUT, datatype: 'FP32', shape: [-1, m.features.length] }],
+    outputs: [
+      { name: 'score', datatype: 'FP32', shape: [-1] },
+      { name: 'label', datatype: 'BYTES', shape: [-1] },
+    ],
+    parameters: { ...modelInfo(predictor), features: [...m.features], labels: ['normal', 'anomaly', 'implausible', 'insufficient_data'], no_score: NO_SCORE },
+  };
+}
+
+type Params = Record<string, unknown>;
+
+/** A per-row parameter: a scalar for every row, or an array of n entries. */
+function perRow<T>(params: Params, key: string, n: number, check: (x: unknown) => x is T, what: string): T[] | undefined {
+  const x = params[key];
+  if (x === undefined) return undefined;
+  if (Array.isArray(x)) {
+    if (x.length !== n) throw new V2BadRequest(`parameters.${key}: ${x.length} entries for ${n} rows`);
+    x.forEach((e, i) => {
+      if (!check(e)) throw new V2BadRequest(`parameters.${key}[${i}] must be ${what}, got ${JSON.stringify(e)}`);
+    });
+    return x as T[];
+  }
+  if (!check(x)) throw new V2BadRequest(`parameters.${key} must be ${what} (or an array of one per row), got ${JSON.stringify(x)}`);
+  return new Array<T>(n).fill(x);
+}
+
+/** A per-row list parameter (`[[...], [...]]`, one list per row). */
+function perRowLists<T>(params: Params, key: string, n: number, check: (x: unknown) => x is T, what: string): T[][] | undefined {
+  const x = params[key];
+  if (x === undefined) return undefined;
+  if (!Array.isArray(x) || x.length !== n || !x.every(Array.isArray)) throw new V2BadRequest(`parameters.${key} must be one array per row (${n} rows) of ${what}`);
+  return (x as unknown[][]).map((row, i) =>
+    row.map((e, j) => {
+      if (!check(e)) throw new V2BadRequest(`parameters.${key}[${i}][${j}] must be ${what}, got ${JSON.stringify(e)}`);
+      return e;
+    }),
+  );
+}
+
+const isString = (x: unknown): x is string => typeof x === 'string';
+const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x);
+const isVehicleId = (x: unknown): x is string => typeof x === 'string' && VEHICLE_ID_PATTERN.test(x);
+const isFlag = (x: unknown): x is string | { rule: string; message?: unknown; signals?: unknown } =>
+  typeof x === 'string' || (!!x && typeof x === 'object' && typeof (x as { rule?: unknown }).rule === 'string');
+const isValues = (x: unknown): x is Record<string, number | null> =>
+  !!x && typeof x === 'object' && !Array.isArray(x) && Object.values(x).every((v) => v === null || (typeof v === 'number' && Number.isFinite(v)));
+
+export interface DecodedRequest {
+  vectors: AlignedVector[];
+  /** Write to the sink (a vehicle id was given). */
+  write: boolean;
+}
+
+/** The aligned vectors an infer request describes (see the module comment). */
+export function decodeV2Request(body: unknown, features: readonly string[], now = Date.now()): DecodedRequest {
+  const inputs = inferInputs(body);
+  const F = features.length;
+  const shapeHint = `FP32 [N, ${F}]: ${features.join(', ')}`;
+  if (inputs.length !== 1) throw new V2BadRequest(`expected 1 input "${V2_INPUT}" (${shapeHint}), got ${inputs.length}`);
+  const inp = inputs[0]!;
+  if (inp.name !== V2_INPUT) throw new V2BadRequest(`unknown input ${JSON.stringify(inp.name)}: the model's input is "${V2_INPUT}" (${shapeHint})`);
+  const shape = tensorShape(inp, `input ${V2_INPUT}`);
+  if (shape.length !== 2 || shape[1] !== F) throw new V2BadRequest(`input ${V2_INPUT}: shape must be [N, ${F}] (${features.join(', ')}), got [${shape.join(', ')}]`);
+  const n = shape[0]!;
+  if (n > MAX_VECTORS_PER_REQUEST) throw Object.assign(new V2BadRequest(`more than ${MAX_VECTORS_PER_REQUEST} rows in one request`), { status: 413 });
+  const data = tensorNumbers(inp, n * F, `input ${V2_INPUT}`);
+  const rp = (body as { parameters?: unknown }).parameters ?? {};
+  const ip = inp.parameters ?? {};
+  if (typeof rp !== 'object' || Array.isArray(rp) || rp === null) throw new V2BadRequest('"parameters" must be an object');
+  if (typeof ip !== 'object' || Array.isArray(ip) || ip === null) throw new V2BadRequest(`input ${V2_INPUT}: "parameters" must be an object`);
+  const params = rp as Params;
+  const ids = perRow(params, 'vehicle_id', n, isVehicleId, 'a vehicle id (1-64 of A-Z a-z 0-9 _ . : -)');
+  const ts = perRow(params, 'timestamp', n, isInt, 'epoch milliseconds (integer)');
+  if (ids && !ts) throw new V2BadRequest('parameters.timestamp (epoch ms of each row) is required with parameters.vehicle_id');
+  const seq = perRow(params, 'seq', n, isInt, 'an integer');
+  const flags = perRowLists(params, 'flags', n, isFlag, 'rule ids or {rule, message, signals}');
+  const outOfRange = perRowLists(params, 'out_of_range', n, isString, 'signal ids');
+  const filled = perRowLists(params, 'filled', n, isString, 'signal ids');
+  const missingReq = perRowLists(params, 'missing', n, isString, 'signal ids');
+  const missingInp = perRowLists(ip as Params, 'missing', n, isString, 'signal ids');
+  const absent = perRowLists(params, 'absent', n, isString, 'feature ids');
+  const extra = perRow(params, 'values', n, isValues, 'an object {signal: number|null}');
+  const vectors: AlignedVector[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const missing = new Set([...(missingReq?.[i] ?? []), ...(missingInp?.[i] ?? [])]);
+    const values: Record<string, number | null> = {};
+    const gone = new Set(absent?.[i] ?? []);
+    for (let j = 0; j < F; j++) {
+      const f = features[j]!;
+      if (!gone.has(f)) values[f] = missing.has(f) ? null : data[i * F + j]!;
+    }
+    for (const [k, v] of Object.entries(extra?.[i] ?? {})) {
+      if (k in values) throw new V2BadRequest(`parameters.values[${i}].${k}: a model feature goes in the "${V2_INPUT}" tensor`);
+      values[k] = v;
+    }
+    for (const k of missing) values[k] ??= null;
+    vectors[i] = {
+      vehicleId: ids?.[i] ?? 'v2-request',
+      ts: ts?.[i] ?? now,
+      seq: seq?.[i] ?? i,
+      values,
+      sourceTs: {},
+      missing: Object.entries(values).filter(([, v]) => v === null).map(([k]) => k),
+      filled: filled?.[i] ?? [],
+      outOfRange: outOfRange?.[i] ?? [],
+      flags: (flags?.[i] ?? []).map((f) =>
+        typeof f === 'string' ? { rule: f, message: '', signals: [] } : { rule: f.rule, message: String(f.message ?? ''), signals: Array.isArray(f.signals) ? f.signals.map(String) : [] },
+      ),
+    };
+  }
+  return { vectors, write: ids !== undefined };
+}
+
+export function registerPredictV2(app: FastifyInstance, predictor: VehiclePredictor, logger: Logger, opts: { predict: boolean; ready: () => true | string }): void {
+  const notFound = (reply: FastifyReply, name: string, version?: string) => {
+    reply.code(404);
+    const m = predictor.model;
+    return { error: `model "${name}"${version !== undefined ? ` version "${version}"` : ''} is not served by this vehicle predictor (serving: ${m.name}@${m.version})` };
+  };
+  const matches = (name: string, version?: string) => name === predictor.model.name && (version === undefined || version === predictor.model.version);
+
+  app.get('/v2', async () => ({ name: 'wattflow-vehicle-predictor', version: '1', extensions: [] }));
+  app.get('/v2/health/live', async () => ({ live: true }));
+  app.get('/v2/health/ready', async (_req, reply) => {
+    const r = opts.ready();
+    if (r !== true) reply.code(503);
+    return r === true ? { ready: true } : { ready: false, reason: r };
+  });
+  app.get('/v2/models', async () => ({ models: [{ name: predictor.model.name, version: predictor.model.version }] }));
+
+  const meta = async (req: { params: unknown }, reply: FastifyReply) => {
+    const { name, version } = req.params as { name: string; version?: string };
+    if (!matches(name, version)) return notFound(reply, name, version);
+    return v2Metadata(predictor);
+  };
+  app.get('/v2/models/:name', meta);
+  app.get('/v2/models/:name/versions/:version', meta);
+  const ready = async (req: { params: unknown }, reply: FastifyReply) => {
+    const { name, version } = req.params as { name: string; version?: string };
+    if (!matches(name, version)) return notFound(reply, name, version);
+    return { name, version: predictor.model.version, ready: opts.ready() === true };
+  };
+  app.get('/v2/models/:name/ready', ready);
+  app.get('/v2/models/:name/versions/:version/ready', ready);
+  if (!opts.predict) return;
+
+  const infer = async (req: { params: unknown; body: unknown }, reply: FastifyReply) => {
+    const { name, version } = req.params as { name: string; version?: string };
+    const started = performance.now();
+    if (!matches(name, version)) return notFound(reply, name, version);
+    const model = predictor.model;
+    let decoded: DecodedRequest;
+    let wanted: string[];
+    const body = (req.body ?? {}) as { id?: unknown; outputs?: unknown };
+    try {
+      decoded = decodeV2Request(req.body, model.features);
+      wanted = requestedOutputs(body, V2_OUTPUTS, V2_OUTPUTS);
+    } catch (err) {
+      reply.code((err as { status?: number }).status ?? inferErrorStatus(err));
+      return { error: (err as Error).message };
+    }
+    let predictions: VehiclePrediction[];
+    if (decoded.write) {
+      try {
+        predictions = await predictor.predict(decoded.vectors);
+      } catch (err) {
+        logger.warn({ err: (err as Error).message, vectors: decoded.vectors.length }, 'prediction batch failed (sink)');
+        return reply.code(503).header('retry-after', '1').send({ error: `could not write the predictions: ${(err as Error).message}` });
+      }
+    } else {
+      const now = Date.now();
+      predictions = decoded.vectors.map((v) => predictionOf(v, model.score(v), model, now));
+    }
+    const n = predictions.length;
+    const outputs = wanted.map((w) =>
+      w === 'score'
+        ? { name: w, datatype: 'FP32', shape: [n], data: predictions.map((p) => p.score ?? NO_SCORE) }
+        : { name: w, datatype: 'BYTES', shape: [n], data: predictions.map((p) => p.label) },
+    );
+    return {
+      model_name: model.name,
+      model_version: model.version,
+      ...(body.id !== undefined ? { id: body.id } : {}),
+      parameters: {
+        processing_time_ms: performance.now() - started,
+        threshold: model.threshold,
+        written: decoded.write,
+        ...(decoded.write ? { predictions } : {}),
+      },
+      outputs,
+    };
+  };
+  app.post('/v2/models/:name/infer', infer);
+  app.post('/v2/models/:name/versions/:version/infer', infer);
+}
