@@ -25,10 +25,12 @@ import {
   type ClusterMetadata,
   ConnectionPool,
   Consumer,
+  FetchIsolationLevels,
   type GroupPartitionsAssigner,
   type GroupPartitionsAssignments,
   IS_CONTROL,
   ListOffsetTimestamps,
+  fetchV17,
 } from '@platformatic/kafka';
 import type { Logger } from '../core/logger.js';
 import type { IncomingMessage, SubscribeOptions, Subscription } from './fabric.js';
@@ -74,8 +76,8 @@ export interface SubscriptionMetrics {
   rebalance(group: string): void;
 }
 
-type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
-type FetchRequestTopic = Parameters<Consumer['fetch']>[0]['topics'][number];
+type FetchResponse = fetchV17.FetchResponse;
+type FetchRequestTopic = fetchV17.FetchRequestTopic;
 
 /** Connection-level client options shared by every client of the fabric (TLS, SASL, timeouts, retries). */
 export type KafkaClientOptions = Partial<Omit<BaseOptions, 'clientId' | 'bootstrapBrokers'>>;
@@ -99,6 +101,22 @@ const tpKey = (topic: string, partition: number): string => `${topic}\u0000${par
 const PARTITION_MAX_BYTES = 1 << 20;
 const FETCH_MAX_BYTES = 8 << 20;
 const OFFSET_OUT_OF_RANGE = 1;
+/** FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH. */
+const isSessionError = (code: number): boolean => code === 70 || code === 71;
+
+/** A partition as an incremental fetch session on the broker knows it. */
+interface SessionPartition {
+  topicId: string;
+  partition: number;
+  offset: bigint;
+}
+
+interface FetchSession {
+  id: number;
+  /** Epoch of the next request (1, 2, …; 0 opens a session). */
+  epoch: number;
+  parts: Map<string, SessionPartition>;
+}
 
 class PartitionWorker {
   readonly key: string;
@@ -195,6 +213,8 @@ export class KafkaSubscription implements Subscription {
   private readonly inflightLeaders = new Set<number>();
   private readonly inflightFetches = new Set<Promise<void>>();
   private readonly leaderBackoffUntil = new Map<number, number>();
+  /** Incremental fetch session per leader (absent: the next fetch is a full one). */
+  private readonly fetchSessions = new Map<number, FetchSession>();
   private pumpQueued = false;
   private pumping = false;
   private pumpAgain = false;
@@ -463,16 +483,28 @@ export class KafkaSubscription implements Subscription {
     }
   }
 
+  /**
+   * One fetch from a leader, in an incremental fetch session (KIP-227) when the broker gives
+   * one: after the first (full) request, a request names only the partitions that are new or
+   * whose fetch offset moved, and forgets the ones no longer wanted; the broker answers only
+   * for partitions with news. With a thousand one-key topics per member, a full request and
+   * response of every partition on each fetch cost both sides far more than the messages.
+   */
   private async fetchFrom(leader: number, workers: PartitionWorker[], metadata: ClusterMetadata): Promise<void> {
     const requested = new Map<PartitionWorker, bigint>();
     const topics = new Map<string, FetchRequestTopic>();
     const topicNames = new Map<string, string>();
+    let session = this.fetchSessions.get(leader);
+    const wanted = new Map<string, SessionPartition>();
     for (const w of workers) {
       const tm = metadata.topics.get(w.topic)!;
       topicNames.set(tm.id, w.topic);
-      let t = topics.get(w.topic);
-      if (!t) topics.set(w.topic, (t = { topicId: tm.id, partitions: [] }));
       requested.set(w, w.fetchPosition!);
+      const sk = `${tm.id}:${w.partition}`;
+      wanted.set(sk, { topicId: tm.id, partition: w.partition, offset: w.fetchPosition! });
+      if (session && session.parts.get(sk)?.offset === w.fetchPosition) continue; // the broker knows it
+      let t = topics.get(tm.id);
+      if (!t) topics.set(tm.id, (t = { topicId: tm.id, partitions: [] }));
       t.partitions.push({
         partition: w.partition,
         fetchOffset: w.fetchPosition!,
@@ -481,27 +513,58 @@ export class KafkaSubscription implements Subscription {
         lastFetchedEpoch: -1,
       });
     }
+    const forgotten = new Map<string, { topic: string; partitions: number[] }>();
+    if (session) {
+      for (const [sk, sp] of session.parts) {
+        if (wanted.has(sk)) continue;
+        let f = forgotten.get(sp.topicId);
+        if (!f) forgotten.set(sp.topicId, (f = { topic: sp.topicId, partitions: [] }));
+        f.partitions.push(sp.partition);
+      }
+    }
     let response: FetchResponse;
     try {
-      response = await this.consumer.fetch({
-        node: leader,
-        topics: [...topics.values()],
-        maxWaitTime: this.tuning.maxWaitTimeMs,
-        minBytes: 1,
-        maxBytes: FETCH_MAX_BYTES,
-        connectionPool: this.pool,
-      });
+      const broker = metadata.brokers.get(leader);
+      if (!broker) throw new Error(`no address for broker ${leader}`);
+      const connection = await this.pool.get(broker);
+      response = await fetchV17.api.async(
+        connection,
+        this.tuning.maxWaitTimeMs,
+        1,
+        FETCH_MAX_BYTES,
+        FetchIsolationLevels.READ_COMMITTED,
+        session?.id ?? 0,
+        session?.epoch ?? 0,
+        [...topics.values()],
+        [...forgotten.values()],
+        '',
+      );
     } catch (err) {
       // Partition-level errors arrive as an error carrying the whole response.
       const partial = (err as { response?: FetchResponse }).response;
       if (this.stopping) return;
-      if (!partial?.responses) {
+      if (!partial?.responses || partial.errorCode !== 0) {
+        // Includes FETCH_SESSION_ID_NOT_FOUND / INVALID_FETCH_SESSION_EPOCH: start a new session.
+        this.fetchSessions.delete(leader);
+        if (partial && isSessionError(partial.errorCode)) {
+          this.log.debug({ leader, errorCode: partial.errorCode }, 'fetch session lost; starting a new one');
+          return;
+        }
         this.log.warn({ err, leader }, 'fetch failed; backing off');
         this.consumer.clearMetadata();
         this.leaderBackoffUntil.set(leader, Date.now() + 1_000);
         return;
       }
       response = partial;
+    }
+    // The broker now holds what this request said: advance (or open, or drop) the session.
+    if (response.sessionId === 0) this.fetchSessions.delete(leader);
+    else if (session && session.id === response.sessionId) {
+      session.parts = wanted;
+      session.epoch = session.epoch >= 0x7fffffff ? 1 : session.epoch + 1;
+    } else {
+      session = { id: response.sessionId, epoch: 1, parts: wanted };
+      this.fetchSessions.set(leader, session);
     }
     if (this.stopping) return;
     for (const topicResponse of response.responses) {
