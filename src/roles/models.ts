@@ -416,9 +416,11 @@ export const modelsRole: Role = {
           const dir = values.out ?? '.';
           await mkdir(dir, { recursive: true });
           const stem = join(dir, `${name}-${d.version}`);
-          await writeFile(`${stem}.onnx`, d.bytes);
+          // a vehicle model (kind vehicle-anomaly) is the JSON artifact `wattflow vehicle-predictor --model FILE` reads
+          const artifactFile = (d.metadata as { kind?: unknown }).kind === 'vehicle-anomaly' ? `${stem}.vehicle-model.json` : `${stem}.onnx`;
+          await writeFile(artifactFile, d.bytes);
           await writeFile(`${stem}.json`, JSON.stringify(d.metadata, null, 2) + '\n');
-          return console.log(`wrote ${stem}.onnx (sha256 ${d.metadata.sha256.slice(0, 12)}… verified) and ${stem}.json`);
+          return console.log(`wrote ${artifactFile} (sha256 ${d.metadata.sha256.slice(0, 12)}… verified) and ${stem}.json`);
         }
         case 'alias': {
           const { name, selector } = splitRef(rest[0], 'NAME@VERSION');

@@ -61,6 +61,7 @@ export const vehicleApiRole: Role = {
     '  GET  /api/vehicles, /api/vehicles/{id}/latest, /api/vehicles/{id}/series?signal=&from=&to=',
     '',
     '  --mode push            forward each vector to the predictor (vehicle.inference.url, default http://127.0.0.1:8001)',
+    '                         as Open Inference Protocol infer requests (vehicle.inference.protocol: v2 | json)',
     '  --mode pull            only store/announce vectors in Redis (the predictor subscribes or polls)',
     '  --memory               in-process store instead of Redis (development; nothing survives a restart)',
     'Redis: REDIS_URL (default redis://127.0.0.1:6379), REDIS_PASSWORD. Bearer token on ingest: VEHICLE_API_TOKEN.',

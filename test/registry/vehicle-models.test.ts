@@ -18,6 +18,7 @@ import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
 import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
 import { openRegistry } from '../../src/registry/index.js';
 import type { Registry } from '../../src/registry/registry.js';
+import { modelsRole } from '../../src/roles/models.js';
 import { trainVehicleRole } from '../../src/roles/vehicle.js';
 import type { Role } from '../../src/roles/role.js';
 import { loadModelArtifact, IsolationForestModel, modelVersionOf } from '../../src/vehicle/model/anomaly-model.js';
@@ -142,6 +143,9 @@ for (const st of stores) {
       const loaded = await loadRegistryVehicleModel('fleet@production', url);
       assert.equal(loaded.version, '1');
       assert.equal(loaded.model.version, local.version);
+      const dl = await cli(modelsRole, ['download', 'fleet@production', '--out', join(dir, 'dl'), '--registry', url]);
+      assert.equal(dl.code, 0, dl.err);
+      assert.equal(new IsolationForestModel(loadModelArtifact(join(dir, 'dl', 'fleet-1.vehicle-model.json'))).version, local.version);
 
       // the predictor role, as a user runs it
       const port = 20000 + Math.floor(Math.random() * 20000);

@@ -6,8 +6,9 @@
  *
  * Answers once the predictions are durably written (503 when the sink failed, so the caller
  * retries; 400 names the first invalid vector). The transport is kept apart from the scoring
- * (VehiclePredictor.predict) so that an Open Inference Protocol / KServe V2 endpoint
- * (`POST /v2/models/{name}/infer`, tensors ↔ vectors) can be added next to this one.
+ * (VehiclePredictor.predict); the Open Inference Protocol / KServe V2 endpoint next to this one
+ * (`POST /v2/models/{name}/infer`, tensors ↔ vectors) is v2-endpoint.ts, and what the Vehicle
+ * API uses by default (vehicle.inference.protocol).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../../core/logger.js';
