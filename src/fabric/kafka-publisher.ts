@@ -6,13 +6,17 @@
  * partition in flight at once therefore carry the same sequence number. The broker takes the
  * second for a retry of the first and acknowledges it WITHOUT writing it (silent loss), and
  * from then on the client's sequence is ahead of the broker's, so every later send fails with
- * OUT_OF_ORDER_SEQUENCE_NUMBER. The fabric's partition workers publish concurrently, so sends
- * are strictly one at a time here; publishes that queue up meanwhile go out together in the next
- * request (fewer requests, same order).
+ * OUT_OF_ORDER_SEQUENCE_NUMBER. Sequences are per partition, so requests with disjoint
+ * partitions do not interfere: a request may go out while others are in flight only if it
+ * shares no TOPIC with them (a topic's partitions are unknown here; topics are a safe superset),
+ * and a publish never overtakes an earlier queued one that shares a topic with it (per-key
+ * order). Publishes that queue up meanwhile go out together in the next request (fewer
+ * requests, same order). At most MAX_IN_FLIGHT requests run at once.
  *
  * After any failed send the producer is replaced (new producer id, sequences from zero): a
  * failure can leave the library's sequence state out of step with the broker (it does not count
- * partitions that were written when another partition of the same request failed). Because of
+ * partitions that were written when another partition of the same request failed). The old
+ * producer is closed once its other requests (disjoint topics) have settled. Because of
  * that reset, the producer's retries can be finite (the library makes them unlimited for
  * idempotent producers), so an unwritable topic fails its publish instead of stalling the queue.
  * A failed publish may have been partly written; the caller's retry then duplicates that part
@@ -33,6 +37,7 @@ interface Prepared {
 
 interface Pending {
   messages: Prepared[];
+  topics: string[];
   bytes: number;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -53,11 +58,17 @@ export interface KafkaPublisherOptions {
 
 /** Per-record overhead estimate (record and batch headers) for the request size limit. */
 const RECORD_OVERHEAD = 70;
+/** Produce requests (of disjoint topics) in flight at once. */
+const MAX_IN_FLIGHT = 4;
 
 export class KafkaPublisher {
   private producer: Producer<string, string, string, string>;
-  private readonly queue: Pending[] = [];
-  private sending = false;
+  private queue: Pending[] = [];
+  private inflight = 0;
+  /** Topics of the requests in flight (with how many requests hold each). */
+  private readonly busyTopics = new Map<string, number>();
+  /** Requests in flight per producer; a replaced producer is closed when its count drops to 0. */
+  private readonly producerLoad = new Map<Producer<string, string, string, string>, number>();
   private idleWaiters: Array<() => void> = [];
   private generation = 0;
 
@@ -97,47 +108,71 @@ export class KafkaPublisher {
       bytes += size;
     }
     if (prepared.length === 0) return Promise.resolve();
+    const topics = [...new Set(prepared.map((m) => m.topic))];
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ messages: prepared, bytes, resolve, reject });
-      void this.drain();
+      this.queue.push({ messages: prepared, topics, bytes, resolve, reject });
+      this.drain();
     });
   }
 
-  private async drain(): Promise<void> {
-    if (this.sending) return;
-    this.sending = true;
-    try {
-      while (this.queue.length > 0) {
-        const first = this.queue.shift()!;
-        if (first.bytes > this.o.maxSendBytes) {
-          await this.sendAlone(first);
-          continue;
-        }
-        // Merge the publishes waiting behind it, as long as the request stays under the limit.
-        const group = [first];
-        let bytes = first.bytes;
-        while (this.queue.length > 0 && bytes + this.queue[0]!.bytes <= this.o.maxSendBytes) {
-          const next = this.queue.shift()!;
-          group.push(next);
-          bytes += next.bytes;
-        }
-        try {
-          await this.send(group.flatMap((g) => g.messages));
-          for (const g of group) this.done(g);
-        } catch (err) {
-          await this.reset(err);
-          if (group.length === 1) this.failed(group[0]!, err);
-          else {
-            // Isolate: one publisher's bad message must not fail the others.
-            for (const g of group) await this.sendAlone(g);
-          }
+  /**
+   * Starts requests while fewer than MAX_IN_FLIGHT run: each takes, in queue order, the queued
+   * publishes whose topics are neither in flight nor in an earlier publish left waiting (so a
+   * topic's publishes go out in order), as many as fit under the size limit.
+   */
+  private drain(): void {
+    while (this.inflight < MAX_IN_FLIGHT && this.queue.length > 0) {
+      const blocked = new Set(this.busyTopics.keys());
+      const group: Pending[] = [];
+      const rest: Pending[] = [];
+      let bytes = 0;
+      for (const p of this.queue) {
+        const free = !p.topics.some((t) => blocked.has(t));
+        const fits = group.length === 0 || (group[0]!.bytes <= this.o.maxSendBytes && bytes + p.bytes <= this.o.maxSendBytes);
+        if (free && fits) {
+          group.push(p);
+          bytes += p.bytes;
+        } else {
+          rest.push(p);
+          for (const t of p.topics) blocked.add(t);
         }
       }
-    } finally {
-      this.sending = false;
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const w of waiters) w();
+      if (group.length === 0) return;
+      this.queue = rest;
+      const topics = new Set(group.flatMap((g) => g.topics));
+      for (const t of topics) this.busyTopics.set(t, (this.busyTopics.get(t) ?? 0) + 1);
+      this.inflight++;
+      void this.sendGroup(group).finally(() => {
+        for (const t of topics) {
+          const n = (this.busyTopics.get(t) ?? 1) - 1;
+          if (n > 0) this.busyTopics.set(t, n);
+          else this.busyTopics.delete(t);
+        }
+        this.inflight--;
+        this.drain();
+        if (this.inflight === 0 && this.queue.length === 0) {
+          const waiters = this.idleWaiters;
+          this.idleWaiters = [];
+          for (const w of waiters) w();
+        }
+      });
+    }
+  }
+
+  private async sendGroup(group: Pending[]): Promise<void> {
+    if (group.length === 1 && group[0]!.bytes > this.o.maxSendBytes) {
+      await this.sendAlone(group[0]!);
+      return;
+    }
+    try {
+      await this.send(group.flatMap((g) => g.messages));
+      for (const g of group) this.done(g);
+    } catch (err) {
+      if (group.length === 1) this.failed(group[0]!, err);
+      else {
+        // Isolate: one publisher's bad message must not fail the others.
+        for (const g of group) await this.sendAlone(g);
+      }
     }
   }
 
@@ -158,15 +193,29 @@ export class KafkaPublisher {
       await this.send(chunk);
       this.done(p);
     } catch (err) {
-      await this.reset(err);
       this.failed(p, err);
     }
   }
 
+  /** One produce request; a failure replaces the producer (unless already replaced) and rethrows. */
   private async send(messages: Prepared[]): Promise<void> {
-    await this.producer.send({
-      messages: messages.map((m) => ({ topic: m.topic, key: m.key, value: m.value, headers: m.headers })),
-    });
+    const producer = this.producer;
+    this.producerLoad.set(producer, (this.producerLoad.get(producer) ?? 0) + 1);
+    try {
+      await producer.send({
+        messages: messages.map((m) => ({ topic: m.topic, key: m.key, value: m.value, headers: m.headers })),
+      });
+    } catch (err) {
+      if (producer === this.producer) this.reset(err);
+      throw err;
+    } finally {
+      const n = (this.producerLoad.get(producer) ?? 1) - 1;
+      if (n > 0) this.producerLoad.set(producer, n);
+      else {
+        this.producerLoad.delete(producer);
+        if (producer !== this.producer) producer.close(true, () => undefined);
+      }
+    }
   }
 
   private done(p: Pending): void {
@@ -181,17 +230,18 @@ export class KafkaPublisher {
     p.reject(err);
   }
 
-  /** Replaces the producer after a failed send (its sequence state may be out of step). */
-  private async reset(err: unknown): Promise<void> {
+  /**
+   * Replaces the producer after a failed send (its sequence state may be out of step); the old
+   * one is closed by send() once its last request in flight has settled.
+   */
+  private reset(err: unknown): void {
     this.o.logger.warn({ err, generation: this.generation }, 'publish failed; replacing the idempotent producer');
-    const old = this.producer;
     this.producer = this.createProducer();
-    await new Promise<void>((resolve) => old.close(true, () => resolve()));
   }
 
   /** Waits until every queued publish is settled. */
   idle(): Promise<void> {
-    if (!this.sending && this.queue.length === 0) return Promise.resolve();
+    if (this.inflight === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
