@@ -4,8 +4,9 @@
  *
  * What it does
  *  - publish/publishBatch (kafka-publisher.ts): one idempotent producer (acks = all, i.e. -1)
- *    behind a FIFO queue, one request at a time (the library's idempotent producer loses data
- *    with concurrent sends to a partition; publishes that queue up go out together). The
+ *    behind a FIFO queue, one request at a time per topic (the library's idempotent producer
+ *    loses data with concurrent sends to a partition; requests of disjoint topics may run
+ *    together; publishes that queue up go out together). The
  *    message key (router/vehicle id) picks the partition with the Java-compatible murmur2
  *    partitioner, so one key always lands on one partition, in order. A publish resolves once
  *    every in-sync replica has the message. `json` payloads are serialised here (consumers get
@@ -20,11 +21,13 @@
  *    so the log may still hold older values).
  *
  * At-least-once design (consumer side)
- *  - Offsets are committed manually, per partition, only after the handler of a batch resolved
- *    (the handler publishes its results first), so a crash can only cause redelivery, never loss.
- *  - A failing handler gets the same batch again with exponential backoff (200 ms → 10 s); the
- *    partition does not advance past it, other partitions carry on.
- *  - One partition's batches are handled strictly one after the other (per-key order); different
+ *  - A batch holds the fetched messages of one or more partitions (each partition's in order).
+ *    Offsets are committed manually, all of a batch's partitions in one request, only after its
+ *    handler resolved (the handler publishes its results first), so a crash can only cause
+ *    redelivery, never loss.
+ *  - A failing handler gets the same batch again with exponential backoff (200 ms → 10 s); its
+ *    partitions do not advance past it, other partitions carry on in other batches.
+ *  - A partition is in at most one batch at a time (per-key order); batches of disjoint
  *    partitions run concurrently.
  *  - Every newly assigned partition starts at the group's committed offset (else earliest, or
  *    latest with fromBeginning=false). A revoked partition stops at once: queued messages are
