@@ -20,19 +20,25 @@
  * and/or `dpower_dpacket_length` adds the variation rates (FP64, per unit of occupation
  * fraction and per byte, same finite differences as the pipeline). Errors answer
  * `{"error": "..."}` with 400 (bad request), 404 (unknown model/version) or 503 (not ready).
+ *
+ * The routes themselves are v2-server.ts's, shared with any other V2 provider on the same
+ * server (the vehicle predictor under `wattflow up`); this module is the provider.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { counter } from '../../core/metrics.js';
 import type { PowerFeatureRow } from '../../ml/runtime/onnx-power-model.js';
 import { compareVersions } from '../../registry/store.js';
 import type { ModelPredictor } from './model-predictor.js';
 import { inferErrorStatus, inferInputs, requestedOutputs, tensorNumbers, tensorShape, V2BadRequest, type V2InferInput } from './v2-protocol.js';
+import { registerV2Provider, type V2InferContext, type V2Provider } from './v2-server.js';
 
 const requests = counter<'model' | 'code'>({
   name: 'wattflow_kserve_requests_total',
   help: 'KServe V2 infer requests, per model and HTTP status',
   labelNames: ['model', 'code'],
 });
+
+const PLATFORM = 'onnxruntime_onnx';
 
 export const SENSITIVITY_OUTPUTS = { dpower_doccupation: 'dPower_dThroughput', dpower_dpacket_length: 'dPower_dPacketSize' } as const;
 
@@ -93,7 +99,8 @@ function callerRows(raw: Float32Array, n: number, p: ModelPredictor): PowerFeatu
   return rows;
 }
 
-export function registerKServeRoutes(app: FastifyInstance, src: KServeSource): void {
+/** The inference worker's power models as a V2 provider (see v2-server.ts). */
+export function kserveProvider(src: KServeSource): V2Provider {
   const versionsOf = (name: string) =>
     src
       .served()
@@ -107,19 +114,13 @@ export function registerKServeRoutes(app: FastifyInstance, src: KServeSource): v
     return [...all].sort((a, b) => b.routers.length - a.routers.length || b.predictor.loadedAt.getTime() - a.predictor.loadedAt.getTime())[0]?.predictor;
   };
 
-  const notFound = (reply: FastifyReply, name: string, version?: string) => {
-    reply.code(404);
-    const loaded = [...new Set(src.served().map((s) => `${s.predictor.info.model}@${s.predictor.info.version}`))];
-    return { error: `model "${name}"${version ? ` version "${version}"` : ''} is not served by this worker (serving: ${loaded.join(', ') || 'no models'})` };
-  };
-
   const metadata = (p: ModelPredictor) => {
     const info = p.model.info;
     const outRank = info.outputShape.length === 1 ? [-1] : [-1, 1];
     return {
       name: p.info.model,
       versions: versionsOf(p.info.model).map((s) => s.predictor.info.version),
-      platform: 'onnxruntime_onnx',
+      platform: PLATFORM,
       inputs: [{ name: info.inputName, datatype: 'FP32', shape: [-1, 2] }],
       outputs: [{ name: info.outputName, datatype: 'FP32', shape: outRank }],
       parameters: {
@@ -134,40 +135,7 @@ export function registerKServeRoutes(app: FastifyInstance, src: KServeSource): v
     };
   };
 
-  app.get('/v2', async () => ({ name: 'wattflow', version: '1', extensions: ['model_repository'] }));
-  app.get('/v2/health/live', async () => ({ live: true }));
-  app.get('/v2/health/ready', async (_req, reply) => {
-    const ready = src.ready();
-    if (!ready) reply.code(503);
-    return { ready };
-  });
-  app.get('/v2/models', async () => ({
-    models: src.served().map((s) => ({ name: s.predictor.info.model, version: s.predictor.info.version, routers: s.routers })),
-  }));
-  app.post('/v2/repository/index', async () =>
-    src.served().map((s) => ({ name: s.predictor.info.model, version: s.predictor.info.version, state: 'READY' })),
-  );
-
-  const meta = async (req: { params: unknown }, reply: FastifyReply) => {
-    const { name, version } = req.params as { name: string; version?: string };
-    const p = pick(name, version);
-    if (!p) return notFound(reply, name, version);
-    return metadata(p);
-  };
-  app.get('/v2/models/:name', meta);
-  app.get('/v2/models/:name/versions/:version', meta);
-
-  const ready = async (req: { params: unknown }, reply: FastifyReply) => {
-    const { name, version } = req.params as { name: string; version?: string };
-    const p = pick(name, version);
-    if (!p) return notFound(reply, name, version);
-    return { name, version: p.info.version, ready: src.ready() };
-  };
-  app.get('/v2/models/:name/ready', ready);
-  app.get('/v2/models/:name/versions/:version/ready', ready);
-
-  const infer = async (req: { params: unknown; body: unknown }, reply: FastifyReply) => {
-    const { name, version } = req.params as { name: string; version?: string };
+  const infer = async ({ name, version, body: reqBody, reply }: V2InferContext) => {
     const started = performance.now();
     if (!src.ready()) {
       reply.code(503);
@@ -176,11 +144,13 @@ export function registerKServeRoutes(app: FastifyInstance, src: KServeSource): v
     }
     const p = pick(name, version);
     if (!p) {
+      // unloaded between dispatch and now
+      reply.code(404);
       requests.inc({ model: name, code: '404' });
-      return notFound(reply, name, version);
+      return { error: `model "${name}" version "${version}" is not served by this worker` };
     }
     try {
-      const body = req.body as { id?: unknown; outputs?: unknown };
+      const body = reqBody as { id?: unknown; outputs?: unknown };
       const { raw, n } = parseInputs(body, p);
       const outName = p.model.info.outputName;
       const wanted = requestedOutputs(body, [outName, ...Object.keys(SENSITIVITY_OUTPUTS)], [outName]);
@@ -213,6 +183,23 @@ export function registerKServeRoutes(app: FastifyInstance, src: KServeSource): v
       return { error: (err as Error).message };
     }
   };
-  app.post('/v2/models/:name/infer', infer);
-  app.post('/v2/models/:name/versions/:version/infer', infer);
+
+  return {
+    label: 'this worker',
+    serverName: 'wattflow',
+    extensions: ['model_repository'],
+    models: () =>
+      src.served().map((s) => ({ name: s.predictor.info.model, version: s.predictor.info.version, platform: PLATFORM, listing: { routers: s.routers } })),
+    ready: () => src.ready(),
+    resolve: (name, version) => pick(name, version)?.info.version,
+    metadata: (name, version) => metadata(pick(name, version)!),
+    modelReady: () => src.ready(),
+    infer,
+    onInferAnswered: (name, status) => requests.inc({ model: name, code: String(status) }),
+  };
+}
+
+/** Serves the worker's models on the app's V2 server (shared with any other provider on the app). */
+export function registerKServeRoutes(app: FastifyInstance, src: KServeSource): void {
+  registerV2Provider(app, kserveProvider(src));
 }

@@ -1,9 +1,10 @@
 /**
- * Pieces of the Open Inference Protocol (KServe V2 REST) shared by the servers that speak it —
+ * Pieces of the Open Inference Protocol (KServe V2 REST) shared by the providers of the V2
+ * server (v2-server.ts: one per app, its routes dispatch to the provider serving the model) —
  * the inference workers' power models (kserve.ts) and the vehicle predictor
  * (src/vehicle/predictor/v2-endpoint.ts): the request's tensor decoding and validation (shape,
  * datatype, flat or nested `data`), the `outputs` selection, and the error answers
- * (`{"error": "..."}` with 400 for a bad request; the callers answer 404/503 themselves).
+ * (`{"error": "..."}` with 400 for a bad request; 404 comes from v2-server.ts, 503 from the providers).
  */
 
 /** One element of an infer request's `inputs`, as received (validated by the helpers below). */

@@ -29,16 +29,22 @@
  * `parameters.predictions`; without it the request only scores (nothing is written) — what a
  * KServe client sending just the tensor gets. Errors answer `{"error": "..."}`: 400 (bad
  * request), 404 (unknown model/version), 413 (too many rows), 503 (sink failed; retry).
+ *
+ * The routes are src/network/inference/v2-server.ts's, shared with any other V2 provider on
+ * the same server (the inference workers' power models under `wattflow up`); this module is
+ * the provider.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../../core/logger.js';
 import { inferErrorStatus, inferInputs, requestedOutputs, tensorNumbers, tensorShape, V2BadRequest } from '../../network/inference/v2-protocol.js';
+import { registerV2Provider, type V2InferContext, type V2Provider } from '../../network/inference/v2-server.js';
 import type { AlignedVector } from '../align/vector.js';
 import { VEHICLE_ID_PATTERN } from '../store/store.js';
 import { modelInfo, MAX_VECTORS_PER_REQUEST } from './json-endpoint.js';
 import { predictionOf, type VehiclePrediction } from './prediction.js';
 import type { VehiclePredictor } from './predictor.js';
 
+const PLATFORM = 'wattflow_isolation_forest';
 export const V2_INPUT = 'features';
 export const V2_OUTPUTS = ['score', 'label'] as const;
 /** `score` of a row without one (insufficient_data). */
@@ -50,7 +56,7 @@ export function v2Metadata(predictor: VehiclePredictor): Record<string, unknown>
   return {
     name: m.name,
     versions: [m.version],
-    platform: 'wattflow_isolation_forest',
+    platform: PLATFORM,
     inputs: [{ name: V2_INPUT, datatype: 'FP32', shape: [-1, m.features.length] }],
     outputs: [
       { name: 'score', datatype: 'FP32', shape: [-1] },
@@ -164,49 +170,18 @@ export function decodeV2Request(body: unknown, features: readonly string[], now 
   return { vectors, write: ids !== undefined };
 }
 
-export function registerPredictV2(app: FastifyInstance, predictor: VehiclePredictor, logger: Logger, opts: { predict: boolean; ready: () => true | string }): void {
-  const notFound = (reply: FastifyReply, name: string, version?: string) => {
-    reply.code(404);
-    const m = predictor.model;
-    return { error: `model "${name}"${version !== undefined ? ` version "${version}"` : ''} is not served by this vehicle predictor (serving: ${m.name}@${m.version})` };
-  };
+/** The vehicle predictor as a V2 provider (see src/network/inference/v2-server.ts). */
+export function vehicleV2Provider(predictor: VehiclePredictor, logger: Logger, opts: { predict: boolean; ready: () => true | string }): V2Provider {
   const matches = (name: string, version?: string) => name === predictor.model.name && (version === undefined || version === predictor.model.version);
 
-  app.get('/v2', async () => ({ name: 'wattflow-vehicle-predictor', version: '1', extensions: [] }));
-  app.get('/v2/health/live', async () => ({ live: true }));
-  app.get('/v2/health/ready', async (_req, reply) => {
-    const r = opts.ready();
-    if (r !== true) reply.code(503);
-    return r === true ? { ready: true } : { ready: false, reason: r };
-  });
-  app.get('/v2/models', async () => ({ models: [{ name: predictor.model.name, version: predictor.model.version }] }));
-
-  const meta = async (req: { params: unknown }, reply: FastifyReply) => {
-    const { name, version } = req.params as { name: string; version?: string };
-    if (!matches(name, version)) return notFound(reply, name, version);
-    return v2Metadata(predictor);
-  };
-  app.get('/v2/models/:name', meta);
-  app.get('/v2/models/:name/versions/:version', meta);
-  const ready = async (req: { params: unknown }, reply: FastifyReply) => {
-    const { name, version } = req.params as { name: string; version?: string };
-    if (!matches(name, version)) return notFound(reply, name, version);
-    return { name, version: predictor.model.version, ready: opts.ready() === true };
-  };
-  app.get('/v2/models/:name/ready', ready);
-  app.get('/v2/models/:name/versions/:version/ready', ready);
-  if (!opts.predict) return;
-
-  const infer = async (req: { params: unknown; body: unknown }, reply: FastifyReply) => {
-    const { name, version } = req.params as { name: string; version?: string };
+  const infer = async ({ body: reqBody, reply }: V2InferContext) => {
     const started = performance.now();
-    if (!matches(name, version)) return notFound(reply, name, version);
     const model = predictor.model;
     let decoded: DecodedRequest;
     let wanted: string[];
-    const body = (req.body ?? {}) as { id?: unknown; outputs?: unknown };
+    const body = (reqBody ?? {}) as { id?: unknown; outputs?: unknown };
     try {
-      decoded = decodeV2Request(req.body, model.features);
+      decoded = decodeV2Request(reqBody, model.features);
       wanted = requestedOutputs(body, V2_OUTPUTS, V2_OUTPUTS);
     } catch (err) {
       reply.code((err as { status?: number }).status ?? inferErrorStatus(err));
@@ -243,6 +218,21 @@ export function registerPredictV2(app: FastifyInstance, predictor: VehiclePredic
       outputs,
     };
   };
-  app.post('/v2/models/:name/infer', infer);
-  app.post('/v2/models/:name/versions/:version/infer', infer);
+
+  return {
+    label: 'this vehicle predictor',
+    serverName: 'wattflow-vehicle-predictor',
+    extensions: [],
+    models: () => [{ name: predictor.model.name, version: predictor.model.version, platform: PLATFORM }],
+    ready: opts.ready,
+    resolve: (name, version) => (matches(name, version) ? predictor.model.version : undefined),
+    metadata: () => v2Metadata(predictor),
+    modelReady: () => opts.ready() === true,
+    ...(opts.predict ? { infer } : {}),
+  };
+}
+
+/** Serves the predictor's model on the app's V2 server (shared with any other provider on the app). */
+export function registerPredictV2(app: FastifyInstance, predictor: VehiclePredictor, logger: Logger, opts: { predict: boolean; ready: () => true | string }): void {
+  registerV2Provider(app, vehicleV2Provider(predictor, logger, opts));
 }
