@@ -5,6 +5,12 @@
  * latency (poll tick → ML message received by a consumer) p50/p99/max after a warm-up.
  * Target: p99 <= 10 ms at 1000 routers/s (the reference: 131 ms mean, 270 ms under stress).
  * Needs KAFKA_BROKERS; prints a skip line without it.
+ *
+ * BENCH_TOPICS=per-router (default: the reference's layout, one topic per router and stage,
+ * 3000 topics) or shared (one topic per stage keyed by router id — `"topic": "TD"` for every
+ * router and `topics: {processed: "TP", predictions: "ML"}` in the experiment).
+ * BENCH_SPREAD=1: the producer spreads the routers' polls over the second (network.spreadPolls)
+ * instead of polling all 1000 at the same instant.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +31,8 @@ if (!brokers) {
 const ROUTERS = Number(process.env.BENCH_ROUTERS ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 8);
+const SHARED = process.env.BENCH_TOPICS === 'shared';
+const SPREAD = process.env.BENCH_SPREAD === '1';
 const logger = silentLogger();
 
 // counters of 100 Mbit/s at 1200 B/packet with a 1 s interval, one file per router
@@ -42,17 +50,17 @@ const raw = {
   polling_interval: 1,
   multiplier: 1,
   test_metrics_dir: dir,
-  topics: { processed: 'bench_TP_{router}', predictions: 'bench_ML_{router}' },
-  routers: Array.from({ length: ROUTERS }, (_, i) => ({ [`b${i}`]: { topic: `bench_TD_b${i}`, interfaces: ['eth2'], test_metrics: true } })),
+  topics: SHARED ? { processed: 'bench_shared_TP', predictions: 'bench_shared_ML' } : { processed: 'bench_TP_{router}', predictions: 'bench_ML_{router}' },
+  routers: Array.from({ length: ROUTERS }, (_, i) => ({ [`b${i}`]: { topic: SHARED ? 'bench_shared_TD' : `bench_TD_b${i}`, interfaces: ['eth2'], test_metrics: true } })),
 };
 const exp = normalizeExperiment(raw, 'bench');
 const source = new ExperimentSource({ ...exp, source: '' });
 const fabric = await createKafkaFabric({ brokers: brokers.split(','), clientId: 'wattflow-bench', logger });
 const measure = await createKafkaFabric({ brokers: brokers.split(','), clientId: 'wattflow-bench-measure', logger });
-const mlTopics = exp.routers.map((r) => exp.predictionsTopic(r.id));
+const mlTopics = [...new Set(exp.routers.map((r) => exp.predictionsTopic(r.id)))];
 const t0 = Date.now();
-await fabric.ensureTopics([...exp.routers.map((r) => ({ name: r.topic })), ...exp.routers.map((r) => ({ name: exp.processedTopic(r.id) })), ...mlTopics.map((name) => ({ name }))]);
-console.log(`kafka-pipeline: ${ROUTERS} routers, topics ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+await fabric.ensureTopics([...new Set([...exp.routers.map((r) => r.topic), ...exp.routers.map((r) => exp.processedTopic(r.id)), ...mlTopics])].map((name) => ({ name })));
+console.log(`kafka-pipeline: ${ROUTERS} routers, ${SHARED ? 'shared topics (one per stage)' : 'one topic per router and stage'}, ${SPREAD ? 'polls spread over the interval' : 'all polled at each tick'}, topics ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
 const dummies = new DummyPredictors();
 // The stages' groups keep their names across runs: a new group reads its topics from the
@@ -79,7 +87,7 @@ const sub = await measure.subscribe({
 });
 await processor.start!();
 await inference.start!();
-const producer = createProducer({ fabric, experiment: source, logger });
+const producer = createProducer({ fabric, experiment: source, logger, spreadPolls: SPREAD });
 await producer.start!();
 await new Promise((r) => setTimeout(r, WARMUP * 1000));
 measuring = true;

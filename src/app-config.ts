@@ -37,6 +37,8 @@ const fabricSection = {
       properties: {
         brokers: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, default: ['127.0.0.1:9092'] },
         clientId: { type: 'string', default: 'wattflow' },
+        /** Partitions of the topics wattflow creates (per-router topics need 1; a topic shared by many routers, more to spread them over a consumer group). */
+        partitions: { type: 'integer', minimum: 1, default: 1 },
       },
       additionalProperties: false,
       default: {},
@@ -69,6 +71,8 @@ const networkSection = {
     watch: { type: 'boolean', default: true },
     /** Directory of dummy formula files, one per router type (<router_type>.txt, else default.txt). */
     formulaDir: { type: 'string' },
+    /** Spread each router's polls over the interval at a fixed per-router offset (steady load instead of a burst per tick). */
+    spreadPolls: { type: 'boolean', default: false },
     /** Finite-difference step for trained models' sensitivities. */
     epsilon: { type: 'number', exclusiveMinimum: 0, default: 0.01 },
   },
@@ -215,9 +219,9 @@ export function appSchema(): JsonObject {
 export interface AppConfig {
   log: { level: string; format: 'auto' | 'json' | 'pretty' };
   http: { host: string; port: number; bodyLimitBytes: number };
-  fabric: { kind: 'memory' | 'kafka'; kafka: { brokers: string[]; clientId: string } };
+  fabric: { kind: 'memory' | 'kafka'; kafka: { brokers: string[]; clientId: string; partitions: number } };
   collector: { allowTargets: string[]; allowAnyTarget: boolean; timeoutMs: number; maxResponseBytes: number };
-  network: { experiment?: string; watch: boolean; formulaDir?: string; epsilon: number };
+  network: { experiment?: string; watch: boolean; formulaDir?: string; epsilon: number; spreadPolls: boolean };
   influx: {
     url?: string;
     apiVersion: 1 | 2;

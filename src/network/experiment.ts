@@ -119,6 +119,15 @@ export function normalizeExperiment(raw: unknown, sourceName: string, baseDir?: 
   };
 }
 
+/**
+ * The distinct topics of one stage: routers may share a topic (e.g. `"topic": "TD"` for every
+ * router and `topics.processed = "TP"`: one topic per stage, keyed by router id).
+ */
+export function stageTopics(exp: Experiment, stage: 'collected' | 'processed' | 'predictions'): string[] {
+  const name = stage === 'collected' ? (r: RouterConfig) => r.topic : stage === 'processed' ? (r: RouterConfig) => exp.processedTopic(r.id) : (r: RouterConfig) => exp.predictionsTopic(r.id);
+  return [...new Set(exp.routers.map(name))];
+}
+
 export function loadExperiment(file: string): Experiment {
   const full = resolve(file);
   return normalizeExperiment(readStructuredFile(full), full, dirname(full));
@@ -181,7 +190,7 @@ export class ExperimentSource {
   private listeners = new Set<(exp: Experiment) => void | Promise<void>>();
   private watcher: { close(): void } | undefined;
   private byId = new Map<string, RouterConfig>();
-  private byTopic = new Map<string, RouterConfig>();
+  private byTopic = new Map<string, RouterConfig[]>();
 
   constructor(
     private exp: Experiment,
@@ -192,7 +201,12 @@ export class ExperimentSource {
 
   private index(): void {
     this.byId = new Map(this.exp.routers.map((r) => [r.id, r]));
-    this.byTopic = new Map(this.exp.routers.map((r) => [r.topic, r]));
+    this.byTopic = new Map();
+    for (const r of this.exp.routers) {
+      const list = this.byTopic.get(r.topic);
+      if (list) list.push(r);
+      else this.byTopic.set(r.topic, [r]);
+    }
   }
 
   static fromFile(file: string, onInvalid?: (err: Error) => void): ExperimentSource {
@@ -238,7 +252,8 @@ export class ExperimentSource {
     return this.byId.get(id);
   }
 
-  routerByTopic(topic: string): RouterConfig | undefined {
-    return this.byTopic.get(topic);
+  /** The routers whose collected (TD) topic this is (several when routers share a topic). */
+  routersByTopic(topic: string): RouterConfig[] {
+    return this.byTopic.get(topic) ?? [];
   }
 }

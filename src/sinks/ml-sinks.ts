@@ -19,7 +19,7 @@ import type { Component } from '../core/component.js';
 import type { Logger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
 import type { Fabric, OutgoingMessage } from '../fabric/fabric.js';
-import type { ExperimentSource } from '../network/experiment.js';
+import { stageTopics, type ExperimentSource } from '../network/experiment.js';
 import type { MlMessage } from '../network/messages.js';
 import { StageLoop, type StageItem } from '../network/stage-runner.js';
 import type { TimeSeriesStore, SeriesRow } from '../storage/types.js';
@@ -49,8 +49,7 @@ interface SinkBase {
 }
 
 function predictionTopics(experiment: ExperimentSource): string[] {
-  const exp = experiment.current;
-  return exp.routers.map((r) => exp.predictionsTopic(r.id));
+  return stageTopics(experiment.current, 'predictions');
 }
 
 function sinkComponent(name: string, loop: StageLoop<MlMessage>, experiment: ExperimentSource, onStop?: () => Promise<void>): Component {

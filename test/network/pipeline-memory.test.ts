@@ -161,3 +161,35 @@ test('two processors in one group share routers; stopping one hands over with no
   assert.equal(b.stateSize(), 2, 'the remaining member owns both routers');
   await b.stop!();
 });
+
+test('routers may share one topic per stage (keyed by router id): each router keeps its own state and values', async () => {
+  const fabric = new MemoryFabric();
+  const base = testExperiment();
+  const shared = {
+    ...base,
+    routers: base.routers.map((r) => ({ ...r, topic: 'TD' })),
+    processedTopic: () => 'TP',
+    predictionsTopic: () => 'ML',
+  };
+  const source = new ExperimentSource(shared);
+  const dummies = new DummyPredictors();
+  const processor = createProcessor({ fabric, experiment: source, logger });
+  const inference = createInference({ fabric, experiment: source, logger, resolve: (r) => dummies.get(r.routerType) });
+  await processor.start!();
+  await inference.start!();
+  // r1 and r3 interleaved on the same topic; r3's counters differ from r1's
+  const pollers = { r1: testMetricsPoller(() => shared), r3: testMetricsPoller(() => shared) };
+  for (let i = 0; i < 4; i++) for (const r of ['r1', 'r3'] as const) await publishPolls(fabric, shared, r, 1, i, pollers[r]);
+  const ml = await waitFor(async () => {
+    const msgs = await fabric.readAll('ML');
+    return msgs.length >= 6 ? msgs : undefined;
+  });
+  assert.deepEqual(ml.map((m) => m.key).sort(), ['r1', 'r1', 'r1', 'r3', 'r3', 'r3']);
+  for (const m of ml) {
+    const msg = JSON.parse(m.value) as MlMessage;
+    const mbps = msg.input_ml_metrics.find((x) => x.name === 'node_network_receive_bytes_total_rate')!.value;
+    assert.ok(mbps > 0 && mbps < 1000, `${m.key}: a rate from its own previous message (${mbps} Mbit/s)`);
+  }
+  await inference.stop!();
+  await processor.stop!();
+});

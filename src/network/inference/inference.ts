@@ -9,7 +9,7 @@ import type { Component } from '../../core/component.js';
 import type { Logger } from '../../core/logger.js';
 import { histogram } from '../../core/metrics.js';
 import type { Fabric, OutgoingMessage } from '../../fabric/fabric.js';
-import type { ExperimentSource } from '../experiment.js';
+import { stageTopics, type ExperimentSource } from '../experiment.js';
 import { DEFAULT_MODEL_TYPE, DEFAULT_ROUTER_TYPE } from '../experiment-schema.js';
 import type { TpMessage } from '../messages.js';
 import { hopLatency } from '../stage-metrics.js';
@@ -34,10 +34,7 @@ export interface InferenceOptions {
 
 export function createInference(opts: InferenceOptions): Component {
   const log = opts.logger.child({ stage: 'inference' });
-  const topicsOf = () => {
-    const exp = opts.experiment.current;
-    return exp.routers.map((r) => exp.processedTopic(r.id));
-  };
+  const topicsOf = () => stageTopics(opts.experiment.current, 'processed');
 
   const handleMany = async (items: Array<StageItem<TpMessage>>, out: OutgoingMessage[]) => {
     const exp = opts.experiment.current;
@@ -98,10 +95,10 @@ export function createInference(opts: InferenceOptions): Component {
     name: 'inference',
     async start() {
       const exp = opts.experiment.current;
-      await loop.ensure(exp.routers.map((r) => exp.predictionsTopic(r.id)));
+      await loop.ensure(stageTopics(exp, 'predictions'));
       await loop.start(topicsOf());
       unsubscribe = opts.experiment.onChange(async (next) => {
-        await loop.ensure(next.routers.map((r) => next.predictionsTopic(r.id)));
+        await loop.ensure(stageTopics(next, 'predictions'));
         await loop.updateTopics(topicsOf());
       });
     },

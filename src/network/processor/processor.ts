@@ -11,7 +11,7 @@
 import type { Component } from '../../core/component.js';
 import type { Logger } from '../../core/logger.js';
 import type { Fabric, IncomingMessage, OutgoingMessage } from '../../fabric/fabric.js';
-import type { ExperimentSource } from '../experiment.js';
+import { stageTopics, type ExperimentSource } from '../experiment.js';
 import {
   BYTE_RATE,
   OCCUPATION,
@@ -64,11 +64,10 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
   const stateTopic = opts.stateTopic ?? PROCESSOR_STATE_TOPIC;
   const last = new Map<string, TdMessage>();
   const log = opts.logger.child({ stage: 'processor' });
-  const inputTopics = () => opts.experiment.current.routers.map((r) => r.topic);
-  const routerOfTopic = (topic: string) => opts.experiment.routerByTopic(topic)?.id;
+  const routersOfTopics = (topics: string[]) => new Set(topics.flatMap((t) => opts.experiment.routersByTopic(t).map((r) => r.id)));
 
   const restoreState = async (topics: string[]) => {
-    const routers = new Set(topics.map(routerOfTopic).filter((r): r is string => r !== undefined));
+    const routers = routersOfTopics(topics);
     if (routers.size === 0) return;
     for (const m of await opts.fabric.readAll(stateTopic)) {
       if (!routers.has(m.key)) continue;
@@ -116,10 +115,7 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
     handle,
     onAssigned: restoreState,
     onRevoked: (topics) => {
-      for (const t of topics) {
-        const r = routerOfTopic(t);
-        if (r) last.delete(r);
-      }
+      for (const r of routersOfTopics(topics)) last.delete(r);
     },
   });
 
@@ -130,11 +126,11 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
     async start() {
       await opts.fabric.ensureTopics([{ name: stateTopic, compacted: true }]);
       const exp = opts.experiment.current;
-      await loop.ensure(exp.routers.map((r) => exp.processedTopic(r.id)));
-      await loop.start(inputTopics());
+      await loop.ensure(stageTopics(exp, 'processed'));
+      await loop.start(stageTopics(exp, 'collected'));
       unsubscribe = opts.experiment.onChange(async (next) => {
-        await loop.ensure(next.routers.map((r) => next.processedTopic(r.id)));
-        await loop.updateTopics(next.routers.map((r) => r.topic));
+        await loop.ensure(stageTopics(next, 'processed'));
+        await loop.updateTopics(stageTopics(next, 'collected'));
       });
     },
     async stop() {
