@@ -33,6 +33,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 8);
 const SHARED = process.env.BENCH_TOPICS === 'shared';
 const SPREAD = process.env.BENCH_SPREAD === '1';
+/** Partitions of the shared topics (BENCH_PARTITIONS, default 1): stages pipeline one batch per partition at a time. */
+const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 1);
+const sharedName = (stage: string) => `bench_shared${PARTITIONS > 1 ? `_p${PARTITIONS}` : ''}_${stage}`;
 const logger = silentLogger();
 
 // counters of 100 Mbit/s at 1200 B/packet with a 1 s interval, one file per router
@@ -50,17 +53,17 @@ const raw = {
   polling_interval: 1,
   multiplier: 1,
   test_metrics_dir: dir,
-  topics: SHARED ? { processed: 'bench_shared_TP', predictions: 'bench_shared_ML' } : { processed: 'bench_TP_{router}', predictions: 'bench_ML_{router}' },
-  routers: Array.from({ length: ROUTERS }, (_, i) => ({ [`b${i}`]: { topic: SHARED ? 'bench_shared_TD' : `bench_TD_b${i}`, interfaces: ['eth2'], test_metrics: true } })),
+  topics: SHARED ? { processed: sharedName('TP'), predictions: sharedName('ML') } : { processed: 'bench_TP_{router}', predictions: 'bench_ML_{router}' },
+  routers: Array.from({ length: ROUTERS }, (_, i) => ({ [`b${i}`]: { topic: SHARED ? sharedName('TD') : `bench_TD_b${i}`, interfaces: ['eth2'], test_metrics: true } })),
 };
 const exp = normalizeExperiment(raw, 'bench');
 const source = new ExperimentSource({ ...exp, source: '' });
-const fabric = await createKafkaFabric({ brokers: brokers.split(','), clientId: 'wattflow-bench', logger });
+const fabric = await createKafkaFabric({ brokers: brokers.split(','), clientId: 'wattflow-bench', logger, defaultPartitions: PARTITIONS });
 const measure = await createKafkaFabric({ brokers: brokers.split(','), clientId: 'wattflow-bench-measure', logger });
 const mlTopics = [...new Set(exp.routers.map((r) => exp.predictionsTopic(r.id)))];
 const t0 = Date.now();
 await fabric.ensureTopics([...new Set([...exp.routers.map((r) => r.topic), ...exp.routers.map((r) => exp.processedTopic(r.id)), ...mlTopics])].map((name) => ({ name })));
-console.log(`kafka-pipeline: ${ROUTERS} routers, ${SHARED ? 'shared topics (one per stage)' : 'one topic per router and stage'}, ${SPREAD ? 'polls spread over the interval' : 'all polled at each tick'}, topics ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+console.log(`kafka-pipeline: ${ROUTERS} routers, ${SHARED ? `shared topics (one per stage, ${PARTITIONS} partition${PARTITIONS > 1 ? 's' : ''})` : 'one topic per router and stage'}, ${SPREAD ? 'polls spread over the interval' : 'all polled at each tick'}, topics ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
 const dummies = new DummyPredictors();
 // The stages' groups keep their names across runs: a new group reads its topics from the
