@@ -450,31 +450,19 @@ export class Registry {
     const metadata = validateModelMetadata(JSON.parse(JSON.stringify(candidate)));
     await smokeTest(bytes, metadata);
 
-    const keys = artifactKeys(name, version);
-    await this.o.artifacts.put(keys.onnx, bytes, 'application/octet-stream');
-    await this.o.artifacts.put(keys.metadata, new TextEncoder().encode(JSON.stringify(metadata, null, 2) + '\n'), 'application/json');
-    const now = this.now().toISOString();
-    const record: VersionRecord = {
-      model: name,
+    const record = await this.recordVersion({
+      name,
       version,
-      created_at: now,
-      model_type: metadata.model_type,
-      router_type: metadata.router_type,
-      sha256: sha,
-      size: bytes.length,
-      artifact: { ...keys, uri: this.o.artifacts.uri(keys.onnx) },
+      model,
+      routerType,
+      keys: artifactKeys(name, version),
+      bytes,
+      contentType: 'application/octet-stream',
       metadata,
-      ...(opts.source ? { source: opts.source } : {}),
-    };
-    try {
-      const m: ModelRecord = model ?? { name, router_type: routerType, created_at: now, updated_at: now, aliases: {}, ...(opts.description ? { description: opts.description } : {}) };
-      await this.store.putVersion(record);
-      await this.store.putModel({ ...m, updated_at: now, aliases: opts.alias ? { ...m.aliases, [opts.alias]: version } : m.aliases });
-    } catch (err) {
-      await this.store.deleteVersion(name, version).catch(() => undefined);
-      await Promise.allSettled([this.o.artifacts.delete(keys.onnx), this.o.artifacts.delete(keys.metadata)]);
-      throw new RegistryError('STORE_FAILED', `cannot record ${name}@${version}: ${(err as Error).message}`, undefined, { cause: err });
-    }
+      sha,
+      extra: {},
+      opts,
+    });
     this.log.info({ model: name, version, sha256: sha, size: bytes.length, alias: opts.alias }, 'model version uploaded');
     if (opts.alias) await this.followAlias(name, opts.alias, record);
     return record;
@@ -555,8 +543,43 @@ export class Registry {
     const version = opts.version ?? nextVersion(versions);
     if (versions.some((v) => v.version === version)) throw new RegistryError('VERSION_EXISTS', `model ${name} already has version ${version}`);
     const metadata = vehicleMetadataOf(artifact, { name, version, bytes, createdAt: this.now().toISOString() });
-    const keys = artifactKeysVehicle(name, version);
-    await this.o.artifacts.put(keys.onnx, bytes, 'application/json');
+    const record = await this.recordVersion({
+      name,
+      version,
+      model,
+      routerType: VEHICLE_ROUTER_TYPE,
+      keys: artifactKeysVehicle(name, version),
+      bytes,
+      contentType: 'application/json',
+      metadata,
+      sha,
+      extra: { kind: VEHICLE_MODEL_KIND },
+      opts,
+    });
+    this.log.info({ model: name, version, kind: VEHICLE_MODEL_KIND, sha256: sha, size: bytes.length, alias: opts.alias }, 'vehicle model version uploaded');
+    return record;
+  }
+
+  /**
+   * Stores a validated version: the artifact and its metadata in object storage, then the
+   * version and model records; on a failure to record, the stored objects are removed again so
+   * nothing is half-registered.
+   */
+  private async recordVersion(a: {
+    name: string;
+    version: string;
+    model: ModelRecord | undefined;
+    routerType: string | undefined;
+    keys: ReturnType<typeof artifactKeys>;
+    bytes: Uint8Array;
+    contentType: string;
+    metadata: VersionRecord['metadata'];
+    sha: string;
+    extra: Partial<VersionRecord>;
+    opts: { alias?: string; description?: string; source?: VersionRecord['source'] };
+  }): Promise<VersionRecord> {
+    const { name, version, keys, bytes, metadata, opts } = a;
+    await this.o.artifacts.put(keys.onnx, bytes, a.contentType);
     await this.o.artifacts.put(keys.metadata, new TextEncoder().encode(JSON.stringify(metadata, null, 2) + '\n'), 'application/json');
     const now = this.now().toISOString();
     const record: VersionRecord = {
@@ -565,15 +588,15 @@ export class Registry {
       created_at: now,
       model_type: metadata.model_type,
       router_type: metadata.router_type,
-      sha256: sha,
+      sha256: a.sha,
       size: bytes.length,
       artifact: { ...keys, uri: this.o.artifacts.uri(keys.onnx) },
       metadata,
-      kind: VEHICLE_MODEL_KIND,
+      ...a.extra,
       ...(opts.source ? { source: opts.source } : {}),
     };
     try {
-      const m: ModelRecord = model ?? { name, router_type: VEHICLE_ROUTER_TYPE, created_at: now, updated_at: now, aliases: {}, ...(opts.description ? { description: opts.description } : {}) };
+      const m: ModelRecord = a.model ?? { name, router_type: a.routerType, created_at: now, updated_at: now, aliases: {}, ...(opts.description ? { description: opts.description } : {}) };
       await this.store.putVersion(record);
       await this.store.putModel({ ...m, updated_at: now, aliases: opts.alias ? { ...m.aliases, [opts.alias]: version } : m.aliases });
     } catch (err) {
@@ -581,7 +604,6 @@ export class Registry {
       await Promise.allSettled([this.o.artifacts.delete(keys.onnx), this.o.artifacts.delete(keys.metadata)]);
       throw new RegistryError('STORE_FAILED', `cannot record ${name}@${version}: ${(err as Error).message}`, undefined, { cause: err });
     }
-    this.log.info({ model: name, version, kind: VEHICLE_MODEL_KIND, sha256: sha, size: bytes.length, alias: opts.alias }, 'vehicle model version uploaded');
     return record;
   }
 
