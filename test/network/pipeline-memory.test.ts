@@ -27,6 +27,13 @@ async function waitFor<T>(fn: () => Promise<T | undefined>, ms = 5000): Promise<
   }
 }
 
+/** The messages of a topic once it holds at least `n`. */
+const readAtLeast = (fabric: MemoryFabric, topic: string, n: number) =>
+  waitFor(async () => {
+    const msgs = await fabric.readAll(topic);
+    return msgs.length >= n ? msgs : undefined;
+  });
+
 /** Publishes `n` polls of a router's test metrics, polling_interval apart (poll index `from`…). */
 async function publishPolls(fabric: MemoryFabric, exp: Experiment, routerId: string, n: number, from = 0, poll = testMetricsPoller(() => exp)) {
   const router = exp.routers.find((r) => r.id === routerId)!;
@@ -49,10 +56,7 @@ test('test metrics r1 through processor and dummy inference: 100 % occupation, 1
   await processor.start!();
   await inference.start!();
   await publishPolls(fabric, exp, 'r1', 6);
-  const ml = await waitFor(async () => {
-    const msgs = await fabric.readAll('ML_r1');
-    return msgs.length >= 5 ? msgs : undefined;
-  });
+  const ml = await readAtLeast(fabric, 'ML_r1', 5);
   assert.equal(ml.length, 5, 'one ML message per pair of polls');
   for (const m of ml) {
     const msg = JSON.parse(m.value) as MlMessage;
@@ -82,10 +86,7 @@ test('the wrap-around of test metrics is dropped as a counter reset, not emitted
   const processor = createProcessor({ fabric, experiment: source, logger });
   await processor.start!();
   await publishPolls(fabric, exp, 'r3', 14); // r3 has 11 periods: poll 12 wraps
-  const tp = await waitFor(async () => {
-    const msgs = await fabric.readAll('TP_r3');
-    return msgs.length >= 12 ? msgs : undefined;
-  });
+  const tp = await readAtLeast(fabric, 'TP_r3', 12);
   // 14 polls → 13 pairs, one of which (period_10 → period_0) is a reset
   assert.equal(tp.length, 12);
   for (const m of tp) {
@@ -108,22 +109,13 @@ test('invalid TD and TP messages go to <topic>.dlq with the reason; the worker k
   await fabric.publish({ topic: 'TD_r2', key: 'r2', value: JSON.stringify({ node_exporter: 'r2:9100' }) });
   await fabric.publish({ topic: 'TP_r2', key: 'r2', value: JSON.stringify({ node_exporter: 'r2:9100', epoch_timestamp: '1', experiment_id: '1', interfaces: ['eth2'], flag_debug_params: false, input_ml_metrics: [{ name: 'node_network_receive_packets_total_rate', value: 1 }, { name: 'node_network_average_received_packet_length', value: -5 }, { name: 'node_network_router_capacity_occupation', value: 1 }] }) });
   await publishPolls(fabric, exp, 'r2', 3);
-  const dlq = await waitFor(async () => {
-    const msgs = await fabric.readAll('TD_r2.dlq');
-    return msgs.length >= 2 ? msgs : undefined;
-  });
+  const dlq = await readAtLeast(fabric, 'TD_r2.dlq', 2);
   const reasons = dlq.map((m) => JSON.parse(m.value).reason as string);
   assert.match(reasons[0]!, /not JSON/);
   assert.match(reasons[1]!, /invalid TD message at \/epoch_timestamp: is required/);
-  const tpDlq = await waitFor(async () => {
-    const msgs = await fabric.readAll('TP_r2.dlq');
-    return msgs.length >= 1 ? msgs : undefined;
-  });
+  const tpDlq = await readAtLeast(fabric, 'TP_r2.dlq', 1);
   assert.match(JSON.parse(tpDlq[0]!.value).reason, /packet_length missing, negative or not finite/);
-  const ml = await waitFor(async () => {
-    const msgs = await fabric.readAll('ML_r2');
-    return msgs.length >= 2 ? msgs : undefined;
-  });
+  const ml = await readAtLeast(fabric, 'ML_r2', 2);
   assert.equal(ml.length, 2, 'valid messages after the bad ones are still processed');
   await inference.stop!();
   await processor.stop!();
@@ -180,10 +172,7 @@ test('routers may share one topic per stage (keyed by router id): each router ke
   // r1 and r3 interleaved on the same topic; r3's counters differ from r1's
   const pollers = { r1: testMetricsPoller(() => shared), r3: testMetricsPoller(() => shared) };
   for (let i = 0; i < 4; i++) for (const r of ['r1', 'r3'] as const) await publishPolls(fabric, shared, r, 1, i, pollers[r]);
-  const ml = await waitFor(async () => {
-    const msgs = await fabric.readAll('ML');
-    return msgs.length >= 6 ? msgs : undefined;
-  });
+  const ml = await readAtLeast(fabric, 'ML', 6);
   assert.deepEqual(ml.map((m) => m.key).sort(), ['r1', 'r1', 'r1', 'r3', 'r3', 'r3']);
   for (const m of ml) {
     const msg = JSON.parse(m.value) as MlMessage;

@@ -25,25 +25,8 @@ import type { Registry } from '../../src/registry/registry.js';
 import { UsageError } from '../../src/roles/common.js';
 import { modelsRole, trainRole } from '../../src/roles/models.js';
 import { predictorResolver } from '../../src/roles/network.js';
-import type { Role } from '../../src/roles/role.js';
-import { FIXTURE_CSV, silent, sklearnLikeLinear, sourceOf, testExperiment, tp, trained, waitFor } from './helpers.js';
+import { cli, FIXTURE_CSV, silent, sklearnLikeLinear, sourceOf, testExperiment, tp, trained, waitFor } from './helpers.js';
 
-/** Runs a CLI role in process, capturing what it prints. */
-async function cli(role: Role, args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    const code = (await role.run(args)) ?? 0;
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 describe('registry REST API, CLI and KServe V2', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wattflow-api-test-'));

@@ -16,6 +16,7 @@ import { OCCUPATION, PACKET_LENGTH, type TpMessage } from '../../src/network/mes
 import { LocalArtifactStore, type ArtifactStore } from '../../src/registry/artifacts.js';
 import { Registry } from '../../src/registry/registry.js';
 import { MemoryStore } from '../../src/storage/index.js';
+import type { Role } from '../../src/roles/role.js';
 
 export const FIXTURE_CSV = new URL('../fixtures/power/huawei-synthetic.csv', import.meta.url).pathname;
 
@@ -144,3 +145,20 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | 
 }
 
 export const sourceOf = (exp: Experiment) => new ExperimentSource(exp);
+
+/** Runs a CLI role in process, capturing what it prints. */
+export async function cli(role: Role, args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = console.log;
+  const error = console.error;
+  console.log = (...a: unknown[]) => void out.push(a.join(' '));
+  console.error = (...a: unknown[]) => void err.push(a.join(' '));
+  try {
+    const code = (await role.run(args)) ?? 0;
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}

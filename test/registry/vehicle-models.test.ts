@@ -20,12 +20,11 @@ import { openRegistry } from '../../src/registry/index.js';
 import type { Registry } from '../../src/registry/registry.js';
 import { modelsRole } from '../../src/roles/models.js';
 import { trainVehicleRole } from '../../src/roles/vehicle.js';
-import type { Role } from '../../src/roles/role.js';
 import { loadModelArtifact, IsolationForestModel, modelVersionOf } from '../../src/vehicle/model/anomaly-model.js';
 import { loadRegistryVehicleModel } from '../../src/vehicle/model/registry-model.js';
 import { trainVehicleModel } from '../../src/vehicle/model/train.js';
 import { service } from '../helpers/services.js';
-import { silent, testRegistry, trained, waitFor, type TestRegistry } from './helpers.js';
+import { cli, silent, testRegistry, trained, waitFor, type TestRegistry } from './helpers.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 /** tsx's loader by absolute URL (the children run in a temporary directory). */
@@ -33,21 +32,6 @@ const TSX = import.meta.resolve('tsx');
 const DS1 = join(ROOT, 'test/fixtures/vehicle/DS1_stopped_with_ignition_on_25Jan24_124019.csv');
 const DS2 = join(ROOT, 'test/fixtures/vehicle/DS2_national_road_90km_h_max_25Jan24_153019.csv');
 
-async function cli(role: Role, args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    const code = (await role.run(args)) ?? 0;
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 /** The child's environment: no InfluxDB (predictions to the in-memory embedded store), quiet logs. */
 function childEnv(): NodeJS.ProcessEnv {
