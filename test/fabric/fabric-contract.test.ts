@@ -205,6 +205,24 @@ for (const h of [memoryHarness(), kafkaHarness()]) {
       return f;
     };
 
+    /** Two members of one group (two fabric instances) subscribed to the same two 1-partition topics. */
+    const twoMembersOfOneGroup = async () => {
+      const n = names();
+      const p1 = await open();
+      const p2 = await open();
+      const [ta, tb] = [n.topic('a'), n.topic('b')];
+      await p1.ensureTopics([
+        { name: ta, partitions: 1 },
+        { name: tb, partitions: 1 },
+      ]);
+      const group = n.group('g');
+      const [r1, r2] = [recorder(), recorder()];
+      const [as1, as2] = [assignmentTracker(), assignmentTracker()];
+      const m1 = await p1.subscribe({ group, topics: [ta, tb], handler: r1.handler, ...as1.callbacks });
+      const m2 = await p2.subscribe({ group, topics: [ta, tb], handler: r2.handler, ...as2.callbacks });
+      return { p1, p2, ta, tb, r1, r2, as1, as2, m1, m2 };
+    };
+
     before(() => h.setup());
     after(async () => {
       for (const c of cleanup.reverse()) await c().catch(() => undefined);
@@ -355,19 +373,7 @@ for (const h of [memoryHarness(), kafkaHarness()]) {
     });
 
     it('two members of one group split the topics and see each message exactly once', async () => {
-      const n = names();
-      const p1 = await open();
-      const p2 = await open();
-      const [ta, tb] = [n.topic('a'), n.topic('b')];
-      await p1.ensureTopics([
-        { name: ta, partitions: 1 },
-        { name: tb, partitions: 1 },
-      ]);
-      const group = n.group('g');
-      const [r1, r2] = [recorder(), recorder()];
-      const [as1, as2] = [assignmentTracker(), assignmentTracker()];
-      const m1 = await p1.subscribe({ group, topics: [ta, tb], handler: r1.handler, ...as1.callbacks });
-      const m2 = await p2.subscribe({ group, topics: [ta, tb], handler: r2.handler, ...as2.callbacks });
+      const { p1, p2, ta, tb, r1, r2, as1, as2, m1, m2 } = await twoMembersOfOneGroup();
       await waitFor(
         'one topic each',
         () => as1.owned.size === 1 && as2.owned.size === 1 && new Set([...as1.owned, ...as2.owned]).size === 2,
@@ -490,19 +496,7 @@ for (const h of [memoryHarness(), kafkaHarness()]) {
     });
 
     it('when a member closes, the other takes over from the committed offset', async () => {
-      const n = names();
-      const p1 = await open();
-      const p2 = await open();
-      const [ta, tb] = [n.topic('a'), n.topic('b')];
-      await p1.ensureTopics([
-        { name: ta, partitions: 1 },
-        { name: tb, partitions: 1 },
-      ]);
-      const group = n.group('g');
-      const [r1, r2] = [recorder(), recorder()];
-      const [as1, as2] = [assignmentTracker(), assignmentTracker()];
-      const m1 = await p1.subscribe({ group, topics: [ta, tb], handler: r1.handler, ...as1.callbacks });
-      const m2 = await p2.subscribe({ group, topics: [ta, tb], handler: r2.handler, ...as2.callbacks });
+      const { p1, p2, ta, tb, r1, r2, as1, as2, m1, m2 } = await twoMembersOfOneGroup();
       await waitFor('one topic each', () => as1.owned.size === 1 && as2.owned.size === 1, h.patience);
       const batch = (from: number) =>
         Array.from({ length: 10 }, (_, i) => [
