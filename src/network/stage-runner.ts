@@ -27,6 +27,8 @@ export interface StageLoopOptions<In> {
   handle?: (routerId: string, message: In, incoming: IncomingMessage, out: OutgoingMessage[]) => void | Promise<void>;
   /** Alternative to `handle`: all valid messages of a batch at once (micro-batching). */
   handleMany?: (items: Array<StageItem<In>>, out: OutgoingMessage[]) => Promise<void>;
+  /** Topics the stage writes for its own bookkeeping (e.g. the processor's state): not counted as output. */
+  internalTopics?: ReadonlySet<string>;
   onAssigned?: (topics: string[]) => Promise<void> | void;
   onRevoked?: (topics: string[]) => Promise<void> | void;
 }
@@ -111,7 +113,7 @@ export class StageLoop<In> {
       if (dlqs.size > 0) await this.ensure([...dlqs]);
       await this.o.fabric.publishBatch(out);
       let produced = 0;
-      for (const m of out) if (!m.topic.endsWith('.dlq')) produced++;
+      for (const m of out) if (!dlqs.has(m.topic) && !this.o.internalTopics?.has(m.topic)) produced++;
       if (produced) messagesOut.inc({ stage: this.o.stage }, produced);
     }
   }

@@ -9,6 +9,7 @@ import { createInference } from '../../src/network/inference/inference.js';
 import { DummyPredictors } from '../../src/network/inference/dummy-predictor.js';
 import type { MlMessage, TpMessage } from '../../src/network/messages.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { messagesOut } from '../../src/network/stage-metrics.js';
 
 const logger = silentLogger();
 
@@ -26,6 +27,19 @@ async function waitFor<T>(fn: () => Promise<T | undefined>, ms = 5000): Promise<
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Processor and dummy inference on the in-process bus, started. */
+async function startStages(fabric: MemoryFabric, exp: Experiment) {
+  const source = new ExperimentSource(exp);
+  const dummies = new DummyPredictors();
+  const processor = createProcessor({ fabric, experiment: source, logger });
+  const inference = createInference({ fabric, experiment: source, logger, resolve: (r) => dummies.get(r.routerType) });
+  await processor.start!();
+  await inference.start!();
+  return { processor, inference };
+}
+
+const processorOutputs = async () => (await messagesOut.get()).values.find((v) => v.labels.stage === 'processor')?.value ?? 0;
 
 /** The messages of a topic once it holds at least `n`. */
 const readAtLeast = (fabric: MemoryFabric, topic: string, n: number) =>
@@ -49,15 +63,12 @@ async function publishPolls(fabric: MemoryFabric, exp: Experiment, routerId: str
 test('test metrics r1 through processor and dummy inference: 100 % occupation, 1200 B, 719.04 W', async () => {
   const fabric = new MemoryFabric();
   const exp = testExperiment();
-  const source = new ExperimentSource(exp);
-  const dummies = new DummyPredictors();
-  const processor = createProcessor({ fabric, experiment: source, logger });
-  const inference = createInference({ fabric, experiment: source, logger, resolve: (r) => dummies.get(r.routerType) });
-  await processor.start!();
-  await inference.start!();
+  const { processor, inference } = await startStages(fabric, exp);
+  const outputsBefore = await processorOutputs();
   await publishPolls(fabric, exp, 'r1', 6);
   const ml = await readAtLeast(fabric, 'ML_r1', 5);
   assert.equal(ml.length, 5, 'one ML message per pair of polls');
+  assert.equal((await processorOutputs()) - outputsBefore, 5, 'the processor counts its TP messages as output, not its state writes');
   for (const m of ml) {
     const msg = JSON.parse(m.value) as MlMessage;
     assert.equal(m.key, 'r1');
@@ -99,12 +110,7 @@ test('the wrap-around of test metrics is dropped as a counter reset, not emitted
 test('invalid TD and TP messages go to <topic>.dlq with the reason; the worker keeps going', async () => {
   const fabric = new MemoryFabric();
   const exp = testExperiment();
-  const source = new ExperimentSource(exp);
-  const dummies = new DummyPredictors();
-  const processor = createProcessor({ fabric, experiment: source, logger });
-  const inference = createInference({ fabric, experiment: source, logger, resolve: (r) => dummies.get(r.routerType) });
-  await processor.start!();
-  await inference.start!();
+  const { processor, inference } = await startStages(fabric, exp);
   await fabric.publish({ topic: 'TD_r2', key: 'r2', value: '{not json' });
   await fabric.publish({ topic: 'TD_r2', key: 'r2', value: JSON.stringify({ node_exporter: 'r2:9100' }) });
   await fabric.publish({ topic: 'TP_r2', key: 'r2', value: JSON.stringify({ node_exporter: 'r2:9100', epoch_timestamp: '1', experiment_id: '1', interfaces: ['eth2'], flag_debug_params: false, input_ml_metrics: [{ name: 'node_network_receive_packets_total_rate', value: 1 }, { name: 'node_network_average_received_packet_length', value: -5 }, { name: 'node_network_router_capacity_occupation', value: 1 }] }) });
@@ -163,12 +169,7 @@ test('routers may share one topic per stage (keyed by router id): each router ke
     processedTopic: () => 'TP',
     predictionsTopic: () => 'ML',
   };
-  const source = new ExperimentSource(shared);
-  const dummies = new DummyPredictors();
-  const processor = createProcessor({ fabric, experiment: source, logger });
-  const inference = createInference({ fabric, experiment: source, logger, resolve: (r) => dummies.get(r.routerType) });
-  await processor.start!();
-  await inference.start!();
+  const { processor, inference } = await startStages(fabric, shared);
   // r1 and r3 interleaved on the same topic; r3's counters differ from r1's
   const pollers = { r1: testMetricsPoller(() => shared), r3: testMetricsPoller(() => shared) };
   for (let i = 0; i < 4; i++) for (const r of ['r1', 'r3'] as const) await publishPolls(fabric, shared, r, 1, i, pollers[r]);

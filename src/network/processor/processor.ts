@@ -113,6 +113,7 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
     logger: log,
     parse: parseTd,
     handle,
+    internalTopics: new Set([stateTopic]),
     onAssigned: restoreState,
     onRevoked: (topics) => {
       for (const r of routersOfTopics(topics)) last.delete(r);
