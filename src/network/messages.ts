@@ -7,6 +7,7 @@
  * Field order when built matters to byte-level consumers: builders here create objects in
  * the reference order. Extensions are additive and listed in docs/messages.md.
  */
+import { formatEpochSeconds } from '../collector/exposition/to-collector-json.js';
 
 export interface LabelPair {
   name: string;
@@ -82,10 +83,9 @@ export const POWER = 'node_network_power_consumption_wats';
 export const POWER_RATE_OCCUPATION = 'node_network_power_consumption_variation_rate_occupation';
 export const POWER_RATE_PACKET_LENGTH = 'node_network_power_consumption_variation_rate_packet_length';
 
-/** Python's str(time.time()) style: seconds with a fractional part. */
+/** Python's str(time.time()) style: seconds with a fractional part (ms since epoch in). */
 export function epochSeconds(ms: number = Date.now()): string {
-  const s = ms / 1000;
-  return Number.isInteger(s) ? `${s}.0` : String(s);
+  return formatEpochSeconds(ms / 1000);
 }
 
 /**

@@ -48,7 +48,7 @@ export function pollOffsetMs(routerId: string, intervalMs: number): number {
   return Math.floor((h / 2 ** 32) * intervalMs);
 }
 
-export function createProducer(opts: ProducerOptions): Component & { lastPublished(): Map<string, number> } {
+export function createProducer(opts: ProducerOptions): Component {
   const log = opts.logger.child({ stage: 'producer' });
   const exp = () => opts.experiment.current;
   const sourceOpts = (): SourceOptions => ({
@@ -61,7 +61,6 @@ export function createProducer(opts: ProducerOptions): Component & { lastPublish
     test_metrics: testMetricsPoller(exp),
   };
   const inflight = new Set<string>();
-  const published = new Map<string, number>();
   const lastErrorLogged = new Map<string, number>();
   let ensured = new Set<string>();
 
@@ -83,7 +82,6 @@ export function createProducer(opts: ProducerOptions): Component & { lastPublish
       messagesOut.inc({ stage: 'producer' });
       hopLatency.observe({ hop: 'collector_to_producer' }, Math.max(0, Date.now() - res.readAtMs) / 1000);
       polls.inc({ source: router.source, result: 'ok' });
-      published.set(router.id, Date.now());
     } catch (err) {
       polls.inc({ source: router.source, result: 'error' });
       const now = Date.now();
@@ -127,7 +125,6 @@ export function createProducer(opts: ProducerOptions): Component & { lastPublish
   let started = false;
   return {
     name: 'producer',
-    lastPublished: () => published,
     async start() {
       await ensureTopics();
       unsubscribe = opts.experiment.onChange(async (next) => {
