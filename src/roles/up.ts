@@ -8,6 +8,8 @@
 import { readFileSync } from 'node:fs';
 import type { AppConfig } from '../app-config.js';
 import { createCollector } from '../collector/collector.js';
+import { parseExpositionToFamilies } from '../collector/convert.js';
+import { BYTES_METRIC } from '../network/messages.js';
 import type { Logger } from '../core/logger.js';
 import { ExperimentSource, loadExperiment, normalizeExperiment, type RawExperiment } from '../network/experiment.js';
 import { openTimeSeriesStore } from '../storage/index.js';
@@ -24,10 +26,11 @@ async function localExporterInterfaces(): Promise<string[] | undefined> {
   try {
     const res = await fetch(`http://${LOCAL_EXPORTER}/metrics`, { signal: AbortSignal.timeout(1000) });
     if (res.status !== 200) return undefined;
-    const text = await res.text();
+    const [bytes] = parseExpositionToFamilies(await res.text(), { names: [BYTES_METRIC], contentType: res.headers.get('content-type') ?? undefined });
     const devices = new Set<string>();
-    for (const m of text.matchAll(/^node_network_receive_bytes_total\{[^}]*device="([^"]+)"[^}]*\}\s+(\S+)/gm)) {
-      if (Number(m[2]) > 0) devices.add(m[1]!);
+    for (const v of bytes?.values ?? []) {
+      const device = v.labels.find((l) => l.name === 'device')?.value;
+      if (device && Number(v.value) > 0) devices.add(device);
     }
     return devices.size > 0 ? [...devices] : undefined;
   } catch {
