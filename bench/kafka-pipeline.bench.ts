@@ -9,12 +9,19 @@
  * BENCH_TOPICS=per-router (default: the reference's layout, one topic per router and stage,
  * 3000 topics) or shared (one topic per stage keyed by router id — `"topic": "TD"` for every
  * router and `topics: {processed: "TP", predictions: "ML"}` in the experiment).
- * BENCH_SPREAD=1: the producer spreads the routers' polls over the second (network.spreadPolls)
- * instead of polling all 1000 at the same instant.
+ * BENCH_SPREAD=1: the producer spreads the routers' polls over the second (network.spreadPolls,
+ * slots of BENCH_SLOT_MS, default 10) instead of polling all 1000 at the same instant.
+ * BENCH_PARTITIONS: partitions of the shared topics. BENCH_PROCESSES=1: the stages run as
+ * `wattflow producer|processor|inference` processes instead of inside this one.
+ * Also printed: latency per hop (from the messages' debug timestamps), this process's event-loop
+ * utilisation and delay; BENCH_REQUESTS=1 adds its Kafka requests/s by API, BENCH_TRACE=FILE
+ * writes every message's timestamps (poll, TD built, TP, ML, consumed; ms) as CSV lines.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createKafkaFabric } from '../src/fabric/kafka-fabric.js';
 import { ExperimentSource, normalizeExperiment } from '../src/network/experiment.js';
 import { createProducer } from '../src/network/producer/producer.js';
@@ -35,7 +42,12 @@ const SHARED = process.env.BENCH_TOPICS === 'shared';
 const SPREAD = process.env.BENCH_SPREAD === '1';
 /** Partitions of the shared topics (BENCH_PARTITIONS, default 1): stages pipeline one batch per partition at a time. */
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 1);
-const sharedName = (stage: string) => `bench_shared${PARTITIONS > 1 ? `_p${PARTITIONS}` : ''}_${stage}`;
+/** BENCH_PROCESSES=1: each stage runs as its own `wattflow <role>` process (the deployed topology) instead of in this one. */
+const PROCESSES = process.env.BENCH_PROCESSES === '1';
+const SLOT_MS = Number(process.env.BENCH_SLOT_MS ?? 10);
+// role processes join the roles' own groups, so their run gets topics of its own (no backlog of earlier runs)
+const runTag = PROCESSES ? `_${Date.now().toString(36)}` : '';
+const sharedName = (stage: string) => `bench_shared${PARTITIONS > 1 ? `_p${PARTITIONS}` : ''}${runTag}_${stage}`;
 const logger = silentLogger();
 
 // counters of 100 Mbit/s at 1200 B/packet with a 1 s interval, one file per router
@@ -65,6 +77,42 @@ const t0 = Date.now();
 await fabric.ensureTopics([...new Set([...exp.routers.map((r) => r.topic), ...exp.routers.map((r) => exp.processedTopic(r.id)), ...mlTopics])].map((name) => ({ name })));
 console.log(`kafka-pipeline: ${ROUTERS} routers, ${SHARED ? `shared topics (one per stage, ${PARTITIONS} partition${PARTITIONS > 1 ? 's' : ''})` : 'one topic per router and stage'}, ${SPREAD ? 'polls spread over the interval' : 'all polled at each tick'}, topics ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
+/** BENCH_REQUESTS=1: count this process's Kafka requests by API (the client's diagnostics channel). */
+const API_NAMES: Record<number, string> = { 0: 'Produce', 1: 'Fetch', 2: 'ListOffsets', 3: 'Metadata', 8: 'OffsetCommit', 9: 'OffsetFetch', 12: 'Heartbeat' };
+const apiCounts = new Map<string, number>();
+if (process.env.BENCH_REQUESTS === '1') {
+  const { tracingChannel } = await import('node:diagnostics_channel');
+  const noop = () => undefined;
+  tracingChannel('plt:kafka:connections:api').subscribe({
+    start: (ctx: unknown) => {
+      if (!measuring) return;
+      const key = (ctx as { apiKey: number }).apiKey;
+      const name = API_NAMES[key] ?? `api ${key}`;
+      apiCounts.set(name, (apiCounts.get(name) ?? 0) + 1);
+    },
+    end: noop,
+    asyncStart: noop,
+    asyncEnd: noop,
+    error: noop,
+  });
+}
+const roles: ChildProcess[] = [];
+function startRole(role: string): void {
+  const expFile = join(dir, 'experiment.json');
+  writeFileSync(expFile, JSON.stringify(raw));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', role, '--experiment', expFile, '--port', '0'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      WATTFLOW_LOG_LEVEL: 'warn',
+      WATTFLOW__fabric__kafka__partitions: String(PARTITIONS),
+      WATTFLOW__network__spreadPolls: String(SPREAD),
+      WATTFLOW__network__spreadSlotMs: String(SLOT_MS),
+      WATTFLOW__network__watch: 'false',
+    },
+  });
+  roles.push(child);
+}
 const dummies = new DummyPredictors();
 // The stages' groups keep their names across runs: a new group reads its topics from the
 // beginning, i.e. every earlier run's messages again (measured with their old ticks).
@@ -72,6 +120,9 @@ const run = Date.now().toString(36);
 const processor = createProcessor({ fabric, experiment: source, logger, group: 'bench-processor' });
 const inference = createInference({ fabric, experiment: source, logger, resolve: (r) => dummies.get(r.routerType), group: 'bench-inference' });
 const latencies: number[] = [];
+/** per hop: poll tick → TD published (collector_timestamp), → TP (process_timestamp), → ML (ml_timestamp), → consumed */
+const hops: number[][] = [[], [], [], []];
+const trace: string[] = [];
 let received = 0;
 let measuring = false;
 const sub = await measure.subscribe({
@@ -83,21 +134,37 @@ const sub = await measure.subscribe({
     for (const m of batch) {
       received++;
       if (!measuring) continue;
-      const tick = Number((JSON.parse(m.value) as { epoch_timestamp: string }).epoch_timestamp) * 1000;
+      const msg = JSON.parse(m.value) as { epoch_timestamp: string; debug_params?: { collector_timestamp?: string; process_timestamp?: string; ml_timestamp?: string } };
+      const tick = Number(msg.epoch_timestamp) * 1000;
       latencies.push(now - tick);
+      const d = msg.debug_params;
+      if (d?.collector_timestamp && d.process_timestamp && d.ml_timestamp) {
+        const marks = [tick, Number(d.collector_timestamp) * 1000, Number(d.process_timestamp), Number(d.ml_timestamp) * 1000, now];
+        for (let h = 0; h < 4; h++) hops[h]!.push(marks[h + 1]! - marks[h]!);
+        if (process.env.BENCH_TRACE) trace.push(marks.join(','));
+      }
     }
   },
 });
-await processor.start!();
-await inference.start!();
-const producer = createProducer({ fabric, experiment: source, logger, spreadPolls: SPREAD });
-await producer.start!();
+const producer = createProducer({ fabric, experiment: source, logger, spreadPolls: SPREAD, spreadSlotMs: SLOT_MS });
+if (PROCESSES) {
+  for (const role of ['processor', 'inference', 'producer']) startRole(role);
+} else {
+  await processor.start!();
+  await inference.start!();
+  await producer.start!();
+}
 await new Promise((r) => setTimeout(r, WARMUP * 1000));
 measuring = true;
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+const elu0 = performance.eventLoopUtilization();
 const startReceived = received;
 const started = Date.now();
 await new Promise((r) => setTimeout(r, SECONDS * 1000));
 measuring = false;
+loopDelay.disable();
+const elu = performance.eventLoopUtilization(elu0);
 const elapsed = (Date.now() - started) / 1000;
 const rate = (received - startReceived) / elapsed;
 latencies.sort((a, b) => a - b);
@@ -107,10 +174,25 @@ console.log(
   `kafka-pipeline: ${rate.toFixed(0)} ML msg/s sustained over ${elapsed.toFixed(0)} s (expected ${ROUTERS}/s); ` +
     `end-to-end latency (poll → ML consumed) mean ${mean.toFixed(1)} ms, p50 ${pct(50)} ms, p99 ${pct(99)} ms, max ${latencies.at(-1)} ms (n=${latencies.length})`,
 );
+if (process.env.BENCH_TRACE) writeFileSync(process.env.BENCH_TRACE, trace.join('\n'));
+const hopNames = ['poll → TD built', 'TD → TP processed', 'TP → ML predicted', 'ML → consumed'];
+const hopPct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
+console.log(
+  'kafka-pipeline: per hop p50/p99 (ms): ' +
+    hops.map((xs, h) => (xs.sort((a, b) => a - b), `${hopNames[h]} ${hopPct(xs, 50).toFixed(1)}/${hopPct(xs, 99).toFixed(1)}`)).join(', '),
+);
+console.log(
+  `kafka-pipeline: this process's event loop: utilisation ${(elu.utilization * 100).toFixed(0)} %, delay p50 ${(loopDelay.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(loopDelay.max / 1e6).toFixed(1)} ms`,
+);
+if (apiCounts.size) console.log(`kafka-pipeline: this process's Kafka requests/s: ${[...apiCounts].map(([k, n]) => `${k} ${(n / elapsed).toFixed(0)}`).join(', ')}`);
 console.log(`target p99 <= 10 ms: ${pct(99) <= 10 ? 'met' : 'NOT met'}; reference: 131 ms mean, 270 ms under stress`);
-await producer.stop!();
-await inference.stop!();
-await processor.stop!();
+if (PROCESSES) {
+  await Promise.all(roles.map((c) => new Promise((r) => (c.once('exit', r), c.kill('SIGTERM')))));
+} else {
+  await producer.stop!();
+  await inference.stop!();
+  await processor.stop!();
+}
 await sub.close();
 await measure.close();
 await fabric.close();

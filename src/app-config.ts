@@ -73,6 +73,8 @@ const networkSection = {
     formulaDir: { type: 'string' },
     /** Spread each router's polls over the interval at a fixed per-router offset (steady load instead of a burst per tick). */
     spreadPolls: { type: 'boolean', default: false },
+    /** With spreadPolls, offsets on a grid of this many ms: a slot's routers are polled together and published in one request. */
+    spreadSlotMs: { type: 'integer', minimum: 1, default: 10 },
     /** Finite-difference step for trained models' sensitivities. */
     epsilon: { type: 'number', exclusiveMinimum: 0, default: 0.01 },
   },
@@ -221,7 +223,7 @@ export interface AppConfig {
   http: { host: string; port: number; bodyLimitBytes: number };
   fabric: { kind: 'memory' | 'kafka'; kafka: { brokers: string[]; clientId: string; partitions: number } };
   collector: { allowTargets: string[]; allowAnyTarget: boolean; timeoutMs: number; maxResponseBytes: number };
-  network: { experiment?: string; watch: boolean; formulaDir?: string; epsilon: number; spreadPolls: boolean };
+  network: { experiment?: string; watch: boolean; formulaDir?: string; epsilon: number; spreadPolls: boolean; spreadSlotMs: number };
   influx: {
     url?: string;
     apiVersion: 1 | 2;

@@ -88,7 +88,7 @@ export async function networkComponents(
     components.push(createInference({ fabric, experiment, logger, resolve: predictorResolver(cfg, experiment, models) }));
   }
   if (parts.processor) components.push(createProcessor({ fabric, experiment, logger }));
-  if (parts.producer) components.push(createProducer({ fabric, experiment, logger, spreadPolls: cfg.network.spreadPolls }));
+  if (parts.producer) components.push(createProducer({ fabric, experiment, logger, spreadPolls: cfg.network.spreadPolls, spreadSlotMs: cfg.network.spreadSlotMs }));
   return components;
 }
 

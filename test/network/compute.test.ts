@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeRates } from '../../src/network/processor/compute.js';
+import { computeRates, snapshotOf } from '../../src/network/processor/compute.js';
+import type { TdMessage } from '../../src/network/messages.js';
 import { td } from './helpers.js';
 
 const params = { maxThroughputMbps: 100, pollingIntervalSeconds: 5 };
@@ -99,4 +100,32 @@ test('time not advancing, missing counters and non-numeric values are dropped wi
   nan.metrics![0]!.values[0]!.value = 'NaN';
   const invalid = computeRates(a, nan, params);
   assert.ok(!invalid.ok && invalid.reason === 'invalid_counter');
+});
+
+test('the processor keeps a counter snapshot per router: rates from it equal rates from the whole previous message', () => {
+  const cases: Array<[TdMessage, TdMessage]> = [
+    [td(0, [{ device: 'eth2', bytes: 0, packets: 0 }]), td(5, [{ device: 'eth2', bytes: 62_500_000, packets: 52_083 }])],
+    [
+      td(0, [
+        { device: 'eth2', bytes: 100, packets: 1 },
+        { device: 'eth3', bytes: 1_000_000, packets: 1000 },
+      ]),
+      td(1, [{ device: 'eth2', bytes: 200, packets: 2 }, { device: 'eth3', bytes: 1_000_900, packets: 1001 }], { reorder: true }),
+    ],
+    [td(0, [{ device: 'eth2', bytes: 500, packets: 5 }]), td(1, [{ device: 'eth2', bytes: 400, packets: 6 }])], // reset
+    [td(0, [{ device: 'eth2', bytes: 7, packets: 3 }]), td(5, [{ device: 'eth2', bytes: 7, packets: 3 }])], // no packets
+    [td(0, [{ device: 'eth2', bytes: 0, packets: 0 }]), td(26, [{ device: 'eth2', bytes: 1, packets: 1 }])], // gap
+    [td(0, [{ device: 'eth9', bytes: 0, packets: 0 }], { interfaces: ['eth2'] }), td(1, [{ device: 'eth2', bytes: 1, packets: 1 }])], // missing before
+  ];
+  const nan = td(0, [{ device: 'eth2', bytes: 1, packets: 1 }]);
+  nan.metrics![0]!.values[0]!.value = 'NaN';
+  cases.push([nan, td(1, [{ device: 'eth2', bytes: 2, packets: 2 }])]);
+  for (const [prev, cur] of cases) {
+    const snap = snapshotOf(prev);
+    assert.equal(snap.epoch_timestamp, prev.epoch_timestamp);
+    assert.deepEqual(computeRates(snap, cur, params), computeRates(prev, cur, params));
+  }
+  // only the two receive counters are kept, one per device
+  const snap = snapshotOf(cases[1]![0]);
+  assert.deepEqual([...snap.counters.values()].sort((a, b) => a - b), [1, 100, 1000, 1_000_000]);
 });

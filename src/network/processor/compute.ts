@@ -47,7 +47,44 @@ export function counterValue(msg: TdMessage, metric: string, device: string): nu
   return v === undefined ? undefined : Number(v.value);
 }
 
-export function computeRates(prev: TdMessage, cur: TdMessage, params: RateParams): RateResult {
+/**
+ * What the next pair needs of a TD message: its timestamp and its two counters per device.
+ * The processor keeps this per router instead of the whole message (a few numbers instead of
+ * the message's object graph, which would otherwise survive a polling interval in the young
+ * generation and make every garbage-collection pause longer).
+ */
+export interface CounterSnapshot {
+  epoch_timestamp: string;
+  /** `${metric}\u0000${device}` → value (NaN when not a number); the first sample per device wins, as in counterValue. */
+  counters: Map<string, number>;
+}
+
+const counterKey = (metric: string, device: string) => `${metric}\u0000${device}`;
+
+export function snapshotOf(msg: TdMessage): CounterSnapshot {
+  const counters = new Map<string, number>();
+  const seen = new Set<string>();
+  for (const family of msg.metrics ?? []) {
+    // as counterValue: only the first family of each name counts
+    if ((family.name !== BYTES_METRIC && family.name !== PACKETS_METRIC) || seen.has(family.name)) continue;
+    seen.add(family.name);
+    for (const v of family.values) {
+      const device = v.labels.find((l) => l.name === 'device')?.value;
+      if (device === undefined) continue;
+      const key = counterKey(family.name, device);
+      if (!counters.has(key)) counters.set(key, Number(v.value));
+    }
+  }
+  return { epoch_timestamp: msg.epoch_timestamp, counters };
+}
+
+const isSnapshot = (m: TdMessage | CounterSnapshot): m is CounterSnapshot => (m as CounterSnapshot).counters instanceof Map;
+
+function readCounter(m: TdMessage | CounterSnapshot, metric: string, device: string): number | undefined {
+  return isSnapshot(m) ? m.counters.get(counterKey(metric, device)) : counterValue(m, metric, device);
+}
+
+export function computeRates(prev: TdMessage | CounterSnapshot, cur: TdMessage, params: RateParams): RateResult {
   const t0 = Number(prev.epoch_timestamp);
   const t1 = Number(cur.epoch_timestamp);
   if (!Number.isFinite(t0) || !Number.isFinite(t1))
@@ -61,7 +98,7 @@ export function computeRates(prev: TdMessage, cur: TdMessage, params: RateParams
   let dPackets = 0;
   for (const device of cur.interfaces) {
     for (const metric of [BYTES_METRIC, PACKETS_METRIC]) {
-      const a = counterValue(prev, metric, device);
+      const a = readCounter(prev, metric, device);
       const b = counterValue(cur, metric, device);
       if (a === undefined || b === undefined)
         return { ok: false, reason: 'missing_counter', detail: `${metric}{device="${device}"} missing in the ${a === undefined ? 'previous' : 'current'} message` };

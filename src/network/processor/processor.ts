@@ -25,7 +25,7 @@ import {
 import { hopLatency, messagesDropped } from '../stage-metrics.js';
 import { StageLoop } from '../stage-runner.js';
 import { parseTd } from '../validate.js';
-import { computeRates, type Rates } from './compute.js';
+import { computeRates, snapshotOf, type CounterSnapshot, type Rates } from './compute.js';
 
 export const PROCESSOR_STATE_TOPIC = 'wattflow_processor_state';
 
@@ -62,7 +62,8 @@ export function buildTp(td: TdMessage, rates: Rates, opts: { includeOriginal: bo
 
 export function createProcessor(opts: ProcessorOptions): Component & { stateSize(): number } {
   const stateTopic = opts.stateTopic ?? PROCESSOR_STATE_TOPIC;
-  const last = new Map<string, TdMessage>();
+  /** Per router: the counters of its last TD message (what the next pair needs). */
+  const last = new Map<string, CounterSnapshot>();
   const log = opts.logger.child({ stage: 'processor' });
   const routersOfTopics = (topics: string[]) => new Set(topics.flatMap((t) => opts.experiment.routersByTopic(t).map((r) => r.id)));
 
@@ -72,7 +73,7 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
     for (const m of await opts.fabric.readAll(stateTopic)) {
       if (!routers.has(m.key)) continue;
       const parsed = m.json !== undefined ? parseTd('', m.json) : parseTd(m.value);
-      if (parsed.ok) last.set(m.key, parsed.message);
+      if (parsed.ok) last.set(m.key, snapshotOf(parsed.message));
     }
     log.info({ routers: [...routers] }, 'restored per-router state');
   };
@@ -83,7 +84,7 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
     const router = opts.experiment.routerById(routerId);
     const dbg = td.flag_debug_params ? td.debug_params : undefined;
     const prev = last.get(routerId);
-    last.set(routerId, td);
+    last.set(routerId, snapshotOf(td));
     out.push(incoming.json !== undefined ? { topic: stateTopic, key: routerId, json: incoming.json } : { topic: stateTopic, key: routerId, value: incoming.value });
     const now = Date.now();
     hopLatency.observe({ hop: 'producer_to_processor' }, Math.max(0, now - incoming.timestamp) / 1000);

@@ -39,13 +39,32 @@ export interface ProducerOptions {
    * routers at once).
    */
   spreadPolls?: boolean;
+  /**
+   * With spreadPolls, offsets are multiples of this many ms (default 10): the routers of one
+   * slot are polled together and their TD messages leave in one produce request, so the stages
+   * downstream get them in one fetch and answer with one request (a message per request would
+   * cost the broker and the clients several times the work). A slot adds no latency: a message's
+   * poll time is its slot's start.
+   */
+  spreadSlotMs?: number;
 }
 
-/** A router's fixed phase within the interval: FNV-1a of its id, as a fraction of the interval. */
-export function pollOffsetMs(routerId: string, intervalMs: number): number {
+export const DEFAULT_SPREAD_SLOT_MS = 10;
+
+/**
+ * A router's fixed phase within the interval: a hash of its id (FNV-1a, mixed), as a fraction of the interval,
+ * rounded down to a multiple of `slotMs` (1 = any millisecond).
+ */
+export function pollOffsetMs(routerId: string, intervalMs: number, slotMs = 1): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < routerId.length; i++) h = Math.imul(h ^ routerId.charCodeAt(i), 0x01000193) >>> 0;
-  return Math.floor((h / 2 ** 32) * intervalMs);
+  // murmur3's finaliser: FNV-1a alone leaves the high bits of short, similar ids ("r1", "r2",
+  // …) nearly equal, which would crowd those routers into a few slots
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  h = (h ^ (h >>> 16)) >>> 0;
+  const slot = Math.max(1, Math.min(slotMs, intervalMs));
+  return Math.floor(((h / 2 ** 32) * intervalMs) / slot) * slot;
 }
 
 export function createProducer(opts: ProducerOptions): Component {
@@ -105,16 +124,25 @@ export function createProducer(opts: ProducerOptions): Component {
   };
   const spreadTimers = new Set<NodeJS.Timeout>();
   const onTick = (tickMs: number) => {
+    if (!opts.spreadPolls) {
+      for (const router of exp().routers) pollIfIdle(router, tickMs);
+      return;
+    }
+    // one timer per slot: the slot's routers are polled in one callback, so their publishes
+    // go out together (the fabric merges publishes of one event-loop turn into one request)
     const intervalMs = exp().pollingInterval * 1000;
+    const slots = new Map<number, RouterConfig[]>();
     for (const router of exp().routers) {
-      if (!opts.spreadPolls) {
-        pollIfIdle(router, tickMs);
-        continue;
-      }
-      const at = tickMs + pollOffsetMs(router.id, intervalMs);
+      const offset = pollOffsetMs(router.id, intervalMs, opts.spreadSlotMs ?? DEFAULT_SPREAD_SLOT_MS);
+      let slot = slots.get(offset);
+      if (!slot) slots.set(offset, (slot = []));
+      slot.push(router);
+    }
+    for (const [offset, routers] of slots) {
+      const at = tickMs + offset;
       const timer = setTimeout(() => {
         spreadTimers.delete(timer);
-        pollIfIdle(router, at);
+        for (const router of routers) pollIfIdle(router, at);
       }, Math.max(0, at - Date.now()));
       spreadTimers.add(timer);
     }

@@ -1,0 +1,61 @@
+/**
+ * The Kafka fabric's publisher merges the publishes of one event-loop turn into one produce
+ * request (the producer's routers of one poll slot, concurrent stage batches), on a real broker.
+ * Requests are counted on the Kafka client's own diagnostics channel.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { tracingChannel } from 'node:diagnostics_channel';
+import { after, describe, it } from 'node:test';
+import { Admin } from '@platformatic/kafka';
+import { silentLogger } from '../../src/core/logger.js';
+import { createKafkaFabric } from '../../src/fabric/kafka-fabric.js';
+import type { Fabric } from '../../src/fabric/fabric.js';
+import { service } from '../helpers/services.js';
+
+const kafka = service('KAFKA_BROKERS', 'Kafka broker');
+const PRODUCE = 0;
+
+describe('Kafka publisher', { skip: kafka.skip }, () => {
+  const brokers = kafka.value.split(',');
+  const run = `wfpub-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  const topic = `${run}-t`;
+  let fabric: Fabric | undefined;
+  after(async () => {
+    await fabric?.close();
+    const admin = new Admin({ clientId: `${run}-cleanup`, bootstrapBrokers: brokers, retries: 1 });
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.close();
+  });
+
+  it('publishes of one event-loop turn leave in one produce request, in order, each acknowledged', async () => {
+    fabric = await createKafkaFabric({ brokers, clientId: run, logger: silentLogger() });
+    await fabric.ensureTopics([{ name: topic, partitions: 2 }]);
+    await fabric.publish({ topic, key: 'warm-up', value: '0' }); // metadata and connection in place
+    let produceRequests = 0;
+    const channel = tracingChannel('plt:kafka:connections:api');
+    const handlers = {
+      start: (ctx: unknown) => {
+        if ((ctx as { apiKey?: number }).apiKey === PRODUCE) produceRequests++;
+      },
+      end: () => undefined,
+      asyncStart: () => undefined,
+      asyncEnd: () => undefined,
+      error: () => undefined,
+    };
+    channel.subscribe(handlers);
+    try {
+      // 50 callers in one turn, as 50 routers of one poll slot
+      await Promise.all(Array.from({ length: 50 }, (_, i) => fabric!.publish({ topic, key: `r${i % 7}`, value: String(i + 1) })));
+    } finally {
+      channel.unsubscribe(handlers);
+    }
+    assert.equal(produceRequests, 1, `50 publishes of one turn took ${produceRequests} produce requests`);
+    // all stored, per-key order kept
+    const stored = await fabric.readAll(topic);
+    const byKey = new Map<string, number[]>();
+    for (const m of stored) if (m.key !== 'warm-up') byKey.set(m.key, [...(byKey.get(m.key) ?? []), Number(m.value)]);
+    assert.equal([...byKey.values()].flat().length, 50);
+    for (const [key, values] of byKey) assert.deepEqual(values, [...values].sort((a, b) => a - b), `order of ${key}`);
+  });
+});
