@@ -7,7 +7,7 @@
 #
 # Env: KAFKA_VERSION (default 3.9.1, falls back to 3.9.0 if Maven Central can't serve it),
 #      KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP (-Xms512m -Xmx2g: thousands of per-router topics need more than 512 MB),
-#      KAFKA_GC (G1, 5 ms pause goal).
+#      KAFKA_GC (G1, 5 ms pause goal), KAFKA_NETWORK_THREADS (2), KAFKA_IO_THREADS (4).
 set -euo pipefail
 SERVICE=kafka
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

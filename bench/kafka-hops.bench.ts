@@ -1,0 +1,109 @@
+/**
+ * The floor under `kafka-pipeline`: the same hops through the real broker with no stage code at
+ * all. A chain of HOPS stages on the Kafka fabric (default 2, as processor and inference between
+ * the producer and a consumer of the ML topic), each a consumer group that
+ * republishes every message of a batch (one publishBatch) to the next topic, fed with BATCH
+ * messages every SLOT_MS ms (the pipeline's 1000 routers/s in 10 ms poll slots by default), and a
+ * measuring consumer at the end. Prints latency per hop and end to end (p50/p99/max), and how
+ * late a bare 2 ms timer fires in this process meanwhile (the machine's scheduling floor: every
+ * hop waits for a few such wake-ups). Needs KAFKA_BROKERS; prints a skip line without it.
+ *
+ * BENCH_HOPS (2), BENCH_BATCH (10), BENCH_SLOT_MS (10), BENCH_SECONDS (20), BENCH_WARMUP (5).
+ */
+import { randomBytes } from 'node:crypto';
+import { createKafkaFabric } from '../src/fabric/kafka-fabric.js';
+import { silentLogger } from '../src/core/logger.js';
+
+const brokers = process.env.KAFKA_BROKERS;
+if (!brokers) {
+  console.log('kafka-hops: skipped (KAFKA_BROKERS not set; start Kafka with scripts/services/kafka.sh)');
+  process.exit(0);
+}
+const HOPS = Number(process.env.BENCH_HOPS ?? 2);
+const BATCH = Number(process.env.BENCH_BATCH ?? 10);
+const SLOT_MS = Number(process.env.BENCH_SLOT_MS ?? 10);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
+
+const run = `bench-hops-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
+const fabric = await createKafkaFabric({ brokers: brokers.split(','), clientId: run, logger: silentLogger() });
+const topics = Array.from({ length: HOPS + 1 }, (_, i) => `${run}-${i}`);
+await fabric.ensureTopics(topics.map((name) => ({ name })));
+const now = () => performance.timeOrigin + performance.now();
+/** per message: the time it was published at each stage, then received at the end */
+const hopLatency: number[][] = Array.from({ length: HOPS + 1 }, () => []);
+const total: number[] = [];
+let measuring = false;
+
+for (let i = 0; i < HOPS; i++) {
+  await fabric.subscribe({
+    group: `${run}-stage${i}`,
+    topics: [topics[i]!],
+    fromBeginning: true,
+    handler: async (batch) => {
+      const t = now();
+      await fabric.publishBatch(
+        batch.map((m) => {
+          const marks = JSON.parse(m.value) as number[];
+          if (measuring) hopLatency[i]!.push(t - marks.at(-1)!);
+          return { topic: topics[i + 1]!, key: m.key, value: JSON.stringify([...marks, now()]) };
+        }),
+      );
+    },
+  });
+}
+await fabric.subscribe({
+  group: `${run}-measure`,
+  topics: [topics[HOPS]!],
+  fromBeginning: true,
+  handler: async (batch) => {
+    const t = now();
+    for (const m of batch) {
+      const marks = JSON.parse(m.value) as number[];
+      if (!measuring) continue;
+      hopLatency[HOPS]!.push(t - marks.at(-1)!);
+      total.push(t - marks[0]!);
+    }
+  },
+});
+
+// the feed: BATCH keyed messages per slot, on a drift-free grid
+let n = 0;
+const feedStart = now();
+let slot = 0;
+let feeding = true;
+const feed = () => {
+  if (!feeding) return;
+  const t = now();
+  void fabric.publishBatch(Array.from({ length: BATCH }, () => ({ topic: topics[0]!, key: `r${n++ % 1000}`, value: JSON.stringify([t]) })));
+  slot++;
+  setTimeout(feed, Math.max(0, feedStart + slot * SLOT_MS - now()));
+};
+feed();
+
+// the scheduling floor: lateness of a bare 2 ms timer in this process
+const lateness: number[] = [];
+let last = now();
+const probe = setInterval(() => {
+  const t = now();
+  if (measuring) lateness.push(Math.max(0, t - last - 2));
+  last = t;
+}, 2);
+
+await new Promise((r) => setTimeout(r, WARMUP * 1000));
+measuring = true;
+await new Promise((r) => setTimeout(r, SECONDS * 1000));
+measuring = false;
+feeding = false;
+clearInterval(probe);
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return (s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN).toFixed(1);
+};
+const describe = (xs: number[]) => `p50 ${pct(xs, 50)} / p99 ${pct(xs, 99)} / max ${pct(xs, 100)} ms`;
+console.log(`kafka-hops: ${HOPS} hops, ${BATCH} messages every ${SLOT_MS} ms (${((BATCH * 1000) / SLOT_MS).toFixed(0)} msg/s), ${total.length} measured`);
+for (let i = 0; i <= HOPS; i++) console.log(`kafka-hops: hop ${i + 1} (${i < HOPS ? `publish → stage ${i + 1}` : 'publish → measuring consumer'}): ${describe(hopLatency[i]!)}`);
+console.log(`kafka-hops: end to end (${HOPS + 1} publishes and deliveries): ${describe(total)}`);
+console.log(`kafka-hops: a bare 2 ms timer in this process fires late by ${describe(lateness)}`);
+await fabric.close();
