@@ -12,7 +12,8 @@
  * BENCH_SPREAD=1: the producer spreads the routers' polls over the second (network.spreadPolls,
  * slots of BENCH_SLOT_MS, default 10) instead of polling all 1000 at the same instant.
  * BENCH_PARTITIONS: partitions of the shared topics. BENCH_PROCESSES=1: the stages run as
- * `wattflow producer|processor|inference` processes instead of inside this one.
+ * `wattflow producer|processor|inference` processes instead of inside this one. BENCH_CHAIN=1:
+ * the processor predicts too (`network.chainInference`: TP and ML in one request, no TP hop).
  * Also printed: latency per hop (from the messages' debug timestamps), this process's event-loop
  * utilisation and delay; BENCH_REQUESTS=1 adds its Kafka requests/s by API, BENCH_TRACE=FILE
  * writes every message's timestamps (poll, TD built, TP, ML, consumed; ms) as CSV lines.
@@ -45,6 +46,8 @@ const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 1);
 /** BENCH_PROCESSES=1: each stage runs as its own `wattflow <role>` process (the deployed topology) instead of in this one. */
 const PROCESSES = process.env.BENCH_PROCESSES === '1';
 const SLOT_MS = Number(process.env.BENCH_SLOT_MS ?? 10);
+/** BENCH_CHAIN=1: the processor predicts too (network.chainInference), no inference stage. */
+const CHAIN = process.env.BENCH_CHAIN === '1';
 // role processes join the roles' own groups, so their run gets topics of its own (no backlog of earlier runs)
 const runTag = PROCESSES ? `_${Date.now().toString(36)}` : '';
 const sharedName = (stage: string) => `bench_shared${PARTITIONS > 1 ? `_p${PARTITIONS}` : ''}${runTag}_${stage}`;
@@ -108,6 +111,7 @@ function startRole(role: string): void {
       WATTFLOW__fabric__kafka__partitions: String(PARTITIONS),
       WATTFLOW__network__spreadPolls: String(SPREAD),
       WATTFLOW__network__spreadSlotMs: String(SLOT_MS),
+      WATTFLOW__network__chainInference: String(CHAIN),
       WATTFLOW__network__watch: 'false',
     },
   });
@@ -117,7 +121,7 @@ const dummies = new DummyPredictors();
 // The stages' groups keep their names across runs: a new group reads its topics from the
 // beginning, i.e. every earlier run's messages again (measured with their old ticks).
 const run = Date.now().toString(36);
-const processor = createProcessor({ fabric, experiment: source, logger, group: 'bench-processor' });
+const processor = createProcessor({ fabric, experiment: source, logger, group: 'bench-processor', chainInference: CHAIN ? (r) => dummies.get(r.routerType) : undefined });
 const inference = createInference({ fabric, experiment: source, logger, resolve: (r) => dummies.get(r.routerType), group: 'bench-inference' });
 const latencies: number[] = [];
 /** per hop: poll tick → TD published (collector_timestamp), → TP (process_timestamp), → ML (ml_timestamp), → consumed */
@@ -148,10 +152,10 @@ const sub = await measure.subscribe({
 });
 const producer = createProducer({ fabric, experiment: source, logger, spreadPolls: SPREAD, spreadSlotMs: SLOT_MS });
 if (PROCESSES) {
-  for (const role of ['processor', 'inference', 'producer']) startRole(role);
+  for (const role of CHAIN ? ['processor', 'producer'] : ['processor', 'inference', 'producer']) startRole(role);
 } else {
   await processor.start!();
-  await inference.start!();
+  if (!CHAIN) await inference.start!();
   await producer.start!();
 }
 await new Promise((r) => setTimeout(r, WARMUP * 1000));
@@ -190,7 +194,7 @@ if (PROCESSES) {
   await Promise.all(roles.map((c) => new Promise((r) => (c.once('exit', r), c.kill('SIGTERM')))));
 } else {
   await producer.stop!();
-  await inference.stop!();
+  if (!CHAIN) await inference.stop!();
   await processor.stop!();
 }
 await sub.close();

@@ -75,6 +75,8 @@ const networkSection = {
     spreadPolls: { type: 'boolean', default: false },
     /** With spreadPolls, offsets on a grid of this many ms: a slot's routers are polled together and published in one request. */
     spreadSlotMs: { type: 'integer', minimum: 1, default: 10 },
+    /** Operator chaining: the processor also predicts and publishes TP and ML together (one Kafka hop fewer); no separate inference stage runs. */
+    chainInference: { type: 'boolean', default: false },
     /** Finite-difference step for trained models' sensitivities. */
     epsilon: { type: 'number', exclusiveMinimum: 0, default: 0.01 },
   },
@@ -223,7 +225,7 @@ export interface AppConfig {
   http: { host: string; port: number; bodyLimitBytes: number };
   fabric: { kind: 'memory' | 'kafka'; kafka: { brokers: string[]; clientId: string; partitions: number } };
   collector: { allowTargets: string[]; allowAnyTarget: boolean; timeoutMs: number; maxResponseBytes: number };
-  network: { experiment?: string; watch: boolean; formulaDir?: string; epsilon: number; spreadPolls: boolean; spreadSlotMs: number };
+  network: { experiment?: string; watch: boolean; formulaDir?: string; epsilon: number; spreadPolls: boolean; spreadSlotMs: number; chainInference: boolean };
   influx: {
     url?: string;
     apiVersion: 1 | 2;

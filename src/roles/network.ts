@@ -20,7 +20,7 @@ import { InfluxWriter } from '../sinks/influx/writer.js';
 import { createMlInfluxSink, createMlStoreSink } from '../sinks/ml-sinks.js';
 import { openTimeSeriesStore, type TimeSeriesStore } from '../storage/index.js';
 import type { Role } from './role.js';
-import { createFabric, fabricComponent, loadRoleConfig, parseRoleArgs, roleLogger, serve } from './common.js';
+import { ConfigError, createFabric, fabricComponent, loadRoleConfig, parseRoleArgs, roleLogger, serve } from './common.js';
 
 export const DEFAULT_EXPERIMENT_FILE = resolve(BUNDLED_CONFIG_DIR, 'default-experiment.json');
 
@@ -81,13 +81,20 @@ export async function networkComponents(
     const writer = new InfluxWriter({ ...cfg.influx, url: cfg.influx.url }, logger);
     components.push(createMlInfluxSink({ fabric, experiment, writer, logger }));
   }
-  if (parts.inference) {
+  const chained = cfg.network.chainInference;
+  if (chained && parts.inference && !parts.processor) {
+    throw new ConfigError('the configuration', '/network/chainInference', 'is true: the processor predicts, so the inference role must not run (it would publish every ML message twice)');
+  }
+  let chainResolver: PredictorResolver | undefined;
+  if (parts.inference || (chained && parts.processor)) {
     // the deployment watcher starts first: the stage's first message already uses the deployed models
     const models = createDeployedModels(cfg, logger, fabric, experiment);
     components.push(models.component());
-    components.push(createInference({ fabric, experiment, logger, resolve: predictorResolver(cfg, experiment, models) }));
+    const resolve = predictorResolver(cfg, experiment, models);
+    if (chained) chainResolver = resolve;
+    else components.push(createInference({ fabric, experiment, logger, resolve }));
   }
-  if (parts.processor) components.push(createProcessor({ fabric, experiment, logger }));
+  if (parts.processor) components.push(createProcessor({ fabric, experiment, logger, chainInference: chainResolver }));
   if (parts.producer) components.push(createProducer({ fabric, experiment, logger, spreadPolls: cfg.network.spreadPolls, spreadSlotMs: cfg.network.spreadSlotMs }));
   return components;
 }

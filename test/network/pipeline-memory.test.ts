@@ -10,6 +10,9 @@ import { DummyPredictors } from '../../src/network/inference/dummy-predictor.js'
 import type { MlMessage, TpMessage } from '../../src/network/messages.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { messagesOut } from '../../src/network/stage-metrics.js';
+import { loadAppConfig } from '../../src/app-config.js';
+import { ConfigError } from '../../src/core/config.js';
+import { networkComponents } from '../../src/roles/network.js';
 
 const logger = silentLogger();
 
@@ -182,4 +185,60 @@ test('routers may share one topic per stage (keyed by router id): each router ke
   }
   await inference.stop!();
   await processor.stop!();
+});
+
+test('chained inference (network.chainInference): the processor publishes TP and ML together, the same values as two stages', async () => {
+  const exp = testExperiment();
+  const dummies = new DummyPredictors();
+  // two stages
+  const twoStages = new MemoryFabric();
+  const { processor, inference } = await startStages(twoStages, exp);
+  // chained: r2 has no usable model here, so its TP messages are dead-lettered as the inference stage would
+  const chainedBus = new MemoryFabric();
+  const chained = createProcessor({
+    fabric: chainedBus,
+    experiment: new ExperimentSource(exp),
+    logger,
+    chainInference: (r) => {
+      if (r.id === 'r2') throw new Error('no deployed model');
+      return dummies.get(r.routerType);
+    },
+  });
+  await chained.start!();
+  for (const bus of [twoStages, chainedBus]) {
+    await publishPolls(bus, exp, 'r1', 4);
+    await publishPolls(bus, exp, 'r2', 3);
+  }
+  const comparable = (m: { key: string; value: string }) => {
+    const ml = JSON.parse(m.value) as MlMessage;
+    return { key: m.key, epoch: ml.epoch_timestamp, inputs: ml.input_ml_metrics, outputs: ml.output_ml_metrics };
+  };
+  const expected = (await readAtLeast(twoStages, 'ML_r1', 3)).map(comparable);
+  const got = (await readAtLeast(chainedBus, 'ML_r1', 3)).map(comparable);
+  assert.equal(got.length, 3);
+  assert.deepEqual(got, expected);
+  assert.equal((await readAtLeast(chainedBus, 'TP_r1', 3)).length, 3, 'the TP topic is still written');
+  const dlq = await readAtLeast(chainedBus, 'TP_r2.dlq', 2);
+  assert.equal(dlq.length, 2);
+  const letter = JSON.parse(dlq[0]!.value) as { stage: string; reason: string; topic: string; value: string };
+  assert.equal(letter.topic, 'TP_r2');
+  assert.match(letter.reason, /no model for router r2: no deployed model/);
+  assert.equal((JSON.parse(letter.value) as TpMessage).input_ml_metrics.length, 4, 'the dead letter carries the TP message');
+  assert.equal((await chainedBus.readAll('ML_r2')).length, 0);
+  await chained.stop!();
+  await inference.stop!();
+  await processor.stop!();
+});
+
+test('with network.chainInference the inference role alone refuses to start (it would publish every ML message twice); up chains', async () => {
+  const cfg = loadAppConfig(undefined, { '/network/chainInference': true }, {});
+  const exp = new ExperimentSource(testExperiment());
+  const fabric = new MemoryFabric();
+  await assert.rejects(networkComponents(cfg, logger, fabric, exp, { inference: true }), (err: Error) => {
+    assert.ok(err instanceof ConfigError);
+    assert.match(err.message, /\/network\/chainInference: is true: the processor predicts, so the inference role must not run/);
+    return true;
+  });
+  const names = (await networkComponents(cfg, logger, fabric, exp, { processor: true, inference: true })).map((c) => c.name);
+  assert.ok(names.includes('processor') && !names.includes('inference'), `components: ${names}`);
 });

@@ -8,7 +8,7 @@
 import type { Component } from '../../core/component.js';
 import type { Logger } from '../../core/logger.js';
 import { histogram } from '../../core/metrics.js';
-import type { Fabric, OutgoingMessage } from '../../fabric/fabric.js';
+import type { Fabric, IncomingMessage, OutgoingMessage } from '../../fabric/fabric.js';
 import { stageTopics, type ExperimentSource } from '../experiment.js';
 import { DEFAULT_MODEL_TYPE, DEFAULT_ROUTER_TYPE } from '../experiment-schema.js';
 import type { TpMessage } from '../messages.js';
@@ -32,11 +32,20 @@ export interface InferenceOptions {
   group?: string;
 }
 
-export function createInference(opts: InferenceOptions): Component {
-  const log = opts.logger.child({ stage: 'inference' });
-  const topicsOf = () => stageTopics(opts.experiment.current, 'processed');
+export interface BatchPredictorOptions {
+  experiment: ExperimentSource;
+  resolve: PredictorResolver;
+  /** The dead letter for a TP message that cannot be predicted (unusable features, no model, predictor failure). */
+  deadLetter: (incoming: IncomingMessage, reason: string) => OutgoingMessage;
+}
 
-  const handleMany = async (items: Array<StageItem<TpMessage>>, out: OutgoingMessage[]) => {
+/**
+ * TP messages → ML messages for one batch: groups the rows by the router's predictor
+ * (router type × model) and runs each predictor once (micro-batching). Used by the inference
+ * stage and, chained, by the processor (`network.chainInference`).
+ */
+export function createBatchPredictor(opts: BatchPredictorOptions) {
+  return async (items: Array<StageItem<TpMessage>>, out: OutgoingMessage[]): Promise<void> => {
     const exp = opts.experiment.current;
     const groups = new Map<PowerPredictor, Array<{ item: StageItem<TpMessage>; features: PowerFeatures; routerType: string }>>();
     for (const item of items) {
@@ -44,14 +53,14 @@ export function createInference(opts: InferenceOptions): Component {
       const routerType = router?.routerType ?? DEFAULT_ROUTER_TYPE;
       const features = featuresOf(item.message);
       if ('error' in features) {
-        out.push(loop.deadLetter(item.incoming, features.error));
+        out.push(opts.deadLetter(item.incoming, features.error));
         continue;
       }
       let predictor: PowerPredictor;
       try {
         predictor = opts.resolve({ id: item.routerId, routerType, modelType: router?.modelType ?? DEFAULT_MODEL_TYPE });
       } catch (err) {
-        out.push(loop.deadLetter(item.incoming, `no model for router ${item.routerId}: ${(err as Error).message}`));
+        out.push(opts.deadLetter(item.incoming, `no model for router ${item.routerId}: ${(err as Error).message}`));
         continue;
       }
       let list = groups.get(predictor);
@@ -64,7 +73,7 @@ export function createInference(opts: InferenceOptions): Component {
       try {
         predictions = await predictor.predict(rows.map((r) => r.features));
       } catch (err) {
-        for (const r of rows) out.push(loop.deadLetter(r.item.incoming, `prediction failed: ${(err as Error).message}`));
+        for (const r of rows) out.push(opts.deadLetter(r.item.incoming, `prediction failed: ${(err as Error).message}`));
         continue;
       }
       const elapsed = performance.now() - started;
@@ -80,6 +89,12 @@ export function createInference(opts: InferenceOptions): Component {
       });
     }
   };
+}
+
+export function createInference(opts: InferenceOptions): Component {
+  const log = opts.logger.child({ stage: 'inference' });
+  const topicsOf = () => stageTopics(opts.experiment.current, 'processed');
+  const handleMany = createBatchPredictor({ experiment: opts.experiment, resolve: opts.resolve, deadLetter: (incoming, reason) => loop.deadLetter(incoming, reason) });
 
   const loop: StageLoop<TpMessage> = new StageLoop<TpMessage>({
     stage: 'inference',

@@ -7,6 +7,9 @@
  * also publishes it, keyed by router, to a compacted state topic; a member that is assigned a
  * router's topic first rebuilds that router's last message from the state topic, so it never
  * pairs across a gap it did not see and never emits a wrong rate.
+ *
+ * Chained (`chainInference`), it also predicts each TP message and publishes the ML message with
+ * it (operator chaining, as stream processors fuse adjacent operators): one Kafka hop fewer.
  */
 import type { Component } from '../../core/component.js';
 import type { Logger } from '../../core/logger.js';
@@ -23,7 +26,9 @@ import {
   type TpMessage,
 } from '../messages.js';
 import { hopLatency, messagesDropped } from '../stage-metrics.js';
-import { StageLoop } from '../stage-runner.js';
+import { StageLoop, type StageItem } from '../stage-runner.js';
+import { createBatchPredictor } from '../inference/inference.js';
+import type { PredictorResolver } from '../inference/predictor.js';
 import { parseTd } from '../validate.js';
 import { computeRates, snapshotOf, type CounterSnapshot, type Rates } from './compute.js';
 
@@ -37,6 +42,12 @@ export interface ProcessorOptions {
   stateTopic?: string;
   /** Pairs further apart than this many polling intervals are dropped (default 5). */
   maxGapIntervals?: number;
+  /**
+   * Operator chaining (`network.chainInference`): predict each TP message here too and publish
+   * its ML message in the same request as the TP message, one Kafka hop fewer than a separate
+   * inference stage (which must then not run). The TP topic is still written.
+   */
+  chainInference?: PredictorResolver;
 }
 
 /** Builds the TP message: the TD fields in reference order plus input_ml_metrics. */
@@ -78,7 +89,8 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
     log.info({ routers: [...routers] }, 'restored per-router state');
   };
 
-  const handle = (key: string, td: TdMessage, incoming: IncomingMessage, out: OutgoingMessage[]) => {
+  /** One TD message: state and (when the pair is usable) the TP message onto `out`; returns the TP message. */
+  const handle = (key: string, td: TdMessage, incoming: IncomingMessage, out: OutgoingMessage[]): TpMessage | undefined => {
     const exp = opts.experiment.current;
     const routerId = key || routerIdOf(td);
     const router = opts.experiment.routerById(routerId);
@@ -105,15 +117,41 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
     const includeOriginal = dbg?.flag_original_metrics ?? exp.flagOriginalMetrics;
     const tp = buildTp(td, result.rates, { includeOriginal, nowMs: now });
     out.push({ topic: exp.processedTopic(routerId), key: routerId, json: tp });
+    return tp;
   };
 
-  const loop = new StageLoop<TdMessage>({
+  const predict: ((items: Array<StageItem<TpMessage>>, out: OutgoingMessage[]) => Promise<void>) | undefined = opts.chainInference
+    ? createBatchPredictor({
+        experiment: opts.experiment,
+        resolve: opts.chainInference,
+        // a TP message that cannot be predicted goes where the inference stage would put it: <TP topic>.dlq
+        deadLetter: (tp: IncomingMessage, reason: string): OutgoingMessage => loop.deadLetter({ ...tp, value: JSON.stringify(tp.json) }, reason),
+      })
+    : undefined;
+  /** Chained: the batch's TP messages are predicted together, as the inference stage would. */
+  const handleMany = async (items: Array<StageItem<TdMessage>>, out: OutgoingMessage[]) => {
+    const produced: Array<StageItem<TpMessage>> = [];
+    for (const item of items) {
+      try {
+        const tp = handle(item.routerId, item.message, item.incoming, out);
+        if (!tp) continue;
+        const topic = opts.experiment.current.processedTopic(item.routerId);
+        const incoming: IncomingMessage = { topic, key: item.routerId, value: '', json: tp, headers: {}, partition: -1, offset: '-1', timestamp: Date.now() };
+        produced.push({ routerId: item.routerId, message: tp, incoming });
+      } catch (err) {
+        out.push(loop.deadLetter(item.incoming, `stage processor failed: ${(err as Error).message}`));
+      }
+    }
+    await predict!(produced, out);
+  };
+
+  const loop: StageLoop<TdMessage> = new StageLoop<TdMessage>({
     stage: 'processor',
     group: opts.group ?? 'wattflow-processor',
     fabric: opts.fabric,
     logger: log,
     parse: parseTd,
-    handle,
+    ...(predict ? { handleMany } : { handle: (key: string, td: TdMessage, incoming: IncomingMessage, out: OutgoingMessage[]) => void handle(key, td, incoming, out) }),
     internalTopics: new Set([stateTopic]),
     onAssigned: restoreState,
     onRevoked: (topics) => {
