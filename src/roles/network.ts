@@ -83,7 +83,7 @@ export async function networkComponents(
   }
   const chained = cfg.network.chainInference;
   if (chained && parts.inference && !parts.processor) {
-    throw new ConfigError('the configuration', '/network/chainInference', 'is true: the processor predicts, so the inference role must not run (it would publish every ML message twice)');
+    throw new ConfigError('the network settings', '/network/chainInference', 'is true: the processor predicts, so the inference role must not run (it would publish every ML message twice)');
   }
   let chainResolver: PredictorResolver | undefined;
   if (parts.inference || (chained && parts.processor)) {
