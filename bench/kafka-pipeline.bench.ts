@@ -100,9 +100,9 @@ if (process.env.BENCH_REQUESTS === '1') {
   });
 }
 const roles: ChildProcess[] = [];
+const expFile = join(dir, 'experiment.json');
+if (PROCESSES) writeFileSync(expFile, JSON.stringify(raw));
 function startRole(role: string): void {
-  const expFile = join(dir, 'experiment.json');
-  writeFileSync(expFile, JSON.stringify(raw));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', role, '--experiment', expFile, '--port', '0'], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
@@ -172,7 +172,9 @@ const elu = performance.eventLoopUtilization(elu0);
 const elapsed = (Date.now() - started) / 1000;
 const rate = (received - startReceived) / elapsed;
 latencies.sort((a, b) => a - b);
-const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+/** The p-th percentile of an ascending list. */
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const pct = (p: number) => percentile(latencies, p);
 const mean = latencies.reduce((s, v) => s + v, 0) / Math.max(1, latencies.length);
 console.log(
   `kafka-pipeline: ${rate.toFixed(0)} ML msg/s sustained over ${elapsed.toFixed(0)} s (expected ${ROUTERS}/s); ` +
@@ -180,10 +182,9 @@ console.log(
 );
 if (process.env.BENCH_TRACE) writeFileSync(process.env.BENCH_TRACE, trace.join('\n'));
 const hopNames = ['poll → TD built', 'TD → TP processed', 'TP → ML predicted', 'ML → consumed'];
-const hopPct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
 console.log(
   'kafka-pipeline: per hop p50/p99 (ms): ' +
-    hops.map((xs, h) => (xs.sort((a, b) => a - b), `${hopNames[h]} ${hopPct(xs, 50).toFixed(1)}/${hopPct(xs, 99).toFixed(1)}`)).join(', '),
+    hops.map((xs, h) => (xs.sort((a, b) => a - b), `${hopNames[h]} ${percentile(xs, 50).toFixed(1)}/${percentile(xs, 99).toFixed(1)}`)).join(', '),
 );
 console.log(
   `kafka-pipeline: this process's event loop: utilisation ${(elu.utilization * 100).toFixed(0)} %, delay p50 ${(loopDelay.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(loopDelay.max / 1e6).toFixed(1)} ms`,
