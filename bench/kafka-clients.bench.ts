@@ -29,6 +29,7 @@ import {
 } from '@platformatic/kafka';
 import { silentLogger } from '../src/core/logger.js';
 import { createKafkaFabric } from '../src/fabric/kafka-fabric.js';
+import { removeBenchTopics } from './kafka-cleanup.js';
 
 const brokersEnv = process.env.KAFKA_BROKERS?.trim();
 if (!brokersEnv) {
@@ -289,8 +290,6 @@ try {
   await fabric();
   console.log(`json ${JSON.stringify(results)}`);
 } finally {
-  await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-  const groups = [...(await admin.listGroups().catch(() => new Map())).keys()].filter((g: string) => g.startsWith(run));
-  if (groups.length) await admin.deleteGroups({ groups }).catch(() => undefined);
   await admin.close();
+  await removeBenchTopics(brokers, Object.values(topics), run);
 }

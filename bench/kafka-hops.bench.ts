@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { createKafkaFabric } from '../src/fabric/kafka-fabric.js';
 import { silentLogger } from '../src/core/logger.js';
+import { removeBenchTopics } from './kafka-cleanup.js';
 
 const brokers = process.env.KAFKA_BROKERS;
 if (!brokers) {
@@ -107,3 +108,4 @@ for (let i = 0; i <= HOPS; i++) console.log(`kafka-hops: hop ${i + 1} (${i < HOP
 console.log(`kafka-hops: end to end (${HOPS + 1} publishes and deliveries): ${describe(total)}`);
 console.log(`kafka-hops: a bare 2 ms timer in this process fires late by ${describe(lateness)}`);
 await fabric.close();
+await removeBenchTopics(brokers.split(','), topics, run);

@@ -30,6 +30,7 @@ import { createProcessor } from '../src/network/processor/processor.js';
 import { createInference } from '../src/network/inference/inference.js';
 import { DummyPredictors } from '../src/network/inference/dummy-predictor.js';
 import { silentLogger } from '../src/core/logger.js';
+import { removeBenchTopics } from './kafka-cleanup.js';
 
 const brokers = process.env.KAFKA_BROKERS;
 if (!brokers) {
@@ -76,8 +77,9 @@ const source = new ExperimentSource({ ...exp, source: '' });
 const fabric = await createKafkaFabric({ brokers: brokers.split(','), clientId: 'wattflow-bench', logger, defaultPartitions: PARTITIONS });
 const measure = await createKafkaFabric({ brokers: brokers.split(','), clientId: 'wattflow-bench-measure', logger });
 const mlTopics = [...new Set(exp.routers.map((r) => exp.predictionsTopic(r.id)))];
+const benchTopics = [...new Set([...exp.routers.map((r) => r.topic), ...exp.routers.map((r) => exp.processedTopic(r.id)), ...mlTopics])];
 const t0 = Date.now();
-await fabric.ensureTopics([...new Set([...exp.routers.map((r) => r.topic), ...exp.routers.map((r) => exp.processedTopic(r.id)), ...mlTopics])].map((name) => ({ name })));
+await fabric.ensureTopics(benchTopics.map((name) => ({ name })));
 console.log(`kafka-pipeline: ${ROUTERS} routers, ${SHARED ? `shared topics (one per stage, ${PARTITIONS} partition${PARTITIONS > 1 ? 's' : ''})` : 'one topic per router and stage'}, ${SPREAD ? 'polls spread over the interval' : 'all polled at each tick'}, topics ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
 /** BENCH_REQUESTS=1: count this process's Kafka requests by API (the client's diagnostics channel). */
@@ -201,3 +203,5 @@ if (PROCESSES) {
 await sub.close();
 await measure.close();
 await fabric.close();
+// the topics go when the run ends (BENCH_KEEP_TOPICS=1 keeps them), the measuring groups too
+await removeBenchTopics(brokers.split(','), benchTopics, 'bench-measure-');

@@ -7,7 +7,10 @@
 #
 # Env: KAFKA_VERSION (default 3.9.1, falls back to 3.9.0 if Maven Central can't serve it),
 #      KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP (-Xms512m -Xmx2g: thousands of per-router topics need more than 512 MB),
-#      KAFKA_GC (G1, 5 ms pause goal), KAFKA_NETWORK_THREADS (2), KAFKA_IO_THREADS (4).
+#      KAFKA_GC (G1, 5 ms pause goal), KAFKA_NETWORK_THREADS (2), KAFKA_IO_THREADS (4),
+#      KAFKA_FRESH_DATA=1: when this script has to start a broker, it first empties the broker's
+#      data directory (every topic and offset of this test broker is scratch). `.ci/run` sets it:
+#      a broker restarted on thousands of leftover benchmark topics spends minutes loading them.
 set -euo pipefail
 SERVICE=kafka
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -92,6 +95,8 @@ controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=$DIR/data
+# logs are loaded (and recovered after a crash) in parallel at start-up
+num.recovery.threads.per.data.dir=${KAFKA_RECOVERY_THREADS:-2}
 num.network.threads=${KAFKA_NETWORK_THREADS:-2}
 num.io.threads=${KAFKA_IO_THREADS:-4}
 num.partitions=1
@@ -148,6 +153,10 @@ svc_ensure() {
 
   kafka_install
   svc_dir kafka >/dev/null
+  if [[ "${KAFKA_FRESH_DATA:-}" == 1 && -d "$DIR/data" ]]; then
+    log "KAFKA_FRESH_DATA=1: emptying $DIR/data ($(find "$DIR/data" -mindepth 1 -maxdepth 1 -type d | wc -l) partition directories)"
+    rm -rf "$DIR/data"
+  fi
   write_config
   if [[ ! -f "$DIR/data/meta.properties" ]]; then
     local cid
@@ -172,12 +181,15 @@ svc_ensure() {
   log "ready: admin client lists topics"
 }
 
-# like wait_healthy, but returns 1 instead of exiting
+# like wait_healthy (also waiting on while the log grows), but returns 1 instead of exiting
 wait_healthy_quiet() {
-  local timeout="$1" pid="$2" start=$SECONDS
-  while ((SECONDS - start < timeout)); do
+  local timeout="$1" pid="$2" start=$SECONDS size last_size=-1 last_growth=$SECONDS
+  while ((SECONDS - start < ${WAIT_HEALTHY_MAX_S:-600})); do
     kafka_probe && return 0
     kill -0 "$pid" 2>/dev/null || return 1
+    size="$(stat -c %s "$LOG" 2>/dev/null || echo 0)"
+    if [[ "$size" != "$last_size" ]]; then last_size="$size"; last_growth=$SECONDS; fi
+    ((SECONDS - start >= timeout && SECONDS - last_growth > 15)) && return 1
     sleep 0.5
   done
   return 1

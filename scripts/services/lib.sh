@@ -85,11 +85,13 @@ start_daemon() {
 }
 
 # wait_healthy NAME TIMEOUT_S PID LOGFILE CHECK_CMD [ARGS...]: polls CHECK_CMD until it succeeds.
-# Fails fast if PID dies; on failure prints the log tail and exits.
+# Fails fast if PID dies; on failure prints the log tail and exits. A service still writing its
+# log when TIMEOUT_S passes is busy starting (a broker loading thousands of partitions), not hung:
+# the wait goes on while the log keeps growing, up to WAIT_HEALTHY_MAX_S (default 600 s).
 wait_healthy() {
   local name="$1" timeout="$2" pid="$3" logf="$4"; shift 4
-  local start=$SECONDS
-  while ((SECONDS - start < timeout)); do
+  local start=$SECONDS max="${WAIT_HEALTHY_MAX_S:-600}" size last_size=-1 last_growth=$SECONDS noted=0
+  while :; do
     if "$@" 2>/dev/null; then
       log "healthy after $((SECONDS - start))s"
       return 0
@@ -99,14 +101,23 @@ wait_healthy() {
       tail_log "$logf"
       exit 1
     fi
+    size="$(stat -c %s "$logf" 2>/dev/null || echo 0)"
+    if [[ "$size" != "$last_size" ]]; then last_size="$size"; last_growth=$SECONDS; fi
+    if ((SECONDS - start >= timeout)); then
+      # past the base timeout: keep going only while the log moved in the last 15 s
+      if ((SECONDS - last_growth > 15 || SECONDS - start >= max)); then break; fi
+      if ((!noted)); then log "not healthy after ${timeout}s but still writing its log: waiting (up to ${max}s)"; noted=1; fi
+    fi
     sleep 0.5
   done
-  log "ERROR: $name not healthy after ${timeout}s (check: $*)"
+  log "ERROR: $name not healthy after $((SECONDS - start))s (check: $*)"
   tail_log "$logf"
   if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-    log "killing the unhealthy $name (pid $pid) so the next run starts clean"
+    # a clean stop (no SIGKILL while it still responds) so the next start need not recover logs
+    log "stopping the unhealthy $name (pid $pid) so the next run starts clean"
     kill -TERM "$pid" 2>/dev/null || true
-    sleep 2
+    local i
+    for ((i = 0; i < 60; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     kill -KILL "$pid" 2>/dev/null || true
   fi
   exit 1
