@@ -99,6 +99,10 @@ export class FallbackVehicleStore implements VehicleStore {
   subscribe: VehicleStore['subscribe'] = (...a) => this.primary.subscribe(...a);
   readVectors: VehicleStore['readVectors'] = (...a) => this.primary.readVectors(...a);
   ackVectors: VehicleStore['ackVectors'] = (...a) => this.primary.ackVectors(...a);
+  journaledVectors: VehicleStore['journaledVectors'] = (...a) => this.pick().journaledVectors(...a);
+  ackJournaled: VehicleStore['ackJournaled'] = (...a) => this.pick().ackJournaled(...a);
+  deadLetterVectors: VehicleStore['deadLetterVectors'] = (...a) => this.pick().deadLetterVectors(...a);
+  deadLetters: VehicleStore['deadLetters'] = (...a) => this.pick().deadLetters(...a);
 }
 
 /** The node-local Redis store (plus the fallback when configured). */
@@ -142,6 +146,11 @@ export function buildVehicleApi(o: {
         retryMs: o.v.inference.retryMs,
         logger,
         onPredictions: (p) => o.store.setLatestPredictions(p),
+        journal: {
+          pending: () => o.store.journaledVectors(Number.MAX_SAFE_INTEGER),
+          ack: (vectors) => o.store.ackJournaled(vectors),
+          deadLetter: (vectors, reason) => o.store.deadLetterVectors(vectors, reason),
+        },
       })
     : undefined;
   const catalog = o.catalog ?? defaultCatalog;
@@ -149,6 +158,11 @@ export function buildVehicleApi(o: {
   const api = createVehicleApi({ cfg: o.v, store: o.store, ingest, catalog, logger });
   const component: Component = {
     ...api,
+    async start() {
+      await api.start?.();
+      // what a previous process accepted and had not forwarded goes first (retried in the background while Redis is down)
+      if (forwarder) void forwarder.recover();
+    },
     async stop() {
       await api.stop?.();
       await forwarder?.stop(o.v.inference.timeoutMs);

@@ -1,7 +1,8 @@
 /**
  * Vehicle store contract, run on the in-process adapter and on the real Redis (REDIS_URL):
  * idempotent appends (duplicate, conflict, expired), retention, series, vectors (latest,
- * announcements, stream with consumer groups), latest predictions; Redis unavailable.
+ * announcements, stream with consumer groups), the forward journal and dead-letter stream,
+ * latest predictions; Redis unavailable.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -105,6 +106,33 @@ function contract(name: string, make: () => Promise<{ store: VehicleStore; clean
       await store.ackVectors(group, rest.map((e) => e.id));
       assert.deepEqual(await store.readVectors(group, 'c1', 10), []);
       await unsubscribe();
+    });
+
+    test('forward journal: journaled with the vectors, listed oldest first, removed by ack or dead-letter (with the reason)', async () => {
+      const a = uid('veh');
+      const b = uid('veh');
+      const va = [vector({ speed: 1 }, { vehicleId: a, ts: T + 2000, seq: 2 }), vector({ speed: 2 }, { vehicleId: a, ts: T + 3000, seq: 3 })];
+      const vb = [vector({ speed: 3 }, { vehicleId: b, ts: T + 1000, seq: 1 })];
+      await store.publishVectors(va, { journal: true });
+      await store.publishVectors(vb, { journal: true });
+      await store.publishVectors([vector({ speed: 4 }, { vehicleId: b, ts: T + 5000, seq: 2 })]); // not journaled
+      const journaled = await store.journaledVectors(100);
+      assert.deepEqual(journaled.map((v) => [v.vehicleId, v.ts]), [[b, T + 1000], [a, T + 2000], [a, T + 3000]]);
+      assert.deepEqual(journaled[1], va[0], 'the whole vector comes back');
+      assert.equal((await store.journaledVectors(2)).length, 2);
+      // the latest vector still follows every publish
+      assert.equal((await store.getLatestVector(b))?.ts, T + 5000);
+
+      await store.ackJournaled([va[0]!]);
+      await store.deadLetterVectors(vb, 'HTTP 400: bad vector');
+      assert.deepEqual((await store.journaledVectors(100)).map((v) => [v.vehicleId, v.ts]), [[a, T + 3000]]);
+      const dead = await store.deadLetters(10);
+      assert.equal(dead.length, 1);
+      assert.equal(dead[0]!.reason, 'HTTP 400: bad vector');
+      assert.deepEqual(dead[0]!.vector, vb[0]);
+      assert.ok(Math.abs(dead[0]!.atMs - Date.now()) < 60_000, `dead-letter time ${dead[0]!.atMs}`);
+      await store.ackJournaled(va);
+      assert.deepEqual(await store.journaledVectors(100), []);
     });
 
     test('latest prediction: newer wins, an older one is ignored', async () => {

@@ -8,11 +8,19 @@
  * it elsewhere; configured fallback URLs are tried in order only when set. Two transports: HTTP
  * (Open Inference Protocol `POST <url>/v2/models/{name}/versions/{v}/infer` by default, or the
  * plain `POST <url>/v1/vehicle/predict`) and an in-process call (`wattflow up`).
+ *
+ * Nothing is lost when the API dies: each vector is written to the store's forward journal in
+ * the same atomic step that stores and announces it, and leaves the journal only once the
+ * predictor has scored it (its points durably written) or refused it (then it goes to the
+ * dead-letter stream with the reason). `recover()` at start re-sends what a previous process
+ * left in the journal; a vector may so be scored twice, which the sinks absorb (a prediction
+ * point is keyed by vehicle and tick).
  */
 import type { Logger } from '../../core/logger.js';
 import type { AlignedVector } from '../align/vector.js';
 import type { VehiclePrediction } from '../predictor/prediction.js';
-import { fallbackTotal, forwardFailures, forwardQueue } from '../metrics.js';
+import { deadLetteredTotal, fallbackTotal, forwardFailures, forwardQueue, recoveredTotal } from '../metrics.js';
+import { journalField } from '../store/store.js';
 
 export type SendBatch = (vectors: AlignedVector[]) => Promise<VehiclePrediction[]>;
 
@@ -24,6 +32,15 @@ export interface ForwarderOptions {
   logger: Logger;
   /** Predictions returned by the predictor (the API keeps each vehicle's latest). */
   onPredictions?: (p: VehiclePrediction[]) => Promise<void> | void;
+  /** The store's forward journal (see the header); without it nothing survives a crash. */
+  journal?: ForwardJournal;
+}
+
+export interface ForwardJournal {
+  /** What an earlier process journaled and never acknowledged, oldest first. */
+  pending(): Promise<AlignedVector[]>;
+  ack(vectors: readonly AlignedVector[]): Promise<void>;
+  deadLetter(vectors: readonly AlignedVector[], reason: string): Promise<void>;
 }
 
 /** A batch the target refused as invalid (4xx): retrying cannot help. */
@@ -46,8 +63,14 @@ export class VectorForwarder {
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
+  /** Batches being sent (recovery skips their vectors). */
+  private readonly inFlightBatches = new Set<AlignedVector[]>();
+  /** Per vector queued before its journal write completed: that write (acks wait for it). */
+  private readonly persisting = new WeakMap<AlignedVector, Promise<unknown>>();
   delivered = 0;
+  /** Vectors the predictor refused (dead-lettered). */
   dropped = 0;
+  recovered = 0;
 
   constructor(
     private readonly transports: Transport[],
@@ -73,9 +96,16 @@ export class VectorForwarder {
     return true;
   }
 
-  enqueue(vectors: readonly AlignedVector[]): void {
+  /**
+   * Queues vectors for the predictor. `persisted`: their store write (with the journal entry),
+   * still in progress; a batch is acknowledged in the journal only after it completed.
+   */
+  enqueue(vectors: readonly AlignedVector[], persisted?: Promise<unknown>): void {
     if (vectors.length === 0) return;
-    for (const v of vectors) this.queue.push(v);
+    for (const v of vectors) {
+      this.queue.push(v);
+      if (persisted) this.persisting.set(v, persisted);
+    }
     forwardQueue.set(this.queue.length);
     this.pump();
   }
@@ -85,12 +115,68 @@ export class VectorForwarder {
     while (this.queue.length > 0 && this.inFlight < this.o.concurrency) {
       const batch = this.queue.splice(0, this.o.batchSize);
       forwardQueue.set(this.queue.length);
-      this.inFlight++;
-      void this.deliver(batch).finally(() => {
-        this.inFlight--;
-        this.pump();
-        if (this.pending === 0) for (const w of this.idleWaiters.splice(0)) w();
-      });
+      this.send(batch);
+    }
+  }
+
+  private send(batch: AlignedVector[]): void {
+    this.inFlight++;
+    this.inFlightBatches.add(batch);
+    void this.deliver(batch).finally(() => {
+      this.inFlight--;
+      this.inFlightBatches.delete(batch);
+      this.pump();
+      if (this.pending === 0) for (const w of this.idleWaiters.splice(0)) w();
+    });
+  }
+
+  /**
+   * Re-queues (ahead of new data) what the journal holds and this process is not already
+   * sending: the vectors a crashed or killed API had accepted but not forwarded. Retries every
+   * `retryMs` while the store cannot be read; returns how many vectors were recovered.
+   */
+  async recover(): Promise<number> {
+    const journal = this.o.journal;
+    if (!journal) return 0;
+    for (;;) {
+      try {
+        const busy = new Set<string>();
+        for (const v of this.queue) busy.add(journalField(v));
+        for (const b of this.inFlightBatches) for (const v of b) busy.add(journalField(v));
+        const found = (await journal.pending()).filter((v) => !busy.has(journalField(v)));
+        if (found.length > 0) {
+          this.queue.unshift(...found);
+          forwardQueue.set(this.queue.length);
+          this.recovered += found.length;
+          recoveredTotal.inc(found.length);
+          this.o.logger.warn({ vectors: found.length, target: this.target }, 'forward journal: re-sending vectors an earlier process had not forwarded');
+          this.pump();
+        }
+        return found.length;
+      } catch (err) {
+        if (this.stopped) return 0;
+        this.o.logger.warn({ err: (err as Error).message }, 'forward journal: cannot read it yet; retrying');
+        await new Promise((r) => setTimeout(r, this.o.retryMs).unref?.());
+        if (this.stopped) return 0;
+      }
+    }
+  }
+
+  /** After the batch's own journal writes completed: ack (delivered) or dead-letter (refused). Failures are logged: the vectors stay journaled and are re-sent by the next recover(). */
+  private async settle(batch: AlignedVector[], refused?: string): Promise<void> {
+    const journal = this.o.journal;
+    if (!journal) return;
+    const writes = new Set<Promise<unknown>>();
+    for (const v of batch) {
+      const w = this.persisting.get(v);
+      if (w) writes.add(w);
+    }
+    if (writes.size > 0) await Promise.allSettled(writes);
+    try {
+      if (refused === undefined) await journal.ack(batch);
+      else await journal.deadLetter(batch, refused);
+    } catch (err) {
+      this.o.logger.warn({ err: (err as Error).message, vectors: batch.length }, refused === undefined ? 'forward journal: could not acknowledge delivered vectors (they may be sent again)' : 'could not dead-letter refused vectors (they stay in the forward journal)');
     }
   }
 
@@ -114,13 +200,16 @@ export class VectorForwarder {
         } catch (err) {
           this.o.logger.warn({ err }, 'could not keep the latest predictions');
         }
+        await this.settle(batch);
         return;
       } catch (err) {
         lastErr = err;
         forwardFailures.inc({ target: t.target });
         if (err instanceof PermanentForwardError) {
           this.dropped += batch.length;
-          this.o.logger.error({ err: err.message, target: t.target, vectors: batch.length }, 'predictor refused a batch of vectors; dropped');
+          deadLetteredTotal.inc(batch.length);
+          this.o.logger.error({ err: err.message, target: t.target, vectors: batch.length }, 'predictor refused a batch of vectors; kept in the dead-letter stream');
+          await this.settle(batch, `${t.target}: ${err.message}`);
           return;
         }
         if (i === 0) {
@@ -152,13 +241,8 @@ export class VectorForwarder {
       this.blocked = undefined;
       if (this.queue.length === 0) return;
       const batch = this.queue.splice(0, this.o.batchSize);
-      this.inFlight++;
       this.blocked = reason; // nothing else goes out while the probe is in flight
-      void this.deliver(batch).finally(() => {
-        this.inFlight--;
-        this.pump();
-        if (this.pending === 0) for (const w of this.idleWaiters.splice(0)) w();
-      });
+      this.send(batch);
     }, this.o.retryMs);
     this.retryTimer.unref?.();
   }
@@ -180,7 +264,7 @@ export class VectorForwarder {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    if (!ok) this.o.logger.warn({ vectors: this.pending, target: this.target }, 'stopping with vectors not forwarded (they remain in the vector stream)');
+    if (!ok) this.o.logger.warn({ vectors: this.pending, target: this.target }, this.o.journal ? 'stopping with vectors not forwarded (they stay in the forward journal: the next start re-sends them)' : 'stopping with vectors not forwarded (they remain in the vector stream)');
   }
 }
 

@@ -136,10 +136,12 @@ export class IngestService {
   /** Persists, announces and forwards vectors (in order). */
   private async emit(vectors: AlignedVector[]): Promise<void> {
     if (vectors.length === 0) return;
-    // forward first (synchronous enqueue) so that the order across concurrent requests is the aligner's
-    this.o.forwarder?.enqueue(vectors);
+    // store (with the forward journal entry, push mode) and queue for the predictor in the same
+    // synchronous step, so the order across concurrent requests is the aligner's
+    const persisted = this.o.store.publishVectors(vectors, this.o.forwarder ? { journal: true } : undefined);
+    this.o.forwarder?.enqueue(vectors, persisted);
     try {
-      await this.o.store.publishVectors(vectors);
+      await persisted;
       vectorsTotal.inc(vectors.length);
       for (const v of vectors) for (const f of v.flags) flagsTotal.inc({ rule: f.rule });
     } catch (err) {

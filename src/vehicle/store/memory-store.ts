@@ -7,7 +7,7 @@
  */
 import type { AlignedVector } from '../align/vector.js';
 import type { VehiclePrediction } from '../predictor/prediction.js';
-import type { AppendStatus, RawMeasurement, SeriesPoint, StoreLimits, VectorEntry, VehicleStore } from './store.js';
+import { byTickThenVehicle, journalField, type AppendStatus, type RawMeasurement, type SeriesPoint, type StoreLimits, type VectorEntry, type VehicleStore } from './store.js';
 
 class Series {
   ts: number[] = [];
@@ -62,6 +62,8 @@ export class MemoryVehicleStore implements VehicleStore {
   private stream: Array<{ n: number; entry: VectorEntry }> = [];
   private streamSeq = 0;
   private readonly groups = new Map<string, Group>();
+  private readonly journal = new Map<string, AlignedVector>();
+  private dead: Array<{ vector: AlignedVector; reason: string; atMs: number }> = [];
 
   constructor(private readonly limits: StoreLimits) {}
 
@@ -112,7 +114,8 @@ export class MemoryVehicleStore implements VehicleStore {
     return out;
   }
 
-  async publishVectors(vectors: readonly AlignedVector[]): Promise<void> {
+  async publishVectors(vectors: readonly AlignedVector[], opts: { journal?: boolean } = {}): Promise<void> {
+    if (opts.journal) for (const v of vectors) this.journal.set(journalField(v), v);
     for (const v of vectors) {
       const veh = this.vehicle(v.vehicleId);
       if (!veh.latest || v.ts >= veh.latest.ts) veh.latest = v;
@@ -128,6 +131,25 @@ export class MemoryVehicleStore implements VehicleStore {
         for (const v of vectors) for (const h of handlers) h(v);
       });
     }
+  }
+
+  async journaledVectors(limit: number): Promise<AlignedVector[]> {
+    return [...this.journal.values()].sort(byTickThenVehicle).slice(0, limit);
+  }
+
+  async ackJournaled(vectors: readonly AlignedVector[]): Promise<void> {
+    for (const v of vectors) this.journal.delete(journalField(v));
+  }
+
+  async deadLetterVectors(vectors: readonly AlignedVector[], reason: string): Promise<void> {
+    const atMs = Date.now();
+    for (const vector of vectors) this.dead.push({ vector, reason, atMs });
+    if (this.dead.length > this.limits.vectorStreamMaxLen) this.dead = this.dead.slice(this.dead.length - this.limits.vectorStreamMaxLen);
+    await this.ackJournaled(vectors);
+  }
+
+  async deadLetters(limit: number): Promise<Array<{ vector: AlignedVector; reason: string; atMs: number }>> {
+    return this.dead.slice(-limit).reverse();
   }
 
   async getLatestVector(vehicleId: string): Promise<AlignedVector | undefined> {

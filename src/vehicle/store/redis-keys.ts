@@ -8,6 +8,8 @@
  *   <p>v:{<id>}:latest                STRING  latest aligned vector (JSON)
  *   <p>v:{<id>}:prediction            STRING  latest prediction (JSON)
  *   <p>vectors                        STREAM  aligned vectors (field "v": JSON), capped, read by polling predictors
+ *   <p>forward:journal                HASH    push mode: "<id>|<tick ms>" → vector (JSON) until the predictor has it
+ *   <p>vectors:dead                   STREAM  vectors the predictor refused: fields "v" (JSON), "reason"; capped
  *   channel (default idneo_v2x)       PUBSUB  one message per new vector (JSON)
  */
 export class RedisKeys {
@@ -35,6 +37,14 @@ export class RedisKeys {
 
   vectors(): string {
     return `${this.prefix}vectors`;
+  }
+
+  forwardJournal(): string {
+    return `${this.prefix}forward:journal`;
+  }
+
+  deadVectors(): string {
+    return `${this.prefix}vectors:dead`;
   }
 }
 

@@ -73,24 +73,29 @@ return out
 `;
 
 /**
- * PUBLISH_VECTORS — new vectors in one call (each JSON document sent once, used three times):
- *   KEYS: the vector stream, then the latest-vector key of each vehicle concerned
- *   ARGV: channel, stream max length, then per latest key the index of its vector, then the vectors (JSON)
- *   XADD (capped, approximate) and PUBLISH per vector, in order; SET latest per vehicle.
+ * PUBLISH_VECTORS — new vectors in one call (each JSON document sent once, used three or four times):
+ *   KEYS: the vector stream, the forward journal, then the latest-vector key of each vehicle concerned
+ *   ARGV: channel, stream max length, number of journal fields (0 = no journal), then per latest
+ *         key the index of its vector, then the vectors (JSON), then the journal fields
+ *   XADD (capped, approximate) and PUBLISH per vector, in order; SET latest per vehicle; HSET
+ *   each vector in the journal under its field when fields are given.
  */
 export const PUBLISH_VECTORS_LUA = `
 local channel = ARGV[1]
 local maxlen = ARGV[2]
-local nlatest = #KEYS - 1
-local base = 2 + nlatest
-for i = base + 1, #ARGV do
+local njournal = tonumber(ARGV[3])
+local nlatest = #KEYS - 2
+local base = 3 + nlatest
+local last = #ARGV - njournal
+for i = base + 1, last do
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'v', ARGV[i])
   redis.call('PUBLISH', channel, ARGV[i])
+  if njournal > 0 then redis.call('HSET', KEYS[2], ARGV[last + i - base], ARGV[i]) end
 end
 for j = 1, nlatest do
-  redis.call('SET', KEYS[1 + j], ARGV[base + tonumber(ARGV[2 + j])])
+  redis.call('SET', KEYS[2 + j], ARGV[base + tonumber(ARGV[3 + j])])
 end
-return #ARGV - base
+return last - base
 `;
 
 export const SET_IF_NEWER_LUA = `

@@ -13,7 +13,7 @@ import type { AlignedVector } from '../align/vector.js';
 import type { VehiclePrediction } from '../predictor/prediction.js';
 import { parseRawMember, rawMember, RedisKeys } from './redis-keys.js';
 import { APPEND_LUA, PUBLISH_VECTORS_LUA, SET_IF_NEWER_LUA } from './redis-scripts.js';
-import type { AppendStatus, RawMeasurement, SeriesPoint, StoreLimits, VectorEntry, VehicleStore } from './store.js';
+import { byTickThenVehicle, journalField, type AppendStatus, type RawMeasurement, type SeriesPoint, type StoreLimits, type VectorEntry, type VehicleStore } from './store.js';
 
 export interface RedisStoreOptions extends StoreLimits {
   url: string;
@@ -144,7 +144,7 @@ export class RedisVehicleStore implements VehicleStore {
     return out;
   }
 
-  async publishVectors(vectors: readonly AlignedVector[]): Promise<void> {
+  async publishVectors(vectors: readonly AlignedVector[], opts: { journal?: boolean } = {}): Promise<void> {
     if (vectors.length === 0) return;
     const latest = new Map<string, number>();
     const docs: string[] = [];
@@ -152,8 +152,50 @@ export class RedisVehicleStore implements VehicleStore {
       docs.push(JSON.stringify(v));
       latest.set(v.vehicleId, i + 1);
     });
-    const keys = [this.keys.vectors(), ...[...latest.keys()].map((id) => this.keys.latest(id))];
-    await this.client.wfPublishVectors(keys.length, ...keys, this.o.channel, this.o.vectorStreamMaxLen, ...latest.values(), ...docs);
+    const fields = opts.journal ? vectors.map(journalField) : [];
+    const keys = [this.keys.vectors(), this.keys.forwardJournal(), ...[...latest.keys()].map((id) => this.keys.latest(id))];
+    await this.client.wfPublishVectors(keys.length, ...keys, this.o.channel, this.o.vectorStreamMaxLen, fields.length, ...latest.values(), ...docs, ...fields);
+  }
+
+  async journaledVectors(limit: number): Promise<AlignedVector[]> {
+    const out: AlignedVector[] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.client.hscan(this.keys.forwardJournal(), cursor, 'COUNT', 1000);
+      cursor = next;
+      for (let i = 1; i < flat.length; i += 2) {
+        try {
+          out.push(JSON.parse(flat[i]!) as AlignedVector);
+        } catch {
+          this.o.logger.warn({ field: flat[i - 1] }, 'forward journal: an entry is not JSON; removed');
+          await this.client.hdel(this.keys.forwardJournal(), flat[i - 1]!);
+        }
+      }
+    } while (cursor !== '0');
+    return out.sort(byTickThenVehicle).slice(0, limit);
+  }
+
+  async ackJournaled(vectors: readonly AlignedVector[]): Promise<void> {
+    if (vectors.length === 0) return;
+    await this.client.hdel(this.keys.forwardJournal(), ...vectors.map(journalField));
+  }
+
+  async deadLetterVectors(vectors: readonly AlignedVector[], reason: string): Promise<void> {
+    if (vectors.length === 0) return;
+    const m = this.client.multi();
+    for (const v of vectors) m.xadd(this.keys.deadVectors(), 'MAXLEN', '~', this.o.vectorStreamMaxLen, '*', 'v', JSON.stringify(v), 'reason', reason);
+    m.hdel(this.keys.forwardJournal(), ...vectors.map(journalField));
+    const res = await m.exec();
+    const failed = res?.find(([err]) => err);
+    if (failed) throw failed[0]!;
+  }
+
+  async deadLetters(limit: number): Promise<Array<{ vector: AlignedVector; reason: string; atMs: number }>> {
+    const entries = await this.client.xrevrange(this.keys.deadVectors(), '+', '-', 'COUNT', limit);
+    return entries.map(([id, fields]) => {
+      const get = (k: string) => fields[fields.indexOf(k) + 1] ?? '';
+      return { vector: JSON.parse(get('v')) as AlignedVector, reason: get('reason'), atMs: Number(id.split('-')[0]) };
+    });
   }
 
   async getLatestVector(vehicleId: string): Promise<AlignedVector | undefined> {

@@ -3,7 +3,9 @@
  * node-local Redis — raw measurements per vehicle and signal (idempotent: a measurement
  * already stored is a duplicate, a different value at the same time stamp a conflict),
  * the latest aligned vector and prediction per vehicle, the announcement of each new vector
- * (pub/sub) and a capped vector stream for predictors that poll. Two adapters: Redis
+ * (pub/sub), a capped vector stream for predictors that poll, and — in push mode — the forward
+ * journal (vectors handed to the predictor and not yet acknowledged, re-sent after a crash) and
+ * the dead-letter stream of vectors the predictor refused. Two adapters: Redis
  * (redis-store.ts) and in-process memory (memory-store.ts, for `wattflow up` without Redis).
  */
 import type { AlignedVector } from '../align/vector.js';
@@ -51,8 +53,19 @@ export interface VehicleStore {
 
   /** Appends raw measurements of one vehicle atomically; one status per measurement, in order. */
   appendMeasurements(vehicleId: string, items: readonly RawMeasurement[]): Promise<AppendStatus[]>;
-  /** Persists new vectors (in order): latest per vehicle, the vector stream, one announcement each. */
-  publishVectors(vectors: readonly AlignedVector[]): Promise<void>;
+  /**
+   * Persists new vectors (in order): latest per vehicle, the vector stream, one announcement
+   * each; with `journal`, also records each in the forward journal, in the same atomic step.
+   */
+  publishVectors(vectors: readonly AlignedVector[], opts?: { journal?: boolean }): Promise<void>;
+  /** Journaled vectors not yet acknowledged (oldest first, at most `limit`): what a crashed API had not forwarded. */
+  journaledVectors(limit: number): Promise<AlignedVector[]>;
+  /** Removes vectors from the forward journal (delivered, or dead-lettered). */
+  ackJournaled(vectors: readonly AlignedVector[]): Promise<void>;
+  /** Keeps vectors the predictor refused, with the reason, in the capped dead-letter stream; removes them from the journal. */
+  deadLetterVectors(vectors: readonly AlignedVector[], reason: string): Promise<void>;
+  /** The newest dead-lettered vectors (newest first). */
+  deadLetters(limit: number): Promise<Array<{ vector: AlignedVector; reason: string; atMs: number }>>;
   getLatestVector(vehicleId: string): Promise<AlignedVector | undefined>;
   /** Keeps the newest prediction per vehicle (older ones are ignored). */
   setLatestPredictions(predictions: readonly VehiclePrediction[]): Promise<void>;
@@ -71,6 +84,12 @@ export interface VehicleStore {
   readVectors(group: string, consumer: string, count: number): Promise<VectorEntry[]>;
   ackVectors(group: string, ids: readonly string[]): Promise<void>;
 }
+
+/** A vector's field in the forward journal: unique per vehicle and tick. */
+export const journalField = (v: AlignedVector): string => `${v.vehicleId}|${v.ts}`;
+
+/** Oldest first, then by vehicle: the order in which recovered vectors are forwarded again. */
+export const byTickThenVehicle = (a: AlignedVector, b: AlignedVector): number => a.ts - b.ts || (a.vehicleId < b.vehicleId ? -1 : a.vehicleId > b.vehicleId ? 1 : 0);
 
 /** Measurement ids must be safe in keys and URLs. */
 export const VEHICLE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
