@@ -10,7 +10,9 @@
  *
  *   REDIS_URL=redis://127.0.0.1:6379 node --import tsx bench/vehicle-ingest.bench.ts
  *   env: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (2), BENCH_VEHICLES (64),
- *        BENCH_BATCH (100), BENCH_CLIENT (inline | worker)
+ *        BENCH_BATCH (100), BENCH_CLIENT (inline | worker), BENCH_MODE (pull | push: every vector is
+ *        also journaled and forwarded to an in-process predictor that returns at once, so the figure
+ *        includes the forward journal's write and acknowledgement; the journal is checked empty)
  */
 import { Agent, request } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -27,6 +29,7 @@ const VEHICLES = num('BENCH_VEHICLES', 64);
 const BATCH = num('BENCH_BATCH', 100);
 /** Where the clients run: `inline` (the API's event loop; 2 threads with Redis) or `worker` (a thread of their own). */
 const CLIENT = process.env.BENCH_CLIENT === 'worker' ? 'worker' : 'inline';
+const MODE = process.env.BENCH_MODE === 'push' ? 'push' : 'pull';
 
 interface PhaseResult {
   latencies: number[];
@@ -114,17 +117,19 @@ async function main(): Promise<void> {
   const { startComponents } = await import('../src/core/lifecycle.js');
   const { silentLogger } = await import('../src/core/logger.js');
   const { buildVehicleApi, createRedisStore, storeComponent } = await import('../src/vehicle/components.js');
+  const { inProcessTransport } = await import('../src/vehicle/ingest/forwarder.js');
   const { defaultVehicleConfig } = await import('../src/vehicle/config.js');
   const v = defaultVehicleConfig();
   const prefix = `wfbench:${randomBytes(4).toString('hex')}:`;
   v.redis.keyPrefix = prefix;
   v.redis.channel = `${prefix}announce`;
   v.redis.url = REDIS_URL;
-  v.inference.mode = 'pull'; // ingest only: vectors are stored and announced, nobody forwards
+  v.inference.mode = MODE; // pull: ingest only (vectors stored and announced); push: also journaled and forwarded
   v.api.rateLimit.measurementsPerSecond = 0;
   const logger = silentLogger();
   const store = createRedisStore(v, logger);
-  const api = buildVehicleApi({ v, store, logger });
+  let forwarded = 0;
+  const api = buildVehicleApi({ v, store, logger, ...(MODE === 'push' ? { forwardTo: [inProcessTransport(async (vectors) => ((forwarded += vectors.length), []))] } : {}) });
   const app = await startComponents([storeComponent(store), api.component], { host: '127.0.0.1', port: 0, logger });
   const lines: string[] = []; // printed after the cleanup (a closed stdout must not leave keys behind)
   try {
@@ -144,7 +149,7 @@ async function main(): Promise<void> {
     const lat = [...r.latencies].sort((a, b) => a - b);
     const pct = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]!;
     const rate = r.measurements / r.elapsed;
-    lines.push(`vehicle-ingest: ${CONCURRENCY} keep-alive clients (${CLIENT === 'worker' ? 'worker thread' : 'same event loop'}), ${VEHICLES} vehicles, ${BATCH} measurements/request, ${SECONDS} s after ${WARMUP} s warm-up, Redis ${REDIS_URL}`);
+    lines.push(`vehicle-ingest: ${MODE} mode, ${CONCURRENCY} keep-alive clients (${CLIENT === 'worker' ? 'worker thread' : 'same event loop'}), ${VEHICLES} vehicles, ${BATCH} measurements/request, ${SECONDS} s after ${WARMUP} s warm-up, Redis ${REDIS_URL}`);
     lines.push(`  requests      ${lat.length} (${Math.round(lat.length / r.elapsed)}/s), errors ${r.errors}`);
     lines.push(`  throughput    ${Math.round(rate).toLocaleString('en-US')} measurements/s (target ≥ 50,000) ${rate >= 50_000 ? 'OK' : 'BELOW TARGET'}`);
     lines.push(`  latency (ms)  p50 ${pct(0.5).toFixed(2)}  p90 ${pct(0.9).toFixed(2)}  p99 ${pct(0.99).toFixed(2)} (target < 5) ${pct(0.99) < 5 ? 'OK' : 'ABOVE TARGET'}  max ${lat.at(-1)!.toFixed(2)}`);
@@ -153,7 +158,13 @@ async function main(): Promise<void> {
     let stored = 0;
     for (let i = 0; i < VEHICLES; i++) for (const sig of await store.listSignals(`bench-${i}`)) stored += await store.redis.zcard(store.keys.raw(`bench-${i}`, sig));
     lines.push(`  check         ${stored.toLocaleString('en-US')} measurements in Redis for ${result.sent.toLocaleString('en-US')} sent${stored === result.sent ? ' (all stored)' : ' MISMATCH'}`);
-    if (r.errors > 0 || result.warm.errors > 0 || stored !== result.sent) process.exitCode = 1;
+    let journalLeft = 0;
+    if (MODE === 'push') {
+      await api.forwarder!.drain(10_000);
+      journalLeft = (await store.journaledVectors(1_000_000)).length;
+      lines.push(`  forwarded     ${forwarded.toLocaleString('en-US')} vectors; ${journalLeft} left in the forward journal${journalLeft === 0 ? ' (all acknowledged)' : ' MISMATCH'}`);
+    }
+    if (r.errors > 0 || result.warm.errors > 0 || stored !== result.sent || journalLeft > 0) process.exitCode = 1;
   } finally {
     await app.stop(); // flushes the last vectors first
     const cleaner = createRedisStore(v, logger);
