@@ -112,12 +112,7 @@ export async function startStub(handler: StubHandler, port = 0): Promise<StubSer
   };
 }
 
-/** A port nothing listens on (bound, then released). */
-export async function freePort(): Promise<number> {
-  const s = await startStub(() => undefined);
-  await s.close();
-  return s.port;
-}
+export { freePort } from '../helpers/ports.js';
 
 /** Forwards a recorded request to the real InfluxDB and relays its answer. */
 export async function forward(target: string, req: RecordedRequest, res: ServerResponse): Promise<void> {

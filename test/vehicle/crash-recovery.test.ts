@@ -7,7 +7,6 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { startComponents } from '../../src/core/lifecycle.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { AlignedVector } from '../../src/vehicle/align/vector.js';
@@ -17,20 +16,12 @@ import { IsolationForestModel } from '../../src/vehicle/model/anomaly-model.js';
 import { trainVehicleModel } from '../../src/vehicle/model/train.js';
 import type { PredictionSink, Scored } from '../../src/vehicle/predictor/sinks.js';
 import { runCli } from '../e2e/helpers.js';
+import { freePort } from '../helpers/ports.js';
 import { service } from '../helpers/services.js';
 import { DS1, DS2, deleteKeys, uid, vehicleCfg, waitFor } from './helpers.js';
 
 const redisSvc = service('REDIS_URL', 'Redis');
 const logger = silentLogger();
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A sink that keeps what it was given (the predictor resolves only after write()). */
 class RecordingSink implements PredictionSink {

@@ -6,7 +6,6 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { buildVehicleApi, buildVehiclePredictor, createMemoryStore, predictorTransports, storeComponent } from '../../src/vehicle/components.js';
@@ -14,19 +13,11 @@ import type { VehicleConfig } from '../../src/vehicle/config.js';
 import { IsolationForestModel } from '../../src/vehicle/model/anomaly-model.js';
 import { trainVehicleModel } from '../../src/vehicle/model/train.js';
 import { NullPredictionSink } from '../../src/vehicle/predictor/sinks.js';
+import { freePort } from '../helpers/ports.js';
 import { DS1, DS2, vehicleCfg, waitFor } from './helpers.js';
 
 const logger = silentLogger();
 const model = new IsolationForestModel(trainVehicleModel({ files: [DS1, DS2], trees: 20 }).artifact);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function predictorAt(port: number): Promise<{ app: RunningApp; scored: () => number }> {
   const v = vehicleCfg();
