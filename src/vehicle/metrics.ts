@@ -25,7 +25,11 @@ export const vectorsLost = counter({ name: 'wattflow_vehicle_vectors_lost_total'
 export const flagsTotal = counter({ name: 'wattflow_vehicle_plausibility_flags_total', help: 'Plausibility flags raised on vectors, by rule', labelNames: ['rule'] as const });
 export const forwardQueue = gauge({ name: 'wattflow_vehicle_forward_queue_vectors', help: 'Vectors waiting to be forwarded to the predictor (push mode)' });
 export const forwardFailures = counter({ name: 'wattflow_vehicle_forward_failures_total', help: 'Failed forwards of vector batches, by target', labelNames: ['target'] as const });
-export const deadLetteredTotal = counter({ name: 'wattflow_vehicle_vectors_dead_lettered_total', help: 'Vectors the predictor refused as invalid, kept in the dead-letter stream (push mode)' });
+export const deadLetteredTotal = counter({
+  name: 'wattflow_vehicle_vectors_dead_lettered_total',
+  help: 'Vectors kept in the dead-letter stream instead of being scored: refused by the predictor (source=forward), invalid entries read from the vector stream (stream) or channel (channel)',
+  labelNames: ['source'] as const,
+});
 export const recoveredTotal = counter({ name: 'wattflow_vehicle_vectors_recovered_total', help: 'Vectors re-sent from the forward journal at start (accepted by an earlier process, not forwarded)' });
 export const fallbackTotal = counter({ name: 'wattflow_vehicle_fallback_total', help: 'Batches or requests served by a configured fallback instead of the node-local service', labelNames: ['dependency'] as const });
 export const predictionsTotal = counter({ name: 'wattflow_vehicle_predictions_total', help: 'Vectors scored by the predictor, by label', labelNames: ['label'] as const });

@@ -106,7 +106,7 @@ describe('vehicle push mode: the forward journal', () => {
       assert.equal(body.deadLetters[0]!.vector.vehicleId, 'car');
       assert.deepEqual(await store.journaledVectors(100), []);
       assert.equal(api.forwarder!.dropped, vectors);
-      assert.match(await (await fetch(`${app.url}/metrics`)).text(), /wattflow_vehicle_vectors_dead_lettered_total \d+/);
+      assert.match(await (await fetch(`${app.url}/metrics`)).text(), /wattflow_vehicle_vectors_dead_lettered_total\{source="forward"\} \d+/);
       assert.equal((await fetch(`${app.url}/api/vehicle-dead-letters?limit=0`)).status, 400);
     } finally {
       await app.stop();

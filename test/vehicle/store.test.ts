@@ -169,6 +169,60 @@ contract(
   redisSvc.skip,
 );
 
+describe('Redis store: invalid entries written by someone else', { skip: redisSvc.skip }, () => {
+  const prefix = `${uid('wfpoison')}:`;
+  let store: RedisVehicleStore;
+  before(async () => {
+    store = new RedisVehicleStore({ ...LIMITS, url: redisSvc.value, keyPrefix: prefix, channel: `${prefix}chan`, connectTimeoutMs: 2000, commandTimeoutMs: 5000, logger: silentLogger() });
+    await store.start();
+  });
+  after(async () => {
+    await deleteKeys(store, prefix);
+    await store.close();
+  });
+
+  test('stream: a non-JSON or malformed entry is dead-lettered with the reason and acknowledged; the valid ones around it are read', async () => {
+    const group = uid('g');
+    assert.deepEqual(await store.readVectors(group, 'c1', 10), []); // the group starts here
+    const good = vector({ speed: 50 }, { vehicleId: 'car', ts: T, seq: 1 });
+    await store.redis.xadd(store.keys.vectors(), '*', 'v', '{not json');
+    await store.publishVectors([good]);
+    await store.redis.xadd(store.keys.vectors(), '*', 'v', JSON.stringify({ vehicleId: 'car', ts: T + 1000, seq: 2, values: { speed: 'fast' } }));
+    const read = await store.readVectors(group, 'c1', 10);
+    assert.deepEqual(read.map((e) => e.vector), [good]);
+    await store.ackVectors(group, read.map((e) => e.id));
+    assert.deepEqual(await store.readVectors(group, 'c1', 10), [], 'nothing pending: the invalid entries were acknowledged');
+    const dead = await store.deadLetters(10);
+    assert.equal(dead.length, 2);
+    assert.equal(dead[0]!.vector, null);
+    assert.equal(dead[0]!.raw, JSON.stringify({ vehicleId: 'car', ts: T + 1000, seq: 2, values: { speed: 'fast' } }));
+    assert.match(dead[0]!.reason, /^invalid vector in stream entry \d+-\d+: values\.speed must be a number or null$/);
+    assert.equal(dead[1]!.raw, '{not json');
+    assert.match(dead[1]!.reason, /^invalid vector in stream entry \d+-\d+: not JSON: /);
+  });
+
+  test('channel: an invalid announcement is dead-lettered, not handed to the subscriber; the next valid one is', async () => {
+    const got: unknown[] = [];
+    const unsubscribe = await store.subscribe((v) => got.push(v));
+    try {
+      const before = (await store.deadLetters(100)).length;
+      await store.redis.publish(`${prefix}chan`, '[1,2,3]');
+      const good = vector({ rpm: 800 }, { vehicleId: 'car2', ts: T, seq: 1 });
+      await store.publishVectors([good]);
+      await waitFor(() => got.length === 1, 5000, 'the valid vector');
+      assert.deepEqual(got, [good]);
+      const dead = (await waitFor(async () => {
+        const d = await store.deadLetters(100);
+        return d.length > before ? d : undefined;
+      }, 5000, 'dead letter'))!;
+      assert.equal(dead[0]!.raw, '[1,2,3]');
+      assert.equal(dead[0]!.reason, `invalid vector on channel ${prefix}chan: a vector must be an object`);
+    } finally {
+      await unsubscribe();
+    }
+  });
+});
+
 describe('Redis store: unavailable server', () => {
   test('reports itself unavailable and fails fast instead of queueing', async () => {
     const store = new RedisVehicleStore({ ...LIMITS, url: 'redis://127.0.0.1:1', keyPrefix: 'x:', channel: 'x', connectTimeoutMs: 300, commandTimeoutMs: 500, logger: silentLogger() });

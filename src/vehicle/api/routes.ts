@@ -138,14 +138,14 @@ export function createVehicleApi(o: VehicleApiOptions): Component {
       signals: o.catalog.signals.map((s) => ({ id: s.id, name: s.name, unit: s.unit, min: s.min, max: s.max, kind: s.kind, pid: s.pid ?? null, aliases: s.aliases })),
     }));
 
-    // vectors the predictor refused (push mode), newest first, with the reason
+    // vectors the predictor refused (push mode) and invalid entries read from the vector stream or channel (pull modes), newest first, with the reason
     app.get('/api/vehicle-dead-letters', async (req: FastifyRequest<{ Querystring: { limit?: string } }>, reply) => {
       const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SERIES_LIMIT) return reply.code(400).send({ error: `limit must be an integer 1..${MAX_SERIES_LIMIT}` });
       const down = storeUnavailable(reply);
       if (down) return down;
       const entries = await o.store.deadLetters(limit);
-      return { count: entries.length, deadLetters: entries.map((e) => ({ at: new Date(e.atMs).toISOString(), reason: e.reason, vector: e.vector })) };
+      return { count: entries.length, deadLetters: entries.map((e) => ({ at: new Date(e.atMs).toISOString(), reason: e.reason, vector: e.vector, ...(e.raw !== undefined ? { raw: e.raw } : {}) })) };
     });
 
     app.get('/api/vehicles', async (_req, reply) => {

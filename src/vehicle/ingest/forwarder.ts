@@ -207,7 +207,7 @@ export class VectorForwarder {
         forwardFailures.inc({ target: t.target });
         if (err instanceof PermanentForwardError) {
           this.dropped += batch.length;
-          deadLetteredTotal.inc(batch.length);
+          deadLetteredTotal.inc({ source: 'forward' }, batch.length);
           this.o.logger.error({ err: err.message, target: t.target, vectors: batch.length }, 'predictor refused a batch of vectors; kept in the dead-letter stream');
           await this.settle(batch, `${t.target}: ${err.message}`);
           return;

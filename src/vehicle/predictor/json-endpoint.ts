@@ -14,7 +14,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../../core/logger.js';
 import type { AlignedVector } from '../align/vector.js';
 import { IsolationForestModel } from '../model/anomaly-model.js';
-import { checkVector, completeVector, type VehiclePredictor } from './predictor.js';
+import { checkVector, completeVector } from '../align/vector-check.js';
+import type { VehiclePredictor } from './predictor.js';
 
 export const MAX_VECTORS_PER_REQUEST = 10_000;
 

@@ -7,7 +7,7 @@
  */
 import type { AlignedVector } from '../align/vector.js';
 import type { VehiclePrediction } from '../predictor/prediction.js';
-import { byTickThenVehicle, journalField, type AppendStatus, type RawMeasurement, type SeriesPoint, type StoreLimits, type VectorEntry, type VehicleStore } from './store.js';
+import { byTickThenVehicle, journalField, type AppendStatus, type DeadLetter, type RawMeasurement, type SeriesPoint, type StoreLimits, type VectorEntry, type VehicleStore } from './store.js';
 
 class Series {
   ts: number[] = [];
@@ -63,7 +63,7 @@ export class MemoryVehicleStore implements VehicleStore {
   private streamSeq = 0;
   private readonly groups = new Map<string, Group>();
   private readonly journal = new Map<string, AlignedVector>();
-  private dead: Array<{ vector: AlignedVector; reason: string; atMs: number }> = [];
+  private dead: DeadLetter[] = [];
 
   constructor(private readonly limits: StoreLimits) {}
 
@@ -148,7 +148,7 @@ export class MemoryVehicleStore implements VehicleStore {
     await this.ackJournaled(vectors);
   }
 
-  async deadLetters(limit: number): Promise<Array<{ vector: AlignedVector; reason: string; atMs: number }>> {
+  async deadLetters(limit: number): Promise<DeadLetter[]> {
     return this.dead.slice(-limit).reverse();
   }
 

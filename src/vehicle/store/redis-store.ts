@@ -13,7 +13,9 @@ import type { AlignedVector } from '../align/vector.js';
 import type { VehiclePrediction } from '../predictor/prediction.js';
 import { parseRawMember, rawMember, RedisKeys } from './redis-keys.js';
 import { APPEND_LUA, PUBLISH_VECTORS_LUA, SET_IF_NEWER_LUA } from './redis-scripts.js';
-import { byTickThenVehicle, journalField, type AppendStatus, type RawMeasurement, type SeriesPoint, type StoreLimits, type VectorEntry, type VehicleStore } from './store.js';
+import { parseVector } from '../align/vector-check.js';
+import { deadLetteredTotal } from '../metrics.js';
+import { byTickThenVehicle, journalField, type AppendStatus, type DeadLetter, type RawMeasurement, type SeriesPoint, type StoreLimits, type VectorEntry, type VehicleStore } from './store.js';
 
 export interface RedisStoreOptions extends StoreLimits {
   url: string;
@@ -182,19 +184,29 @@ export class RedisVehicleStore implements VehicleStore {
 
   async deadLetterVectors(vectors: readonly AlignedVector[], reason: string): Promise<void> {
     if (vectors.length === 0) return;
+    await this.deadLetter(
+      vectors.map((v) => ({ doc: JSON.stringify(v), reason })),
+      vectors.map(journalField),
+    );
+  }
+
+  /** XADDs entries to the dead-letter stream (and removes journal fields) in one transaction. */
+  private async deadLetter(items: ReadonlyArray<{ doc: string; reason: string }>, journalFields: readonly string[] = []): Promise<void> {
     const m = this.client.multi();
-    for (const v of vectors) m.xadd(this.keys.deadVectors(), 'MAXLEN', '~', this.o.vectorStreamMaxLen, '*', 'v', JSON.stringify(v), 'reason', reason);
-    m.hdel(this.keys.forwardJournal(), ...vectors.map(journalField));
+    for (const { doc, reason } of items) m.xadd(this.keys.deadVectors(), 'MAXLEN', '~', this.o.vectorStreamMaxLen, '*', 'v', doc, 'reason', reason);
+    if (journalFields.length > 0) m.hdel(this.keys.forwardJournal(), ...journalFields);
     const res = await m.exec();
     const failed = res?.find(([err]) => err);
     if (failed) throw failed[0]!;
   }
 
-  async deadLetters(limit: number): Promise<Array<{ vector: AlignedVector; reason: string; atMs: number }>> {
+  async deadLetters(limit: number): Promise<DeadLetter[]> {
     const entries = await this.client.xrevrange(this.keys.deadVectors(), '+', '-', 'COUNT', limit);
     return entries.map(([id, fields]) => {
       const get = (k: string) => fields[fields.indexOf(k) + 1] ?? '';
-      return { vector: JSON.parse(get('v')) as AlignedVector, reason: get('reason'), atMs: Number(id.split('-')[0]) };
+      const parsed = parseVector(get('v'));
+      const atMs = Number(id.split('-')[0]);
+      return 'vector' in parsed ? { vector: parsed.vector, reason: get('reason'), atMs } : { vector: null, raw: get('v'), reason: get('reason'), atMs };
     });
   }
 
@@ -256,14 +268,13 @@ export class RedisVehicleStore implements VehicleStore {
     sub.on('error', (err: Error) => this.o.logger.warn({ err: err.message, redis: this.location }, 'redis subscriber connection error'));
     this.subscribers.add(sub);
     sub.on('message', (_channel: string, message: string) => {
-      let v: AlignedVector;
-      try {
-        v = JSON.parse(message) as AlignedVector;
-      } catch {
-        this.o.logger.warn({ channel: this.o.channel }, 'ignored a non-JSON message on the vector channel');
-        return;
-      }
-      handler(v);
+      const parsed = parseVector(message);
+      if ('vector' in parsed) return handler(parsed.vector);
+      // not scored (it would fail its batch on every retry): kept with the reason instead
+      deadLetteredTotal.inc({ source: 'channel' });
+      const reason = `invalid vector on channel ${this.o.channel}: ${parsed.error}`;
+      this.o.logger.warn({ channel: this.o.channel, reason }, 'invalid message on the vector channel: dead-lettered');
+      this.deadLetter([{ doc: message, reason }]).catch((err: Error) => this.o.logger.error({ err: err.message, reason }, 'could not dead-letter an invalid channel message'));
     });
     await sub.connect();
     await sub.subscribe(this.o.channel);
@@ -294,20 +305,33 @@ export class RedisVehicleStore implements VehicleStore {
       const res = (await this.client.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', this.keys.vectors(), id)) as Array<[string, Array<[string, string[] | null]>]> | null;
       const entries = res?.[0]?.[1] ?? [];
       const out: VectorEntry[] = [];
-      const trimmed: string[] = [];
+      const skip: string[] = [];
+      const invalid: Array<{ doc: string; reason: string }> = [];
       for (const [entryId, fields] of entries) {
         const i = fields ? fields.indexOf('v') : -1;
-        if (!fields || i < 0 || fields[i + 1] === undefined) trimmed.push(entryId); // pending but trimmed from the stream
-        else out.push({ id: entryId, vector: JSON.parse(fields[i + 1]!) as AlignedVector });
+        if (!fields || i < 0 || fields[i + 1] === undefined) {
+          skip.push(entryId); // pending but trimmed from the stream (or an entry without a vector field: nothing to keep)
+          continue;
+        }
+        const parsed = parseVector(fields[i + 1]!);
+        if ('vector' in parsed) out.push({ id: entryId, vector: parsed.vector });
+        else {
+          // a malformed entry would fail its batch on every retry: dead-lettered and acknowledged instead
+          skip.push(entryId);
+          invalid.push({ doc: fields[i + 1]!, reason: `invalid vector in stream entry ${entryId}: ${parsed.error}` });
+        }
       }
-      return { out, trimmed };
+      if (invalid.length > 0) {
+        await this.deadLetter(invalid);
+        deadLetteredTotal.inc({ source: 'stream' }, invalid.length);
+        this.o.logger.warn({ entries: invalid.length, first: invalid[0]!.reason }, 'invalid entries on the vector stream: dead-lettered');
+      }
+      if (skip.length > 0) await this.client.xack(this.keys.vectors(), group, ...skip);
+      return out;
     };
     const pending = await read('0');
-    if (pending.trimmed.length > 0) await this.client.xack(this.keys.vectors(), group, ...pending.trimmed);
-    if (pending.out.length > 0) return pending.out;
-    const fresh = await read('>');
-    if (fresh.trimmed.length > 0) await this.client.xack(this.keys.vectors(), group, ...fresh.trimmed);
-    return fresh.out;
+    if (pending.length > 0) return pending;
+    return read('>');
   }
 
   async ackVectors(group: string, ids: readonly string[]): Promise<void> {

@@ -33,6 +33,14 @@ export interface VectorEntry {
   vector: AlignedVector;
 }
 
+export interface DeadLetter {
+  /** The vector; null when the entry was not a valid vector (then `raw` holds its text). */
+  vector: AlignedVector | null;
+  raw?: string;
+  reason: string;
+  atMs: number;
+}
+
 export interface StoreLimits {
   /** Raw history per series, by age relative to the series' newest time stamp. */
   retentionMs: number;
@@ -64,8 +72,8 @@ export interface VehicleStore {
   ackJournaled(vectors: readonly AlignedVector[]): Promise<void>;
   /** Keeps vectors the predictor refused, with the reason, in the capped dead-letter stream; removes them from the journal. */
   deadLetterVectors(vectors: readonly AlignedVector[], reason: string): Promise<void>;
-  /** The newest dead-lettered vectors (newest first). */
-  deadLetters(limit: number): Promise<Array<{ vector: AlignedVector; reason: string; atMs: number }>>;
+  /** The newest dead letters (newest first): refused vectors, and invalid entries found on the vector stream or channel. */
+  deadLetters(limit: number): Promise<DeadLetter[]>;
   getLatestVector(vehicleId: string): Promise<AlignedVector | undefined>;
   /** Keeps the newest prediction per vehicle (older ones are ignored). */
   setLatestPredictions(predictions: readonly VehiclePrediction[]): Promise<void>;
