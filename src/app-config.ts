@@ -79,6 +79,10 @@ const networkSection = {
     chainInference: { type: 'boolean', default: false },
     /** Finite-difference step for trained models' sensitivities. */
     epsilon: { type: 'number', exclusiveMinimum: 0, default: 0.01 },
+    /** The producer keeps TD messages the broker refused (down, restarting) and re-sends them in order for up to this long (ms). */
+    outboxMaxAgeMs: { type: 'integer', minimum: 1000, default: 300000 },
+    /** …and at most this many of them (the oldest are dropped, counted). */
+    outboxMaxMessages: { type: 'integer', minimum: 1, default: 100000 },
   },
   additionalProperties: false,
   default: {},
@@ -225,7 +229,7 @@ export interface AppConfig {
   http: { host: string; port: number; bodyLimitBytes: number };
   fabric: { kind: 'memory' | 'kafka'; kafka: { brokers: string[]; clientId: string; partitions: number } };
   collector: { allowTargets: string[]; allowAnyTarget: boolean; timeoutMs: number; maxResponseBytes: number };
-  network: { experiment?: string; watch: boolean; formulaDir?: string; epsilon: number; spreadPolls: boolean; spreadSlotMs: number; chainInference: boolean };
+  network: { experiment?: string; watch: boolean; formulaDir?: string; epsilon: number; spreadPolls: boolean; spreadSlotMs: number; chainInference: boolean; outboxMaxAgeMs: number; outboxMaxMessages: number };
   influx: {
     url?: string;
     apiVersion: 1 | 2;

@@ -95,7 +95,7 @@ export async function networkComponents(
     else components.push(createInference({ fabric, experiment, logger, resolve }));
   }
   if (parts.processor) components.push(createProcessor({ fabric, experiment, logger, chainInference: chainResolver }));
-  if (parts.producer) components.push(createProducer({ fabric, experiment, logger, spreadPolls: cfg.network.spreadPolls, spreadSlotMs: cfg.network.spreadSlotMs }));
+  if (parts.producer) components.push(createProducer({ fabric, experiment, logger, spreadPolls: cfg.network.spreadPolls, spreadSlotMs: cfg.network.spreadSlotMs, outbox: { maxAgeMs: cfg.network.outboxMaxAgeMs, maxMessages: cfg.network.outboxMaxMessages } }));
   return components;
 }
 

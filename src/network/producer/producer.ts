@@ -5,7 +5,8 @@
  * router never delays the others: each router has at most one poll in flight, a poll that is
  * still running at the next tick makes that router skip the tick (counted as an overrun), and
  * every poll is bounded by a timeout. The experiment is reloadable (routers, interfaces,
- * interval, experiment id) without a restart.
+ * interval, experiment id) without a restart. TD messages the broker refuses (down,
+ * restarting) wait in the outbox (outbox.ts) and are re-sent in order.
  */
 import type { Component } from '../../core/component.js';
 import type { Logger } from '../../core/logger.js';
@@ -15,11 +16,12 @@ import type { Fabric } from '../../fabric/fabric.js';
 import { stageTopics, type ExperimentSource, type RouterConfig, type RouterSource } from '../experiment.js';
 import { hopLatency, messagesOut } from '../stage-metrics.js';
 import { buildTd } from './build-td.js';
+import { Outbox, type OutboxOptions } from './outbox.js';
 import { collectorPoller, directPoller, testMetricsPoller, type Poller, type SourceOptions } from './sources.js';
 
 const polls = counter({
   name: 'wattflow_producer_polls_total',
-  help: 'Router polls by source and result (ok, error, overrun = previous poll still running)',
+  help: 'Router polls by source and result (ok, error, overrun = previous poll still running); a TD message waiting in the outbox counts as ok',
   labelNames: ['source', 'result'] as const,
 });
 const pollDuration = histogram({ name: 'wattflow_producer_poll_seconds', help: 'Duration of one router poll', labelNames: ['source'] as const });
@@ -47,6 +49,8 @@ export interface ProducerOptions {
    * poll time is its slot's start.
    */
   spreadSlotMs?: number;
+  /** Bounds and backoff of the outbox of TD messages the broker refused (see outbox.ts). */
+  outbox?: Omit<OutboxOptions, 'fabric' | 'logger'>;
 }
 
 export const DEFAULT_SPREAD_SLOT_MS = 10;
@@ -80,6 +84,7 @@ export function createProducer(opts: ProducerOptions): Component {
     test_metrics: testMetricsPoller(exp),
   };
   const inflight = new Set<string>();
+  const outbox = new Outbox({ fabric: opts.fabric, logger: log, onResent: (n) => messagesOut.inc({ stage: 'producer' }, n), ...opts.outbox });
   const lastErrorLogged = new Map<string, number>();
   let ensured = new Set<string>();
 
@@ -97,9 +102,10 @@ export function createProducer(opts: ProducerOptions): Component {
       const res = await pollers[router.source](router, tickMs);
       const collectedAt = Date.now();
       const td = buildTd({ router, experiment, nodeExporter: res.nodeExporter, readAtMs: res.readAtMs, collectedAtMs: collectedAt, families: res.families });
-      await opts.fabric.publish({ topic: router.topic, key: router.id, json: td });
-      messagesOut.inc({ stage: 'producer' });
-      hopLatency.observe({ hop: 'collector_to_producer' }, Math.max(0, Date.now() - res.readAtMs) / 1000);
+      if ((await outbox.send({ topic: router.topic, key: router.id, json: td })) === 'sent') {
+        messagesOut.inc({ stage: 'producer' });
+        hopLatency.observe({ hop: 'collector_to_producer' }, Math.max(0, Date.now() - res.readAtMs) / 1000);
+      }
       polls.inc({ source: router.source, result: 'ok' });
     } catch (err) {
       polls.inc({ source: router.source, result: 'error' });
@@ -171,6 +177,7 @@ export function createProducer(opts: ProducerOptions): Component {
       unsubscribe?.();
       const deadline = Date.now() + 5000;
       while (inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await outbox.close(5000);
     },
     ready: () => (started ? true : 'producer not started'),
   };
