@@ -50,20 +50,52 @@ const values = async (bus: MemoryFabric, topic: string) => (await bus.readAll(to
 test('outbox: messages refused during an outage are re-sent in order once the broker is back; later ones wait behind them', async () => {
   const bus = new MemoryFabric();
   const flaky = new FlakyFabric(bus);
-  const outbox = new Outbox({ fabric: flaky.fabric(), logger: silentLogger(), retryInitialMs: 20, retryMaxMs: 40 });
-  assert.equal(await outbox.send({ topic: 'TD', key: 'r1', value: '1' }), 'sent');
+  const sent: string[] = [];
+  const outbox = new Outbox({ fabric: flaky.fabric(), logger: silentLogger(), retryInitialMs: 20, retryMaxMs: 40, onSent: (ms) => sent.push(...ms.map((m) => String(m.value))) });
+  outbox.send({ topic: 'TD', key: 'r1', value: '1' });
+  await until(() => outbox.pending === 0, 1000, 'first message sent');
   flaky.down = true;
-  for (let i = 2; i <= 5; i++) assert.equal(await outbox.send({ topic: 'TD', key: i % 2 ? 'r1' : 'r2', value: String(i) }), 'queued');
+  for (let i = 2; i <= 5; i++) outbox.send({ topic: 'TD', key: i % 2 ? 'r1' : 'r2', value: String(i) });
   assert.equal(outbox.pending, 4);
   await new Promise((r) => setTimeout(r, 150));
-  assert.ok(flaky.attempts >= 4 + 2, `retried with backoff (${flaky.attempts} attempts)`);
+  assert.ok(flaky.attempts >= 1 + 3, `retried with backoff (${flaky.attempts} attempts)`);
   assert.deepEqual(await values(bus, 'TD'), ['1']);
+  assert.equal(outbox.pending, 4, 'nothing given up');
   flaky.down = false;
   // a message sent while older ones still wait goes behind them, not ahead
-  assert.equal(await outbox.send({ topic: 'TD', key: 'r1', value: '6' }), 'queued');
+  outbox.send({ topic: 'TD', key: 'r1', value: '6' });
   await until(() => outbox.pending === 0, 2000, 'outbox drained');
   assert.deepEqual(await values(bus, 'TD'), ['1', '2', '3', '4', '5', '6']);
-  assert.equal(await outbox.send({ topic: 'TD', key: 'r1', value: '7' }), 'sent');
+  assert.deepEqual(sent, ['1', '2', '3', '4', '5', '6'], 'onSent reports every message once');
+  await outbox.close();
+});
+
+test('outbox: the messages of one turn leave in one request; a lane never has two requests in flight', async () => {
+  const bus = new MemoryFabric();
+  let requests = 0;
+  let concurrentPerKey = 0;
+  const inFlightKeys = new Set<string>();
+  const slow = Object.assign(Object.create(bus) as Fabric, {
+    publishBatch: async (ms: OutgoingMessage[]) => {
+      requests++;
+      for (const m of ms) {
+        if (inFlightKeys.has(m.key)) concurrentPerKey++;
+        inFlightKeys.add(m.key);
+      }
+      await new Promise((r) => setTimeout(r, 30));
+      for (const m of ms) inFlightKeys.delete(m.key);
+      await bus.publishBatch(ms);
+    },
+  });
+  const outbox = new Outbox({ fabric: slow, logger: silentLogger() });
+  for (let i = 0; i < 50; i++) outbox.send({ topic: 'TD', key: `r${i}`, value: String(i) });
+  await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 50; i++) outbox.send({ topic: 'TD', key: `r${i}`, value: String(50 + i) }); // while the first request is in flight
+  await until(() => outbox.pending === 0, 2000, 'drained');
+  assert.equal(requests, 2);
+  assert.equal(concurrentPerKey, 0);
+  const got = await values(bus, 'TD');
+  assert.deepEqual(got, Array.from({ length: 100 }, (_, i) => String(i)));
   await outbox.close();
 });
 
@@ -74,12 +106,12 @@ test('outbox: bounded by age and size; the dropped messages are counted by reaso
   const full0 = await counterValue('wattflow_producer_outbox_dropped_total', '{reason="full"}');
   const expired0 = await counterValue('wattflow_producer_outbox_dropped_total', '{reason="expired"}');
   const outbox = new Outbox({ fabric: flaky.fabric(), logger: silentLogger(), maxMessages: 3, maxAgeMs: 1000, retryInitialMs: 50, retryMaxMs: 50 });
-  for (let i = 1; i <= 5; i++) await outbox.send({ topic: 'TD', key: 'r1', value: String(i) });
+  for (let i = 1; i <= 5; i++) outbox.send({ topic: 'TD', key: 'r1', value: String(i) });
   assert.equal(outbox.pending, 3);
   assert.equal((await counterValue('wattflow_producer_outbox_dropped_total', '{reason="full"}')) - full0, 2);
   await new Promise((r) => setTimeout(r, 1200)); // older than maxAgeMs now
   flaky.down = false;
-  await outbox.send({ topic: 'TD', key: 'r1', value: '6' });
+  outbox.send({ topic: 'TD', key: 'r1', value: '6' });
   await until(() => outbox.pending === 0, 2000, 'outbox drained');
   assert.deepEqual(await values(bus, 'TD'), ['6'], 'the expired messages were not published late');
   assert.equal((await counterValue('wattflow_producer_outbox_dropped_total', '{reason="expired"}')) - expired0, 3);
@@ -91,7 +123,7 @@ test('outbox: close() delivers what it can in its time; what still cannot be pub
   const flaky = new FlakyFabric(bus);
   flaky.down = true;
   const outbox = new Outbox({ fabric: flaky.fabric(), logger: silentLogger(), retryInitialMs: 1000, retryMaxMs: 1000 });
-  await outbox.send({ topic: 'TD', key: 'r1', value: 'a' });
+  outbox.send({ topic: 'TD', key: 'r1', value: 'a' });
   setTimeout(() => (flaky.down = false), 100);
   await outbox.close(2000); // does not wait for the 1 s backoff
   assert.deepEqual(await values(bus, 'TD'), ['a']);
@@ -100,7 +132,7 @@ test('outbox: close() delivers what it can in its time; what still cannot be pub
   still.down = true;
   const shutdown0 = await counterValue('wattflow_producer_outbox_dropped_total', '{reason="shutdown"}');
   const stuck = new Outbox({ fabric: still.fabric(), logger: silentLogger() });
-  await stuck.send({ topic: 'TD', key: 'r1', value: 'b' });
+  stuck.send({ topic: 'TD', key: 'r1', value: 'b' });
   const t0 = Date.now();
   await stuck.close(300);
   assert.ok(Date.now() - t0 < 1500, 'close is bounded');

@@ -1,8 +1,9 @@
 /**
  * The producer's outbox: TD messages that could not be published (broker down or restarting,
  * leader moving) wait here, in order, and are published again with backoff until they are
- * accepted — so a broker restart of a few seconds costs latency, not data. Before it, a failed
- * publish lost that router's sample for the tick.
+ * accepted — so a broker restart costs latency, not data. Before it, a failed publish lost that
+ * router's sample for the tick, and a publish hanging on an absent broker made the router skip
+ * ticks.
  *
  * Written here rather than left to the Kafka client: a Java or librdkafka producer buffers and
  * retries for `delivery.timeout.ms`, but the fabric's publisher must keep the client's retries
@@ -11,9 +12,15 @@
  * messages older than `maxAgeMs` or beyond `maxMessages` are dropped oldest first, counted in
  * `wattflow_producer_outbox_dropped_total{reason}` and logged.
  *
- * Order: while anything waits (or is being re-sent), new messages queue behind it, so per
- * router (and overall) messages reach the broker in poll order. A retried batch that had been
- * partly written is written again (at-least-once, as every fabric publish).
+ * Every TD message goes through it, and `send` never waits for the broker: a poll is done once
+ * its message is handed over, so a slow or absent broker no longer holds polls in flight (which
+ * made the routers skip ticks as overruns). Messages are kept per lane (topic + key = router):
+ * at most one request per lane is in flight and a lane's messages go out in send order, so
+ * per router the broker gets them in poll order, also across an outage. The messages handed
+ * over in one event-loop turn leave in one publishBatch (lanes without a request in flight).
+ * A failed request leaves its messages at the head of their lanes and starts the backoff; new
+ * messages queue meanwhile. A retried batch that had been partly written is written again
+ * (at-least-once, as every fabric publish).
  */
 import type { Logger } from '../../core/logger.js';
 import { counter, gauge } from '../../core/metrics.js';
@@ -39,20 +46,29 @@ export interface OutboxOptions {
   retryMaxMs?: number;
   /** Messages per re-send request (default 1,000). */
   batchSize?: number;
-  /** Called with the number of messages a re-send delivered (the stage counts them as output). */
-  onResent?: (n: number) => void;
+  /** Called with the messages each accepted request carried (the stage counts them as output). */
+  onSent?: (messages: readonly OutgoingMessage[]) => void;
 }
 
 interface Waiting {
   message: OutgoingMessage;
   atMs: number;
+  seq: number;
+}
+
+/** One topic + key: its messages in send order; `busy` while a request carrying its head is in flight. */
+interface Lane {
+  queue: Waiting[];
+  busy: boolean;
 }
 
 export class Outbox {
-  private queue: Waiting[] = [];
-  private draining: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private wake: (() => void) | undefined;
+  private readonly lanes = new Map<string, Lane>();
+  private total = 0;
+  private seq = 0;
+  private flushScheduled = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
   private attempt = 0;
   private closed = false;
   private lastError: string | undefined;
@@ -64,111 +80,176 @@ export class Outbox {
     this.maxMessages = o.maxMessages ?? 100_000;
   }
 
-  /** Messages waiting (including a batch being re-sent). */
+  /** Messages not yet accepted by the broker (waiting or in flight). */
   get pending(): number {
-    return this.queue.length;
+    return this.total;
   }
 
-  /**
-   * Publishes a message now or, when the broker refuses it or earlier messages are still
-   * waiting, keeps it for the next attempt. Resolves `sent` or `queued`; never rejects.
-   */
-  async send(message: OutgoingMessage): Promise<'sent' | 'queued'> {
-    if (this.queue.length === 0 && !this.closed) {
-      try {
-        await this.o.fabric.publish(message);
-        return 'sent';
-      } catch (err) {
-        this.noteFailure(err);
+  /** Hands a message over; it is published as soon as its lane is free and the broker accepts it. */
+  send(message: OutgoingMessage): void {
+    if (this.closed) {
+      outboxDropped.inc({ reason: 'shutdown' });
+      this.o.logger.error({ topic: message.topic, key: message.key }, 'outbox closed: TD message dropped');
+      return;
+    }
+    const id = `${message.topic}\u0000${message.key}`;
+    let lane = this.lanes.get(id);
+    if (!lane) this.lanes.set(id, (lane = { queue: [], busy: false }));
+    lane.queue.push({ message, atMs: Date.now(), seq: this.seq++ });
+    this.total++;
+    if (this.retryTimer || lane.busy) outboxQueued.inc();
+    if (this.total > this.maxMessages) this.dropOldest(this.total - this.maxMessages);
+    outboxSize.set(this.total);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.retryTimer) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Requests (of at most batchSize messages each) with the waiting messages of every lane that has none in flight, oldest first. */
+  private flush(): void {
+    if (this.retryTimer) return;
+    this.expire();
+    const max = this.o.batchSize ?? 1000;
+    let lanes: Lane[] = [];
+    let batch: Waiting[] = [];
+    for (const lane of this.lanes.values()) {
+      if (lane.busy || lane.queue.length === 0) continue;
+      lane.busy = true;
+      lanes.push(lane);
+      for (const w of lane.queue) batch.push(w);
+      if (batch.length >= max) {
+        this.request(lanes, batch);
+        lanes = [];
+        batch = [];
       }
     }
-    this.enqueue(message);
-    return 'queued';
+    if (batch.length > 0) this.request(lanes, batch);
   }
 
-  private enqueue(message: OutgoingMessage): void {
-    this.queue.push({ message, atMs: Date.now() });
-    outboxQueued.inc();
-    if (this.queue.length > this.maxMessages) this.drop(this.queue.length - this.maxMessages, 'full');
-    outboxSize.set(this.queue.length);
-    this.schedule();
-  }
-
-  private noteFailure(err: unknown): void {
-    const msg = (err as Error).message;
-    if (msg !== this.lastError) this.o.logger.warn({ err: msg, waiting: this.queue.length }, 'publish failed: TD messages wait in the outbox and are re-sent in order');
-    this.lastError = msg;
-  }
-
-  private drop(n: number, reason: 'expired' | 'full' | 'shutdown'): void {
-    if (n <= 0) return;
-    const gone = this.queue.splice(0, n);
-    outboxDropped.inc({ reason }, gone.length);
-    outboxSize.set(this.queue.length);
-    this.o.logger.error({ dropped: gone.length, reason, oldest: new Date(gone[0]!.atMs).toISOString(), topic: gone[0]!.message.topic }, 'outbox gave up TD messages');
-  }
-
-  private schedule(): void {
-    if (this.draining || this.timer || this.closed || this.queue.length === 0) return;
-    const delay = this.attempt === 0 ? 0 : Math.min((this.o.retryInitialMs ?? 200) * 2 ** (this.attempt - 1), this.o.retryMaxMs ?? 5000);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.wake = undefined;
-      this.draining = this.drain().finally(() => {
-        this.draining = undefined;
-        this.schedule();
-      });
-    }, delay);
-    this.wake = () => {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      this.attempt = 0;
-      this.schedule();
-    };
-  }
-
-  /** Re-sends from the head, in order, until empty or a publish fails. */
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const cutoff = Date.now() - this.maxAgeMs;
-      let expired = 0;
-      while (expired < this.queue.length && this.queue[expired]!.atMs < cutoff) expired++;
-      this.drop(expired, 'expired');
-      if (this.queue.length === 0) break;
-      // the batch stays at the head until accepted: new messages keep queueing behind it
-      const batch = this.queue.slice(0, this.o.batchSize ?? 1000);
-      try {
-        await this.o.fabric.publishBatch(batch.map((w) => w.message));
-      } catch (err) {
-        this.noteFailure(err);
+  private request(lanes: Lane[], batch: Waiting[]): void {
+    batch.sort((a, b) => a.seq - b.seq);
+    const counts = lanes.map((l) => l.queue.length);
+    const request = this.o.fabric.publishBatch(batch.map((w) => w.message)).then(
+      () => {
+        lanes.forEach((lane, i) => lane.queue.splice(0, counts[i]));
+        this.total -= batch.length;
+        outboxSize.set(this.total);
+        if (this.lastError) this.o.logger.info({ sent: batch.length, waiting: this.total }, 'outbox: the broker accepts TD messages again');
+        this.lastError = undefined;
+        this.attempt = 0;
+        this.o.onSent?.(batch.map((w) => w.message));
+      },
+      (err: unknown) => {
+        const msg = (err as Error).message;
+        if (msg !== this.lastError) this.o.logger.warn({ err: msg, waiting: this.total }, 'publish failed: TD messages wait in the outbox and are re-sent in order');
+        this.lastError = msg;
         this.attempt++;
-        return;
+        this.startBackoff();
+      },
+    ).finally(() => {
+      for (const lane of lanes) lane.busy = false;
+      this.inFlight.delete(request);
+      this.pruneLanes();
+      if (this.total > this.inFlightCount()) this.scheduleFlush();
+    });
+    this.inFlight.add(request);
+  }
+
+  private inFlightCount(): number {
+    let n = 0;
+    for (const lane of this.lanes.values()) if (lane.busy) n += lane.queue.length;
+    return n;
+  }
+
+  private startBackoff(): void {
+    if (this.retryTimer || this.closed) return;
+    const delay = Math.min((this.o.retryInitialMs ?? 200) * 2 ** (this.attempt - 1), this.o.retryMaxMs ?? 5000);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.flush();
+    }, delay);
+  }
+
+  /** Ends the backoff now (close() wants another attempt). */
+  private retryNow(): void {
+    if (!this.retryTimer) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.flush();
+  }
+
+  private pruneLanes(): void {
+    if (this.lanes.size < 10_000) return;
+    for (const [id, lane] of this.lanes) if (!lane.busy && lane.queue.length === 0) this.lanes.delete(id);
+  }
+
+  private expire(): void {
+    const cutoff = Date.now() - this.maxAgeMs;
+    let n = 0;
+    let oldest: Waiting | undefined;
+    for (const lane of this.lanes.values()) {
+      if (lane.busy) continue;
+      let k = 0;
+      while (k < lane.queue.length && lane.queue[k]!.atMs < cutoff) k++;
+      if (k === 0) continue;
+      if (!oldest || lane.queue[0]!.atMs < oldest.atMs) oldest = lane.queue[0];
+      lane.queue.splice(0, k);
+      n += k;
+    }
+    if (n > 0) this.dropped(n, 'expired', oldest!);
+  }
+
+  /** Drops the `n` oldest waiting messages (not those in flight). */
+  private dropOldest(n: number): void {
+    for (let i = 0; i < n; i++) {
+      let from: Lane | undefined;
+      for (const lane of this.lanes.values()) {
+        if (lane.busy || lane.queue.length === 0) continue;
+        if (!from || lane.queue[0]!.seq < from.queue[0]!.seq) from = lane;
       }
-      this.queue.splice(0, batch.length);
-      outboxSize.set(this.queue.length);
-      this.o.onResent?.(batch.length);
-      if (this.attempt > 0 || this.lastError) this.o.logger.info({ resent: batch.length, waiting: this.queue.length }, 'outbox: the broker accepts TD messages again');
-      this.attempt = 0;
-      this.lastError = undefined;
+      if (!from) break;
+      this.dropped(1, 'full', from.queue.shift()!);
     }
   }
 
-  /** Tries to deliver what waits (at once, then with backoff) for up to `timeoutMs`; what is left is dropped and counted. */
+  private dropped(n: number, reason: 'expired' | 'full' | 'shutdown', oldest: Waiting): void {
+    this.total -= n;
+    outboxSize.set(this.total);
+    outboxDropped.inc({ reason }, n);
+    this.o.logger.error({ dropped: n, reason, oldest: new Date(oldest.atMs).toISOString(), topic: oldest.message.topic }, 'outbox gave up TD messages');
+  }
+
+  /** Tries to deliver what waits for up to `timeoutMs` (retrying at once, not after the backoff); what is left is dropped and counted. */
   async close(timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.queue.length > 0 && Date.now() < deadline) {
-      this.wake?.();
-      if (this.draining) await Promise.race([this.draining, sleep(Math.max(0, deadline - Date.now()))]);
-      else await sleep(Math.min(50, Math.max(0, deadline - Date.now())));
+    while (this.total > 0 && Date.now() < deadline) {
+      this.retryNow();
+      if (this.inFlight.size > 0) await Promise.race([Promise.allSettled([...this.inFlight]), sleep(deadline - Date.now())]);
+      // a pause between attempts (also lets timers and I/O run: a failing in-process publish rejects at once)
+      await sleep(Math.min(20, deadline - Date.now()));
     }
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.draining;
-    this.drop(this.queue.length, 'shutdown');
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    await Promise.allSettled([...this.inFlight]);
+    let oldest: Waiting | undefined;
+    let n = 0;
+    for (const lane of this.lanes.values()) {
+      if (lane.queue.length > 0 && (!oldest || lane.queue[0]!.atMs < oldest.atMs)) oldest = lane.queue[0];
+      n += lane.queue.length;
+      lane.queue = [];
+    }
+    if (n > 0) this.dropped(n, 'shutdown', oldest!);
   }
 }
 
 function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
 }

@@ -84,7 +84,21 @@ export function createProducer(opts: ProducerOptions): Component {
     test_metrics: testMetricsPoller(exp),
   };
   const inflight = new Set<string>();
-  const outbox = new Outbox({ fabric: opts.fabric, logger: log, onResent: (n) => messagesOut.inc({ stage: 'producer' }, n), ...opts.outbox });
+  /** Scrape time of each TD message in the outbox (for the collector → producer hop latency). */
+  const readAt = new WeakMap<object, number>();
+  const outbox = new Outbox({
+    fabric: opts.fabric,
+    logger: log,
+    onSent: (messages) => {
+      messagesOut.inc({ stage: 'producer' }, messages.length);
+      const now = Date.now();
+      for (const m of messages) {
+        const t = m.json ? readAt.get(m.json) : undefined;
+        if (t !== undefined) hopLatency.observe({ hop: 'collector_to_producer' }, Math.max(0, now - t) / 1000);
+      }
+    },
+    ...opts.outbox,
+  });
   const lastErrorLogged = new Map<string, number>();
   let ensured = new Set<string>();
 
@@ -102,10 +116,9 @@ export function createProducer(opts: ProducerOptions): Component {
       const res = await pollers[router.source](router, tickMs);
       const collectedAt = Date.now();
       const td = buildTd({ router, experiment, nodeExporter: res.nodeExporter, readAtMs: res.readAtMs, collectedAtMs: collectedAt, families: res.families });
-      if ((await outbox.send({ topic: router.topic, key: router.id, json: td })) === 'sent') {
-        messagesOut.inc({ stage: 'producer' });
-        hopLatency.observe({ hop: 'collector_to_producer' }, Math.max(0, Date.now() - res.readAtMs) / 1000);
-      }
+      // handed over, not awaited: a slow or absent broker must not hold the router's poll (see outbox.ts)
+      outbox.send({ topic: router.topic, key: router.id, json: td });
+      readAt.set(td, res.readAtMs);
       polls.inc({ source: router.source, result: 'ok' });
     } catch (err) {
       polls.inc({ source: router.source, result: 'error' });
