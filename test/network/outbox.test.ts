@@ -70,7 +70,7 @@ test('outbox: messages refused during an outage are re-sent in order once the br
   await outbox.close();
 });
 
-test('outbox: the messages of one turn leave in one request; a lane never has two requests in flight', async () => {
+test('outbox: messages handed over together leave in one request; a lane never has two requests in flight', async () => {
   const bus = new MemoryFabric();
   let requests = 0;
   let concurrentPerKey = 0;

@@ -17,7 +17,8 @@
  * made the routers skip ticks as overruns). Messages are kept per lane (topic + key = router):
  * at most one request per lane is in flight and a lane's messages go out in send order, so
  * per router the broker gets them in poll order, also across an outage. The messages handed
- * over in one event-loop turn leave in one publishBatch (lanes without a request in flight).
+ * over together leave in one publishBatch (lanes without a request in flight), and the
+ * fabric's publisher merges the publishBatch calls of one event-loop turn into one request.
  * A failed request leaves its messages at the head of their lanes and starts the backoff; new
  * messages queue meanwhile. A retried batch that had been partly written is written again
  * (at-least-once, as every fabric publish).
@@ -106,7 +107,9 @@ export class Outbox {
   private scheduleFlush(): void {
     if (this.flushScheduled || this.retryTimer) return;
     this.flushScheduled = true;
-    setImmediate(() => {
+    // a microtask, not a later turn: the fabric's publisher already merges the publishes of one
+    // event-loop turn into one request, so waiting for the next turn would only add latency
+    queueMicrotask(() => {
       this.flushScheduled = false;
       this.flush();
     });
