@@ -39,6 +39,21 @@ const fabricSection = {
         clientId: { type: 'string', default: 'wattflow' },
         /** Partitions of the topics wattflow creates (per-router topics need 1; a topic shared by many routers, more to spread them over a consumer group). */
         partitions: { type: 'integer', minimum: 1, default: 1 },
+        /** Consumer group tuning (defaults in src/fabric/kafka-subscription.ts: session 30 s, heartbeat 3 s, rebalance 60 s). */
+        consumer: {
+          type: 'object',
+          properties: {
+            /** A member silent this long is removed and its partitions reassigned (how soon a killed worker's routers move). */
+            sessionTimeoutMs: { type: 'integer', minimum: 1000 },
+            heartbeatIntervalMs: { type: 'integer', minimum: 100 },
+            rebalanceTimeoutMs: { type: 'integer', minimum: 1000 },
+            maxWaitTimeMs: { type: 'integer', minimum: 1 },
+            maxBatchSize: { type: 'integer', minimum: 1 },
+            commitIntervalMs: { type: 'integer', minimum: 0 },
+          },
+          additionalProperties: false,
+          default: {},
+        },
       },
       additionalProperties: false,
       default: {},
@@ -227,7 +242,7 @@ export function appSchema(): JsonObject {
 export interface AppConfig {
   log: { level: string; format: 'auto' | 'json' | 'pretty' };
   http: { host: string; port: number; bodyLimitBytes: number };
-  fabric: { kind: 'memory' | 'kafka'; kafka: { brokers: string[]; clientId: string; partitions: number } };
+  fabric: { kind: 'memory' | 'kafka'; kafka: { brokers: string[]; clientId: string; partitions: number; consumer: Partial<Record<'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'rebalanceTimeoutMs' | 'maxWaitTimeMs' | 'maxBatchSize' | 'commitIntervalMs', number>> } };
   collector: { allowTargets: string[]; allowAnyTarget: boolean; timeoutMs: number; maxResponseBytes: number };
   network: { experiment?: string; watch: boolean; formulaDir?: string; epsilon: number; spreadPolls: boolean; spreadSlotMs: number; chainInference: boolean; outboxMaxAgeMs: number; outboxMaxMessages: number };
   influx: {

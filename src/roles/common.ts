@@ -47,7 +47,7 @@ export function roleLogger(cfg: AppConfig, role: string): Logger {
 export async function createFabric(cfg: AppConfig, logger: Logger): Promise<Fabric> {
   if (cfg.fabric.kind === 'kafka') {
     const { createKafkaFabric } = await import('../fabric/kafka-fabric.js');
-    return createKafkaFabric({ brokers: cfg.fabric.kafka.brokers, clientId: cfg.fabric.kafka.clientId, logger, defaultPartitions: cfg.fabric.kafka.partitions });
+    return createKafkaFabric({ brokers: cfg.fabric.kafka.brokers, clientId: cfg.fabric.kafka.clientId, logger, defaultPartitions: cfg.fabric.kafka.partitions, consumer: cfg.fabric.kafka.consumer });
   }
   return new MemoryFabric({
     onHandlerError: (err) => logger.error({ err }, 'in-process consumer failed; the batch will be delivered again'),
