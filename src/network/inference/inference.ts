@@ -16,7 +16,7 @@ import { hopLatency } from '../stage-metrics.js';
 import { StageLoop, type StageItem } from '../stage-runner.js';
 import { parseTp } from '../validate.js';
 import { buildMl, featuresOf } from './build-ml.js';
-import type { PowerFeatures, PowerPredictor, PredictorResolver } from './predictor.js';
+import type { PowerFeatures, PowerPrediction, PowerPredictor, PredictorResolver } from './predictor.js';
 
 const predictSeconds = histogram({
   name: 'wattflow_inference_predict_seconds',
@@ -80,7 +80,13 @@ export function createBatchPredictor(opts: BatchPredictorOptions) {
       predictSeconds.observe({ model_type: predictor.info.model_type }, elapsed / 1000);
       const now = Date.now();
       rows.forEach((r, i) => {
-        const p = predictions[i]!;
+        const p = predictions[i];
+        // a model can overflow on extreme (valid) inputs: an ML message must carry numbers, not null
+        const bad = p === undefined ? 'no prediction returned' : nonFinite(p);
+        if (bad || p === undefined) {
+          out.push(opts.deadLetter(r.item.incoming, `prediction not finite (${bad}) for occupation ${r.features.occupation}, packet length ${r.features.packetLength}`));
+          return;
+        }
         const ml = buildMl(r.item.message, p, { ...predictor.info, router_type: r.routerType, processing_time_ms: elapsed / rows.length }, now);
         out.push({ topic: exp.predictionsTopic(r.item.routerId), key: r.item.routerId, json: ml });
         hopLatency.observe({ hop: 'processor_to_inference' }, Math.max(0, now - r.item.incoming.timestamp) / 1000);
@@ -89,6 +95,14 @@ export function createBatchPredictor(opts: BatchPredictorOptions) {
       });
     }
   };
+}
+
+/** Which part of a prediction is not a finite number (e.g. "power = Infinity"), or undefined. */
+function nonFinite(p: PowerPrediction): string | undefined {
+  for (const [k, v] of [['power', p.power], ['dPower/dOccupation', p.dPowerDOccupation], ['dPower/dPacketLength', p.dPowerDPacketLength]] as const) {
+    if (!Number.isFinite(v)) return `${k} = ${v}`;
+  }
+  return undefined;
 }
 
 export function createInference(opts: InferenceOptions): Component {
