@@ -115,6 +115,13 @@ describe('measurement validation', () => {
     assert.match(r.rejections[8]!.reason, /400 km\/h is outside the valid range \[0, 300\] of vehicle_speed/);
   });
 
+  test('a time stamp beyond what a Date holds (1e20 ms) is rejected with a reason, not an exception', () => {
+    const r = validateMeasurements([{ signal: 'vehicle_speed', value: 12, timestamp: 1e20 }], opts());
+    assert.equal(r.valid.length, 0);
+    assert.equal(r.rejections[0]!.code, 'invalid_timestamp');
+    assert.match(r.rejections[0]!.reason, /^timestamp 100000000000000000000 ms since the epoch is more than \d+ ms ahead of the server clock$/);
+  });
+
   test('per config: out-of-range values stored flagged, unknown signals kept', () => {
     const r = validateMeasurements(
       [

@@ -23,7 +23,7 @@ import {
 } from '../metrics.js';
 import type { VehicleStore } from '../store/store.js';
 import type { VectorForwarder } from './forwarder.js';
-import { validateMeasurements, type FlagNote, type Measurement, type Rejection } from './measurements.js';
+import { formatTs, validateMeasurements, type FlagNote, type Measurement, type Rejection } from './measurements.js';
 
 export interface IngestResult {
   vehicleId: string;
@@ -95,8 +95,8 @@ export class IngestService {
         dropped.add(m.index);
         rejections.push(
           st === 'conflict'
-            ? { index: m.index, signal: m.signal, code: 'conflict', reason: `a different value of ${m.signal} is already stored at ${new Date(m.tsMs).toISOString()}` }
-            : { index: m.index, signal: m.signal, code: 'expired', reason: `${new Date(m.tsMs).toISOString()} is older than the retention window of ${m.signal}` },
+            ? { index: m.index, signal: m.signal, code: 'conflict', reason: `a different value of ${m.signal} is already stored at ${formatTs(m.tsMs)}` }
+            : { index: m.index, signal: m.signal, code: 'expired', reason: `${formatTs(m.tsMs)} is older than the retention window of ${m.signal}` },
         );
       }
     });

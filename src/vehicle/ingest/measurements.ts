@@ -121,6 +121,11 @@ const SECONDS_BELOW = 1e11;
 /** Earliest accepted timestamp: 2000-01-01T00:00:00Z (anything before is not an epoch time stamp). */
 export const MIN_TIMESTAMP_MS = 946_684_800_000;
 
+/** An epoch-ms time stamp for a message: ISO 8601, or the raw number when beyond what a Date can hold (±8.64e15 ms). */
+export function formatTs(ms: number): string {
+  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : `${ms} ms since the epoch`;
+}
+
 /** Epoch seconds or milliseconds → integer ms, or undefined when not a usable time stamp. */
 export function normalizeTimestamp(ts: unknown): number | undefined {
   if (typeof ts !== 'number' || !Number.isFinite(ts)) return undefined;
@@ -202,7 +207,7 @@ export function validateMeasurements(items: readonly unknown[], opts: Validation
       continue;
     }
     if (tsMs > maxTs) {
-      rejections.push({ index, signal, code: 'invalid_timestamp', reason: `timestamp ${new Date(tsMs).toISOString()} is more than ${opts.maxFutureSkewMs} ms ahead of the server clock` });
+      rejections.push({ index, signal, code: 'invalid_timestamp', reason: `timestamp ${formatTs(tsMs)} is more than ${opts.maxFutureSkewMs} ms ahead of the server clock` });
       continue;
     }
     let flagged = false;
