@@ -183,4 +183,30 @@ describe('Vehicle API options', () => {
       await s.close();
     }
   });
+
+  test('a store write that fails mid-request → 503 "retry later"; a bug in ingest → 500, not "retry later"', async () => {
+    const v = vehicleCfg();
+    const store = createMemoryStore(v);
+    let failure: Error | undefined;
+    const failing = Object.assign(Object.create(store) as VehicleStore, {
+      appendMeasurements: (...a: Parameters<VehicleStore['appendMeasurements']>) => (failure ? Promise.reject(failure) : store.appendMeasurements(...a)),
+    });
+    const s = await apiServer(v, { store: failing });
+    try {
+      failure = new Error('READONLY You can\'t write against a read only replica.');
+      let r = await post(s.app, 'car', JSON.stringify(meas('vehicle_speed', 0, 1)));
+      assert.equal(r.statusCode, 503);
+      assert.match(r.json().error, /^could not store the measurements \(READONLY .*\); retry later$/);
+      const ingest = s.api.ingest as unknown as { ingest: (...a: unknown[]) => Promise<unknown> };
+      ingest.ingest = async () => {
+        throw new TypeError('a bug');
+      };
+      failure = undefined;
+      r = await post(s.app, 'car', JSON.stringify(meas('vehicle_speed', 0, 1)));
+      assert.equal(r.statusCode, 500);
+      assert.doesNotMatch(r.body, /retry later/);
+    } finally {
+      await s.close();
+    }
+  });
 });

@@ -17,7 +17,7 @@ import type { Component } from '../../core/component.js';
 import type { Logger } from '../../core/logger.js';
 import { normalizeSignalName, SIGNAL_ID_PATTERN, type SignalCatalog } from '../catalog/signals.js';
 import type { VehicleConfig } from '../config.js';
-import type { IngestService } from '../ingest/ingest-service.js';
+import { StoreError, type IngestService } from '../ingest/ingest-service.js';
 import { BodyError, decodeBody, normalizeTimestamp, type BodyFormat } from '../ingest/measurements.js';
 import { VehicleRateLimiter } from '../ingest/rate-limit.js';
 import { ingestRequests, ingestSeconds, unavailableTotal } from '../metrics.js';
@@ -109,10 +109,11 @@ export function createVehicleApi(o: VehicleApiOptions): Component {
     try {
       result = await o.ingest.ingest(vehicleId, items);
     } catch (err) {
-      log.warn({ err: (err as Error).message, vehicleId }, 'ingest failed (store)');
+      if (!(err instanceof StoreError)) throw err; // a bug, not the store: 500 (logged), not "retry later"
+      log.warn({ err: err.message, vehicleId }, 'ingest failed (store)');
       unavailableTotal.inc({ dependency: 'redis' });
       reply.header('retry-after', '1');
-      return fail(reply, 503, `could not store the measurements (${(err as Error).message}); retry later`);
+      return fail(reply, 503, `could not store the measurements (${err.message}); retry later`);
     }
     ingestRequests.inc({ status: '200' });
     ingestSeconds.observe((performance.now() - started) / 1000);

@@ -54,6 +54,14 @@ export interface IngestOptions {
 /** Vehicles quiet this long (wall clock) are dropped from the aligner (resumed from the store). */
 const EVICT_AFTER_MS = 15 * 60_000;
 
+/** The store refused or failed a write: the request may be retried (503), unlike a bug in this code (500). */
+export class StoreError extends Error {
+  constructor(override readonly cause: unknown) {
+    super((cause as Error)?.message ?? String(cause));
+    this.name = 'StoreError';
+  }
+}
+
 export class IngestService {
   readonly aligner: FleetAligner;
   readonly plausibility: PlausibilityEngine;
@@ -83,7 +91,9 @@ export class IngestService {
       maxFutureSkewMs: api.maxFutureSkewMs,
     });
     const resume = this.aligner.has(vehicleId) ? undefined : this.o.store.getLatestVector(vehicleId).catch(() => undefined);
-    const statuses = await this.o.store.appendMeasurements(vehicleId, valid);
+    const statuses = await this.o.store.appendMeasurements(vehicleId, valid).catch((err: unknown) => {
+      throw new StoreError(err);
+    });
     let duplicates = 0;
     const stored: Measurement[] = [];
     const dropped = new Set<number>();
