@@ -23,6 +23,22 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261204);
 const N = 3000;
 const ROUTERS = ['r1', 'r2', 'r3'];
 
+/** The fuzz tests' experiment: routers `routers` with test-metrics sources on TD_<router>. */
+function experimentOf(id: string, routers: readonly string[] = ROUTERS) {
+  return normalizeExperiment(
+    {
+      experiment_id: id,
+      flag_original_metrics: false,
+      flag_debug_params: false,
+      max_throughput_mbps: 100,
+      polling_interval: 1,
+      multiplier: 1,
+      routers: routers.map((r) => ({ [r]: { topic: `TD_${r}`, interfaces: ['eth2'], test_metrics: true } })),
+    },
+    id,
+  );
+}
+
 /** Sum of a metric's samples whose labels include all of `labels` (e.g. stage="processor"). */
 async function metricSum(name: string, labels: string[]): Promise<number> {
   let sum = 0;
@@ -38,18 +54,7 @@ test(`processor and inference under fuzzed TD messages (seed ${SEED}): each mess
   const rnd = prng(SEED);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const odd = [null, true, 0, -1, 1e308, -1e308, '', 'NaN', 'Infinity', '-5', '1e999', '0x10', ' 12 ', [], {}, [1, 2], { a: 1 }, 'é中文', 'x'.repeat(10_000)];
-  const exp = normalizeExperiment(
-    {
-      experiment_id: 'fuzz',
-      flag_original_metrics: false,
-      flag_debug_params: false,
-      max_throughput_mbps: 100,
-      polling_interval: 1,
-      multiplier: 1,
-      routers: ROUTERS.map((r) => ({ [r]: { topic: `TD_${r}`, interfaces: ['eth2'], test_metrics: true } })),
-    },
-    'fuzz',
-  );
+  const exp = experimentOf('fuzz');
   const source = new ExperimentSource(exp);
   const handlerErrors: unknown[] = [];
   const fabric = new MemoryFabric({ retainMessages: 10 * N, onHandlerError: (err) => handlerErrors.push(err) });
@@ -148,18 +153,7 @@ test(`inference under fuzzed TP messages (seed ${SEED}): each one predicted or d
   const rnd = prng(SEED + 1);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const odd = [null, true, 0, -1, 1e308, -1e308, '', 'NaN', '12', [], {}, [1], 'x'.repeat(1000)];
-  const exp = normalizeExperiment(
-    {
-      experiment_id: 'fuzz-tp',
-      flag_original_metrics: false,
-      flag_debug_params: false,
-      max_throughput_mbps: 100,
-      polling_interval: 1,
-      multiplier: 1,
-      routers: ROUTERS.map((r) => ({ [r]: { topic: `TD_${r}`, interfaces: ['eth2'], test_metrics: true } })),
-    },
-    'fuzz-tp',
-  );
+  const exp = experimentOf('fuzz-tp');
   const source = new ExperimentSource(exp);
   const handlerErrors: unknown[] = [];
   const fabric = new MemoryFabric({ retainMessages: 10 * N, onHandlerError: (err) => handlerErrors.push(err) });
@@ -215,10 +209,7 @@ test(`inference under fuzzed TP messages (seed ${SEED}): each one predicted or d
 });
 
 test('a prediction that overflows (occupation 1e200 %, valid by the schema) is dead-lettered with the reason, not published as null', async () => {
-  const exp = normalizeExperiment(
-    { experiment_id: 'overflow', flag_original_metrics: false, flag_debug_params: false, max_throughput_mbps: 100, polling_interval: 1, multiplier: 1, routers: [{ r1: { topic: 'TD_r1', interfaces: ['eth2'], test_metrics: true } }] },
-    'overflow',
-  );
+  const exp = experimentOf('overflow', ['r1']);
   const fabric = new MemoryFabric();
   const dummies = new DummyPredictors();
   const inference = createInference({ fabric, experiment: new ExperimentSource(exp), logger: silentLogger(), resolve: (r) => dummies.get(r.routerType) });
