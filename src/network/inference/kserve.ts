@@ -99,6 +99,17 @@ function callerRows(raw: Float32Array, n: number, p: ModelPredictor): PowerFeatu
   return rows;
 }
 
+/**
+ * Refuses a request whose predictions are not finite numbers — a model overflowing on extreme
+ * inputs — since JSON would carry them as null. One value per row.
+ */
+function checkFinite(what: string, data: ArrayLike<number> | undefined, raw: Float32Array): void {
+  if (!data) return;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) throw new V2BadRequest(`row ${i}: the model's ${what} is not a finite number for the inputs (${raw[i * 2]}, ${raw[i * 2 + 1]}), outside what it can predict`);
+  }
+}
+
 /** The inference worker's power models as a V2 provider (see v2-server.ts). */
 export function kserveProvider(src: KServeSource): V2Provider {
   const versionsOf = (name: string) =>
@@ -159,6 +170,8 @@ export function kserveProvider(src: KServeSource): V2Provider {
       const sens = wanted.some((w) => w in SENSITIVITY_OUTPUTS)
         ? await p.use((m) => m.predictWithSensitivities(callerRows(raw, n, p), src.epsilon))
         : undefined;
+      checkFinite(outName, power, raw);
+      if (sens) for (const [w, field] of Object.entries(SENSITIVITY_OUTPUTS)) checkFinite(w, sens[field], raw);
       for (const w of wanted) {
         if (w === outName) {
           const shape = p.model.info.outputShape.length === 1 ? [n] : [n, 1];

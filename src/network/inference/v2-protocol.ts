@@ -16,6 +16,9 @@ export interface V2InferInput {
   parameters?: unknown;
 }
 
+/** The largest finite float32. */
+const FP32_MAX = 3.4028234663852886e38;
+
 /** An infer request's tensor or body is invalid: the answer is 400 with this message. */
 export class V2BadRequest extends Error {}
 
@@ -46,6 +49,7 @@ export function tensorNumbers(input: V2InferInput, expectCount: number, what: st
   if (values.length !== expectCount) throw new V2BadRequest(`${what}: shape says ${expectCount} values, data has ${values.length}`);
   return values.map((v, i) => {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new V2BadRequest(`${what}: value ${i} is not a finite number (${JSON.stringify(v)})`);
+    if (dt === 'FP32' && Math.abs(v) > FP32_MAX) throw new V2BadRequest(`${what}: value ${i} (${v}) is outside the FP32 range (±${FP32_MAX}); send FP64 or a smaller value`);
     const problem = check?.(v);
     if (problem) throw new V2BadRequest(`${what}: value ${i} ${problem}`);
     return v;
@@ -57,6 +61,9 @@ export function inferInputs(body: unknown): V2InferInput[] {
   if (!body || typeof body !== 'object') throw new V2BadRequest('the request body must be a JSON object with "inputs"');
   const inputs = (body as { inputs?: unknown }).inputs;
   if (!Array.isArray(inputs) || inputs.length === 0) throw new V2BadRequest('"inputs" must be a non-empty array');
+  inputs.forEach((x, i) => {
+    if (x === null || typeof x !== 'object' || Array.isArray(x)) throw new V2BadRequest(`inputs[${i}] must be an object {name, shape, datatype, data}, got ${JSON.stringify(x)}`);
+  });
   return inputs as V2InferInput[];
 }
 
