@@ -6,34 +6,21 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
-import { registerKServeRoutes, type KServeSource } from '../../src/network/inference/kserve.js';
-import { ModelPredictor } from '../../src/network/inference/model-predictor.js';
-import { buildVehiclePredictor } from '../../src/vehicle/components.js';
-import { IsolationForestModel } from '../../src/vehicle/model/anomaly-model.js';
-import { trainVehicleModel } from '../../src/vehicle/model/train.js';
-import { NullPredictionSink } from '../../src/vehicle/predictor/sinks.js';
+import type { RunningApp } from '../../src/core/lifecycle.js';
 import { prng } from '../helpers/prng.js';
-import { DS1, DS2, vehicleCfg } from '../vehicle/helpers.js';
-import { silent, trained } from './helpers.js';
+import { startV2App, type V2App } from './v2-app.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 12_04_2026);
 const REQUESTS = 400;
-const vehicleModel = new IsolationForestModel(trainVehicleModel({ files: [DS1, DS2], trees: 10 }).artifact);
-let power: ModelPredictor;
+let v2: V2App;
 let app: RunningApp;
+let vehicleModel: V2App['vehicleModel'];
 
 before(async () => {
-  const a = await trained({ name: 'ne40', version: '1' });
-  power = await ModelPredictor.load(a.onnx, a.metadata);
-  const src: KServeSource = { served: () => [{ predictor: power, routers: ['r1'] }], ready: () => true, epsilon: 0.01 };
-  const vehicle = buildVehiclePredictor({ v: vehicleCfg(), mode: 'push', model: vehicleModel, sink: new NullPredictionSink(), logger: silent });
-  app = await startComponents([{ name: 'kserve', routes: (x) => registerKServeRoutes(x, src) }, vehicle.component], { host: '127.0.0.1', port: 0, logger: silent });
+  v2 = await startV2App();
+  ({ app, vehicleModel } = v2);
 });
-after(async () => {
-  await app.stop();
-  await power.close();
-});
+after(async () => v2.close());
 
 /** Every number anywhere in a JSON value. */
 function numbers(x: unknown, out: unknown[] = []): unknown[] {

@@ -8,16 +8,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Fastify from 'fastify';
-import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
-import { registerKServeRoutes, type KServeSource } from '../../src/network/inference/kserve.js';
-import { ModelPredictor } from '../../src/network/inference/model-predictor.js';
+import type { RunningApp } from '../../src/core/lifecycle.js';
+import type { ModelPredictor } from '../../src/network/inference/model-predictor.js';
 import { registerV2Provider, type V2Provider } from '../../src/network/inference/v2-server.js';
-import { buildVehiclePredictor } from '../../src/vehicle/components.js';
-import { IsolationForestModel } from '../../src/vehicle/model/anomaly-model.js';
-import { trainVehicleModel } from '../../src/vehicle/model/train.js';
-import { NullPredictionSink } from '../../src/vehicle/predictor/sinks.js';
-import { DS1, DS2, vehicleCfg } from '../vehicle/helpers.js';
-import { silent, trained } from './helpers.js';
+import { startV2App, type V2App } from './v2-app.js';
 
 const post = async (url: string, body: unknown) => {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -29,21 +23,16 @@ const get = async (url: string) => {
 };
 
 describe('V2 server: the power models and the vehicle predictor on one app', () => {
-  const vehicleModel = new IsolationForestModel(trainVehicleModel({ files: [DS1, DS2], trees: 10 }).artifact);
-  let power: ModelPredictor;
   let workerReady = true;
+  let v2: V2App;
   let app: RunningApp;
+  let power: ModelPredictor;
+  let vehicleModel: V2App['vehicleModel'];
   before(async () => {
-    const a = await trained({ name: 'ne40', version: '1' });
-    power = await ModelPredictor.load(a.onnx, a.metadata);
-    const src: KServeSource = { served: () => [{ predictor: power, routers: ['r1'] }], ready: () => workerReady, epsilon: 0.01 };
-    const vehicle = buildVehiclePredictor({ v: vehicleCfg(), mode: 'push', model: vehicleModel, sink: new NullPredictionSink(), logger: silent });
-    app = await startComponents([{ name: 'kserve', routes: (a) => registerKServeRoutes(a, src) }, vehicle.component], { host: '127.0.0.1', port: 0, logger: silent });
+    v2 = await startV2App(() => workerReady);
+    ({ app, power, vehicleModel } = v2);
   });
-  after(async () => {
-    await app.stop();
-    await power.close();
-  });
+  after(async () => v2.close());
 
   test('/v2 and /v2/models list both providers; metadata comes from each', async () => {
     const meta = await get(`${app.url}/v2`);
