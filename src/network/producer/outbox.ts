@@ -65,6 +65,8 @@ interface Lane {
 
 export class Outbox {
   private readonly lanes = new Map<string, Lane>();
+  /** Lanes with messages and no request in flight: what the next flush sends (flushes touch only these). */
+  private readonly waiting = new Set<Lane>();
   private total = 0;
   private seq = 0;
   private flushScheduled = false;
@@ -99,6 +101,7 @@ export class Outbox {
     lane.queue.push({ message, atMs: Date.now(), seq: this.seq++ });
     this.total++;
     if (this.retryTimer || lane.busy) outboxQueued.inc();
+    if (!lane.busy) this.waiting.add(lane);
     if (this.total > this.maxMessages) this.dropOldest(this.total - this.maxMessages);
     outboxSize.set(this.total);
     this.scheduleFlush();
@@ -122,8 +125,9 @@ export class Outbox {
     const max = this.o.batchSize ?? 1000;
     let lanes: Lane[] = [];
     let batch: Waiting[] = [];
-    for (const lane of this.lanes.values()) {
-      if (lane.busy || lane.queue.length === 0) continue;
+    for (const lane of this.waiting) {
+      this.waiting.delete(lane);
+      if (lane.queue.length === 0) continue;
       lane.busy = true;
       lanes.push(lane);
       for (const w of lane.queue) batch.push(w);
@@ -157,18 +161,15 @@ export class Outbox {
         this.startBackoff();
       },
     ).finally(() => {
-      for (const lane of lanes) lane.busy = false;
+      for (const lane of lanes) {
+        lane.busy = false;
+        if (lane.queue.length > 0) this.waiting.add(lane);
+      }
       this.inFlight.delete(request);
       this.pruneLanes();
-      if (this.total > this.inFlightCount()) this.scheduleFlush();
+      if (this.waiting.size > 0) this.scheduleFlush();
     });
     this.inFlight.add(request);
-  }
-
-  private inFlightCount(): number {
-    let n = 0;
-    for (const lane of this.lanes.values()) if (lane.busy) n += lane.queue.length;
-    return n;
   }
 
   private startBackoff(): void {
@@ -197,8 +198,7 @@ export class Outbox {
     const cutoff = Date.now() - this.maxAgeMs;
     let n = 0;
     let oldest: Waiting | undefined;
-    for (const lane of this.lanes.values()) {
-      if (lane.busy) continue;
+    for (const lane of this.waiting) {
       let k = 0;
       while (k < lane.queue.length && lane.queue[k]!.atMs < cutoff) k++;
       if (k === 0) continue;
@@ -213,9 +213,8 @@ export class Outbox {
   private dropOldest(n: number): void {
     for (let i = 0; i < n; i++) {
       let from: Lane | undefined;
-      for (const lane of this.lanes.values()) {
-        if (lane.busy || lane.queue.length === 0) continue;
-        if (!from || lane.queue[0]!.seq < from.queue[0]!.seq) from = lane;
+      for (const lane of this.waiting) {
+        if (lane.queue.length > 0 && (!from || lane.queue[0]!.seq < from.queue[0]!.seq)) from = lane;
       }
       if (!from) break;
       this.dropped(1, 'full', from.queue.shift()!);
@@ -249,6 +248,7 @@ export class Outbox {
       n += lane.queue.length;
       lane.queue = [];
     }
+    this.waiting.clear();
     if (n > 0) this.dropped(n, 'shutdown', oldest!);
   }
 }
