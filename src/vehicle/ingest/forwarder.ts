@@ -140,10 +140,12 @@ export class VectorForwarder {
     if (!journal) return 0;
     for (;;) {
       try {
+        const journaled = await journal.pending();
+        // what this process queued or is sending meanwhile (after the read) is not re-sent
         const busy = new Set<string>();
         for (const v of this.queue) busy.add(journalField(v));
         for (const b of this.inFlightBatches) for (const v of b) busy.add(journalField(v));
-        const found = (await journal.pending()).filter((v) => !busy.has(journalField(v)));
+        const found = journaled.filter((v) => !busy.has(journalField(v)));
         if (found.length > 0) {
           this.queue.unshift(...found);
           forwardQueue.set(this.queue.length);
