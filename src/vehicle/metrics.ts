@@ -27,7 +27,7 @@ export const forwardQueue = gauge({ name: 'wattflow_vehicle_forward_queue_vector
 export const forwardFailures = counter({ name: 'wattflow_vehicle_forward_failures_total', help: 'Failed forwards of vector batches, by target', labelNames: ['target'] as const });
 export const deadLetteredTotal = counter({
   name: 'wattflow_vehicle_vectors_dead_lettered_total',
-  help: 'Vectors kept in the dead-letter stream instead of being scored: refused by the predictor (source=forward), invalid entries read from the vector stream (stream) or channel (channel)',
+  help: 'Vectors kept in the dead-letter stream instead of being scored: refused by the predictor (source=forward), invalid entries read from the vector stream (stream), channel (channel) or forward journal (journal)',
   labelNames: ['source'] as const,
 });
 export const recoveredTotal = counter({ name: 'wattflow_vehicle_vectors_recovered_total', help: 'Vectors re-sent from the forward journal at start (accepted by an earlier process, not forwarded)' });

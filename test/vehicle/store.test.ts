@@ -201,6 +201,18 @@ describe('Redis store: invalid entries written by someone else', { skip: redisSv
     assert.match(dead[1]!.reason, /^invalid vector in stream entry \d+-\d+: not JSON: /);
   });
 
+  test('forward journal: an entry that is not a vector is dead-lettered with the reason and removed; the valid ones are returned', async () => {
+    const good = vector({ speed: 1 }, { vehicleId: 'car3', ts: T, seq: 1 });
+    await store.publishVectors([good], { journal: true });
+    await store.redis.hset(store.keys.forwardJournal(), 'car3|1', '{"vehicleId":"car3"}');
+    assert.deepEqual(await store.journaledVectors(100), [good]);
+    assert.equal(await store.redis.hexists(store.keys.forwardJournal(), 'car3|1'), 0);
+    const dead = await store.deadLetters(1);
+    assert.equal(dead[0]!.raw, '{"vehicleId":"car3"}');
+    assert.equal(dead[0]!.reason, 'invalid vector in the forward journal (field car3|1): ts must be epoch milliseconds');
+    await store.ackJournaled([good]);
+  });
+
   test('channel: an invalid announcement is dead-lettered, not handed to the subscriber; the next valid one is', async () => {
     const got: unknown[] = [];
     const unsubscribe = await store.subscribe((v) => got.push(v));

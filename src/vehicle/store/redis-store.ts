@@ -165,13 +165,20 @@ export class RedisVehicleStore implements VehicleStore {
     do {
       const [next, flat] = await this.client.hscan(this.keys.forwardJournal(), cursor, 'COUNT', 1000);
       cursor = next;
+      const invalid: Array<{ doc: string; reason: string }> = [];
+      const invalidFields: string[] = [];
       for (let i = 1; i < flat.length; i += 2) {
-        try {
-          out.push(JSON.parse(flat[i]!) as AlignedVector);
-        } catch {
-          this.o.logger.warn({ field: flat[i - 1] }, 'forward journal: an entry is not JSON; removed');
-          await this.client.hdel(this.keys.forwardJournal(), flat[i - 1]!);
+        const parsed = parseVector(flat[i]!);
+        if ('vector' in parsed) out.push(parsed.vector);
+        else {
+          invalid.push({ doc: flat[i]!, reason: `invalid vector in the forward journal (field ${flat[i - 1]}): ${parsed.error}` });
+          invalidFields.push(flat[i - 1]!);
         }
+      }
+      if (invalid.length > 0) {
+        await this.deadLetter(invalid, invalidFields);
+        deadLetteredTotal.inc({ source: 'journal' }, invalid.length);
+        this.o.logger.warn({ entries: invalid.length, first: invalid[0]!.reason }, 'invalid entries in the forward journal: dead-lettered');
       }
     } while (cursor !== '0');
     return out.sort(byTickThenVehicle).slice(0, limit);
