@@ -21,7 +21,11 @@ export const unavailableTotal = counter({
   labelNames: ['dependency'] as const,
 });
 export const vectorsTotal = counter({ name: 'wattflow_vehicle_vectors_total', help: 'Aligned vectors emitted and announced' });
-export const vectorsLost = counter({ name: 'wattflow_vehicle_vectors_lost_total', help: 'Aligned vectors that could not be stored/announced (store error)' });
+export const vectorsUnannounced = counter({
+  name: 'wattflow_vehicle_vectors_unannounced_total',
+  help: 'Aligned vectors whose store/announce failed (store error); not lost: recomputed from the stored measurements and announced once the store is back',
+});
+export const vehiclesRecomputing = gauge({ name: 'wattflow_vehicle_vehicles_recomputing', help: 'Vehicles whose vectors wait to be recomputed from the stored measurements (an announce or a store read failed)' });
 export const flagsTotal = counter({ name: 'wattflow_vehicle_plausibility_flags_total', help: 'Plausibility flags raised on vectors, by rule', labelNames: ['rule'] as const });
 export const forwardQueue = gauge({ name: 'wattflow_vehicle_forward_queue_vectors', help: 'Vectors waiting to be forwarded to the predictor (push mode)' });
 export const forwardFailures = counter({ name: 'wattflow_vehicle_forward_failures_total', help: 'Failed forwards of vector batches, by target', labelNames: ['target'] as const });

@@ -83,6 +83,42 @@ export class FleetAligner {
     st.seq = v.seq;
   }
 
+  /**
+   * Rebuilds a vehicle's state from what the store holds (after an announce failed, after a
+   * restart, after eviction), replacing any state it had: `point` is the last tick known to be
+   * announced and its sequence number (undefined: none — every sample is pending), `signals` the
+   * signals its vectors list, `samples` the stored measurements from `point.tick - maxAgeMs` on
+   * (oldest first per signal). Samples at or before the tick become the carried values (newest
+   * wins, as late measurements do), later ones are pending: the next push or flush emits the
+   * ticks after `point` exactly as an aligner that had never lost its state would. Emits nothing.
+   */
+  rebuild(vehicleId: string, point: { tick: number; seq: number } | undefined, signals: Iterable<string>, samples: Iterable<AlignInput>, nowWall = Date.now()): void {
+    this.vehicles.delete(vehicleId);
+    const st = this.state(vehicleId, nowWall);
+    for (const s of signals) st.signals.set(s, { carried: undefined, pending: [] });
+    if (point) {
+      st.lastTick = point.tick;
+      st.watermark = point.tick;
+      st.seq = point.seq;
+    }
+    for (const m of samples) {
+      let sig = st.signals.get(m.signal);
+      if (!sig) st.signals.set(m.signal, (sig = { carried: undefined, pending: [] }));
+      const sample: Sample = { ts: m.tsMs, value: m.value, flagged: m.flagged ?? false };
+      if (point && m.tsMs <= point.tick) {
+        if (!sig.carried || m.tsMs > sig.carried.ts) sig.carried = sample;
+        continue;
+      }
+      insertSorted(sig.pending, sample);
+      if (m.tsMs > st.watermark) st.watermark = m.tsMs;
+    }
+  }
+
+  /** Drops a vehicle's state (it is rebuilt from the store before its next push). */
+  forget(vehicleId: string): void {
+    this.vehicles.delete(vehicleId);
+  }
+
   push(vehicleId: string, items: readonly AlignInput[], nowWall = Date.now()): PushResult {
     const st = this.state(vehicleId, nowWall);
     st.lastArrival = nowWall;

@@ -5,6 +5,17 @@
  * rejected with the reason), align the newly stored ones into vectors (plausibility flags
  * on each), persist and announce the vectors, and hand them to the predictor (push mode).
  * A timer emits the pending vectors of vehicles that went quiet.
+ *
+ * The stored measurements are the source of truth for the vectors: a vehicle's alignment state
+ * can always be rebuilt from the store (its last announced vector's tick and sequence number,
+ * plus the measurements stored around and after it). That is how nothing is lost when the
+ * announce fails after the measurements were stored (two scripts, and Redis may fail between
+ * them): the vehicle's state is dropped, and its vectors from the first unannounced one on are
+ * recomputed from the stored measurements and announced again — at the vehicle's next request,
+ * or by the timer once the store is back. A vehicle the aligner does not hold (new process,
+ * eviction) is rebuilt the same way, and at start every vehicle of the store is, so ticks an
+ * earlier process stored the measurements of but never announced (killed, or Redis down) are
+ * announced too. At least once: a vector may be announced twice (same vehicle and tick).
  */
 import type { Logger } from '../../core/logger.js';
 import { FleetAligner } from '../align/aligner.js';
@@ -18,8 +29,9 @@ import {
   lateTotal,
   measurementsTotal,
   rejectionsTotal,
-  vectorsLost,
   vectorsTotal,
+  vectorsUnannounced,
+  vehiclesRecomputing,
 } from '../metrics.js';
 import type { VehicleStore } from '../store/store.js';
 import type { VectorForwarder } from './forwarder.js';
@@ -53,6 +65,23 @@ export interface IngestOptions {
 
 /** Vehicles quiet this long (wall clock) are dropped from the aligner (resumed from the store). */
 const EVICT_AFTER_MS = 15 * 60_000;
+/** Vehicles rebuilt from the store at once by the recovery timer. */
+const RECOVER_CONCURRENCY = 32;
+
+/** Where a vehicle's alignment is rebuilt from: the last tick known announced, its sequence number, and the signals its vectors list. */
+interface RestorePoint {
+  tick: number;
+  seq: number;
+  signals: string[];
+}
+
+/** A rebuilt vehicle: the stored measurements that went into its state (`signal|ms`), and the tick it resumed after. */
+interface Resumed {
+  replayed: Set<string>;
+  tick: number | undefined;
+}
+
+const sampleKey = (signal: string, tsMs: number): string => `${signal}|${tsMs}`;
 
 /** The store refused or failed a write: the request may be retried (503), unlike a bug in this code (500). */
 export class StoreError extends Error {
@@ -67,6 +96,15 @@ export class IngestService {
   readonly plausibility: PlausibilityEngine;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  /**
+   * Vehicles whose vectors must be recomputed from the store: the restore point before their
+   * first unannounced vector, or null (from their latest vector in the store).
+   */
+  private readonly recompute = new Map<string, RestorePoint | null>();
+  /** Rebuilds in progress, one per vehicle (concurrent requests share it). */
+  private readonly resuming = new Map<string, Promise<Resumed | undefined>>();
+  /** The start-up sweep (every vehicle of the store) has still to be listed. */
+  private sweepPending = false;
 
   constructor(private readonly o: IngestOptions) {
     this.plausibility = new PlausibilityEngine(o.cfg.plausibility);
@@ -90,7 +128,8 @@ export class IngestService {
       outOfRange: api.outOfRange,
       maxFutureSkewMs: api.maxFutureSkewMs,
     });
-    const resume = this.aligner.has(vehicleId) ? undefined : this.o.store.getLatestVector(vehicleId).catch(() => undefined);
+    // a vehicle the aligner does not hold is rebuilt from the store, concurrently with the append
+    const resume = this.aligner.has(vehicleId) ? undefined : this.resume(vehicleId);
     const statuses = await this.o.store.appendMeasurements(vehicleId, valid).catch((err: unknown) => {
       throw new StoreError(err);
     });
@@ -114,12 +153,31 @@ export class IngestService {
     const keptFlags = dropped.size > 0 ? flags.filter((f) => !dropped.has(f.index)) : flags;
     const accepted = valid.length - dropped.size;
 
-    if (resume) {
-      const latest = await resume;
-      if (latest) this.aligner.restore(latest);
-    }
     const known = stored.filter((m) => m.known);
-    const { vectors, late } = this.aligner.push(vehicleId, known);
+    let vectors: AlignedVector[] = [];
+    let late = 0;
+    let resumed = resume ? await resume : undefined;
+    for (let attempt = 0; ; attempt++) {
+      // (checked right before the synchronous push: a failed announce may have dropped the state meanwhile)
+      if (this.aligner.has(vehicleId)) {
+        // measurements the rebuild read from the store are in the state already
+        const fresh = resumed ? known.filter((m) => !resumed!.replayed.has(sampleKey(m.signal, m.tsMs))) : known;
+        const tick = resumed?.tick;
+        if (tick !== undefined && fresh.length < known.length) late += known.filter((m) => m.tsMs <= tick && resumed!.replayed.has(sampleKey(m.signal, m.tsMs))).length;
+        const r = this.aligner.push(vehicleId, fresh);
+        vectors = r.vectors;
+        late += r.late;
+        break;
+      }
+      if (attempt >= 2) {
+        this.markRecompute(vehicleId, null);
+        break;
+      }
+      const again = await this.resume(vehicleId);
+      // the store could not be read: the measurements are stored, their vectors are recomputed later
+      if (!again) break;
+      resumed = resumed ? { replayed: new Set([...resumed.replayed, ...again.replayed]), tick: again.tick } : again;
+    }
     await this.emit(vectors);
 
     measurementsTotal.inc({ outcome: 'stored' }, stored.length);
@@ -143,6 +201,92 @@ export class IngestService {
     };
   }
 
+  /** Rebuilds a vehicle's alignment from the store (one rebuild at a time per vehicle); undefined when the store could not be read (then it is marked for recomputation). */
+  private resume(vehicleId: string): Promise<Resumed | undefined> {
+    const cur = this.resuming.get(vehicleId);
+    if (cur) return cur;
+    const p = this.rebuild(vehicleId)
+      .catch((err: unknown) => {
+        this.markRecompute(vehicleId, null, err);
+        return undefined;
+      })
+      .finally(() => this.resuming.delete(vehicleId));
+    this.resuming.set(vehicleId, p);
+    return p;
+  }
+
+  private async rebuild(vehicleId: string): Promise<Resumed> {
+    const store = this.o.store;
+    const wanted = this.recompute.get(vehicleId) ?? undefined;
+    const [latest, signals] = await Promise.all([wanted ? undefined : store.getLatestVector(vehicleId), store.listSignals(vehicleId)]);
+    const point: RestorePoint | undefined = wanted ?? (latest ? { tick: latest.ts, seq: latest.seq, signals: Object.keys(latest.values) } : undefined);
+    // aligned signals only (kept unknown ones are stored raw, never aligned); from maxAge before the point: what can still be carried
+    const aligned = signals.filter((s) => this.o.catalog.byIdOf(s) !== undefined);
+    const from = point ? point.tick - this.o.cfg.alignment.maxAgeMs : -Infinity;
+    const series = await Promise.all(aligned.map((s) => store.series(vehicleId, s, from, Infinity, this.o.cfg.redis.maxPerSeries)));
+    // an announce failed meanwhile with an earlier restore point: start over from it
+    const now = this.recompute.get(vehicleId) ?? undefined;
+    if (now && now !== wanted) return this.rebuild(vehicleId);
+    if (this.aligner.has(vehicleId)) return { replayed: new Set(), tick: undefined };
+    const replayed = new Set<string>();
+    const samples: Array<{ signal: string; tsMs: number; value: number; flagged: boolean }> = [];
+    const listed = new Set(point?.signals ?? []);
+    series.forEach((points, i) => {
+      const signal = aligned[i]!;
+      if (points.length > 0) listed.add(signal);
+      for (const p of points) {
+        samples.push({ signal, tsMs: p.ts, value: p.value, flagged: p.flagged === true });
+        replayed.add(sampleKey(signal, p.ts));
+      }
+    });
+    this.aligner.rebuild(vehicleId, point, listed, samples);
+    this.plausibility.forget(vehicleId);
+    if (this.recompute.delete(vehicleId)) {
+      vehiclesRecomputing.set(this.recompute.size);
+      this.o.logger.info({ vehicleId, from: point ? new Date(point.tick).toISOString() : 'the first stored measurement', measurements: samples.length }, 'vehicle vectors recomputed from the stored measurements');
+    }
+    return { replayed, tick: point?.tick };
+  }
+
+  /** Marks a vehicle for recomputation from `point` (or from its latest stored vector); an earlier point wins. */
+  private markRecompute(vehicleId: string, point: RestorePoint | null, err?: unknown): void {
+    const cur = this.recompute.get(vehicleId);
+    if (point && (!cur || point.tick < cur.tick)) this.recompute.set(vehicleId, point);
+    else if (cur === undefined) this.recompute.set(vehicleId, null);
+    else return;
+    vehiclesRecomputing.set(this.recompute.size);
+    if (cur === undefined && err !== undefined) this.o.logger.warn({ vehicleId, err: (err as Error)?.message ?? String(err) }, 'could not read the vehicle store to align; the stored measurements are aligned once it is back');
+  }
+
+  /** Rebuilds the vehicles marked for recomputation and announces the vectors their stored measurements complete (while the store is available). */
+  private async recoverVehicles(): Promise<void> {
+    if (this.sweepPending && this.o.store.available() === true) {
+      try {
+        const ids = await this.o.store.listVehicles();
+        this.sweepPending = false;
+        for (const id of ids) if (!this.aligner.has(id) && !this.recompute.has(id)) this.recompute.set(id, null);
+        vehiclesRecomputing.set(this.recompute.size);
+      } catch (err) {
+        this.o.logger.warn({ err: (err as Error).message }, 'could not list the vehicles of the store; retrying');
+      }
+    }
+    const ids = [...this.recompute.keys()];
+    for (let i = 0; i < ids.length && this.o.store.available() === true; i += RECOVER_CONCURRENCY) {
+      await Promise.all(
+        ids.slice(i, i + RECOVER_CONCURRENCY).map(async (id) => {
+          if (this.aligner.has(id)) {
+            this.recompute.delete(id);
+            return;
+          }
+          if (!(await this.resume(id)) || !this.aligner.has(id)) return;
+          // push (nothing new) and announce in one synchronous step, so the order stays the aligner's
+          await this.emit(this.aligner.push(id, []).vectors);
+        }),
+      );
+    }
+    vehiclesRecomputing.set(this.recompute.size);
+  }
+
   /** Persists, announces and forwards vectors (in order). */
   private async emit(vectors: AlignedVector[]): Promise<void> {
     if (vectors.length === 0) return;
@@ -155,8 +299,20 @@ export class IngestService {
       vectorsTotal.inc(vectors.length);
       for (const v of vectors) for (const f of v.flags) flagsTotal.inc({ rule: f.rule });
     } catch (err) {
-      vectorsLost.inc(vectors.length);
-      this.o.logger.error({ err: (err as Error).message, vectors: vectors.length }, 'could not store/announce vectors (the measurements are stored)');
+      // not lost: each vehicle's state is dropped and its vectors, from the first unannounced
+      // one on, are recomputed from the stored measurements (next request, or the timer)
+      vectorsUnannounced.inc(vectors.length);
+      const first = new Map<string, AlignedVector>();
+      for (const v of vectors) if (!first.has(v.vehicleId)) first.set(v.vehicleId, v);
+      for (const [id, v] of first) {
+        this.aligner.forget(id);
+        this.plausibility.forget(id);
+        this.markRecompute(id, { tick: v.ts - this.aligner.cadence, seq: v.seq - 1, signals: Object.keys(v.values) });
+      }
+      this.o.logger.warn(
+        { err: (err as Error).message, vectors: vectors.length, vehicles: first.size },
+        'could not store/announce vectors; the measurements are stored: the vectors are recomputed from them and announced once the store is back',
+      );
     }
   }
 
@@ -165,6 +321,7 @@ export class IngestService {
     if (this.flushing) return this.flushing;
     this.flushing = (async () => {
       try {
+        await this.recoverVehicles();
         await this.emit(this.aligner.flushIdle(this.o.cfg.alignment.idleFlushMs, now));
         const after = Math.max(EVICT_AFTER_MS, 2 * (this.o.cfg.alignment.maxAgeMs + this.o.cfg.alignment.latenessMs + this.o.cfg.alignment.idleFlushMs));
         for (const id of this.aligner.evictIdle(after, now)) this.plausibility.forget(id);
@@ -176,6 +333,8 @@ export class IngestService {
   }
 
   start(): void {
+    // ticks an earlier process stored the measurements of but never announced (killed, or the store failed) are announced too
+    this.sweepPending = true;
     const every = Math.max(10, Math.min(1000, Math.floor(this.o.cfg.alignment.idleFlushMs / 2)));
     this.timer = setInterval(() => void this.flushIdle().catch((err) => this.o.logger.error({ err }, 'idle flush failed')), every);
     this.timer.unref();
@@ -186,6 +345,9 @@ export class IngestService {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.flushing;
+    this.sweepPending = false;
+    await this.recoverVehicles().catch(() => undefined);
     await this.emit(this.aligner.flush());
+    if (this.recompute.size > 0) this.o.logger.warn({ vehicles: this.recompute.size }, 'stopping with vehicles whose vectors are not announced yet (the store is unavailable): the next process recomputes them from the stored measurements');
   }
 }
