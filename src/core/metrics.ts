@@ -30,6 +30,21 @@ export function gauge<T extends string = string>(
   return new client.Gauge<T>({ ...cfg, labelNames: cfg.labelNames ?? [], registers: [registry] });
 }
 
+/** A counter whose value is read from a running total at scrape time (e.g. a component's own tally). */
+export function totalCounter(cfg: { name: string; help: string; value: () => number }): client.Counter {
+  const existing = registry.getSingleMetric(cfg.name);
+  if (existing) return existing as client.Counter;
+  return new client.Counter({
+    name: cfg.name,
+    help: cfg.help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(cfg.value());
+    },
+  });
+}
+
 /** Latency buckets in seconds, from 100 µs to 10 s. */
 export const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 

@@ -33,6 +33,16 @@ export function encodeValue(m: OutgoingMessage): string {
   return JSON.stringify(m.json);
 }
 
+export interface PublishOptions {
+  /**
+   * The publisher is a source (it does not hold an input batch): when the fabric is over its
+   * memory budget because a consumer lags, wait for capacity instead of growing (in-process
+   * bus). Stage outputs must not set it (their input is released only after they publish).
+   * Kafka's client bounds its own buffers; the Kafka adapter ignores it.
+   */
+  waitForCapacity?: boolean;
+}
+
 export interface IncomingMessage {
   topic: string;
   key: string;
@@ -84,8 +94,8 @@ export interface Subscription {
 export interface Fabric {
   readonly kind: 'memory' | 'kafka';
   ensureTopics(topics: TopicSpec[]): Promise<void>;
-  publish(message: OutgoingMessage): Promise<void>;
-  publishBatch(messages: OutgoingMessage[]): Promise<void>;
+  publish(message: OutgoingMessage, options?: PublishOptions): Promise<void>;
+  publishBatch(messages: OutgoingMessage[], options?: PublishOptions): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /**
    * Reads every current message of a (compacted) topic from the beginning up to its end at
