@@ -11,6 +11,8 @@ export class FixedRateScheduler {
   constructor(
     private intervalMs: number,
     private readonly onTick: (tickMs: number) => void,
+    /** Told of each tick's lateness (ms after its due time) and of ticks skipped before it. */
+    private readonly onTiming?: (lateMs: number, skipped: number) => void,
   ) {}
 
   start(): void {
@@ -38,12 +40,14 @@ export class FixedRateScheduler {
     const tick = this.nextTick;
     const now = Date.now();
     this.nextTick += this.intervalMs;
+    let missed = 0;
     if (now >= this.nextTick) {
-      const missed = Math.floor((now - this.nextTick) / this.intervalMs) + 1;
+      missed = Math.floor((now - this.nextTick) / this.intervalMs) + 1;
       this.skipped += missed;
       this.nextTick += missed * this.intervalMs;
     }
     this.arm();
+    this.onTiming?.(Math.max(0, now - tick), missed);
     this.onTick(tick);
   }
 

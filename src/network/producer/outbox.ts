@@ -143,7 +143,8 @@ export class Outbox {
   private request(lanes: Lane[], batch: Waiting[]): void {
     batch.sort((a, b) => a.seq - b.seq);
     const counts = lanes.map((l) => l.queue.length);
-    const request = this.o.fabric.publishBatch(batch.map((w) => w.message)).then(
+    // a source: on the in-process bus over its memory budget, wait for consumers (backpressure)
+    const request = this.o.fabric.publishBatch(batch.map((w) => w.message), { waitForCapacity: true }).then(
       () => {
         lanes.forEach((lane, i) => lane.queue.splice(0, counts[i]));
         this.total -= batch.length;

@@ -25,6 +25,12 @@ const polls = counter({
   labelNames: ['source', 'result'] as const,
 });
 const pollDuration = histogram({ name: 'wattflow_producer_poll_seconds', help: 'Duration of one router poll', labelNames: ['source'] as const });
+const tickDelay = histogram({ name: 'wattflow_producer_tick_delay_seconds', help: 'How late each polling tick fired after its due time (event-loop delay as the schedule sees it)' });
+const ticksLate = counter({ name: 'wattflow_producer_ticks_late_total', help: 'Polling ticks that fired late: more than 10 % of the interval (at least 50 ms) after their due time' });
+const ticksSkipped = counter({ name: 'wattflow_producer_ticks_skipped_total', help: 'Polling ticks skipped because the event loop was blocked past them (never bunched)' });
+/** A tick is late beyond this fraction of the interval, and at least LATE_TICK_MIN_MS. */
+const LATE_TICK_FRACTION = 0.1;
+const LATE_TICK_MIN_MS = 50;
 
 export interface ProducerOptions {
   fabric: Fabric;
@@ -167,7 +173,19 @@ export function createProducer(opts: ProducerOptions): Component {
     }
   };
 
-  const scheduler = new FixedRateScheduler(exp().pollingInterval * 1000, onTick);
+  let lastTimingLog = 0;
+  const onTiming = (lateMs: number, skipped: number) => {
+    const intervalMs = exp().pollingInterval * 1000;
+    tickDelay.observe(lateMs / 1000);
+    const late = lateMs > Math.max(LATE_TICK_MIN_MS, intervalMs * LATE_TICK_FRACTION);
+    if (late) ticksLate.inc();
+    if (skipped > 0) ticksSkipped.inc(skipped);
+    if ((late || skipped > 0) && Date.now() - lastTimingLog > 30_000) {
+      lastTimingLog = Date.now();
+      log.warn({ late_ms: lateMs, skipped, interval_ms: intervalMs }, 'polling tick late or skipped: the event loop was blocked (logged at most every 30 s; wattflow_producer_ticks_{late,skipped}_total)');
+    }
+  };
+  const scheduler = new FixedRateScheduler(exp().pollingInterval * 1000, onTick, onTiming);
   let unsubscribe: (() => void) | undefined;
   let started = false;
   return {
