@@ -57,6 +57,8 @@ export interface SqliteStoreOptions extends StoreOptions {
 
 const SCHEMA_VERSION = '1';
 const PRUNE_CHUNK = 5000;
+/** Rows written per transaction (and per event-loop turn) by append(). */
+const APPEND_CHUNK = 100;
 const SIMPLE_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Paths opened by this process (a second open would hit the VFS lock with a vaguer error). */
@@ -217,6 +219,19 @@ export class SqliteStore implements TimeSeriesStore {
     this.check();
     if (rows.length === 0) return;
     for (const row of rows) validateRow(row);
+    // the WASM calls block the event loop: a large batch goes in chunks, one transaction and
+    // one event-loop turn each (rows replace themselves, so a batch redelivered after a failed
+    // chunk is harmless; latest_* only moves forward)
+    for (let i = 0; i < rows.length; i += APPEND_CHUNK) {
+      if (i > 0) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        this.check();
+      }
+      this.appendChunk(rows.length <= APPEND_CHUNK ? rows : rows.slice(i, i + APPEND_CHUNK));
+    }
+  }
+
+  private appendChunk(rows: readonly SeriesRow[]): void {
     // The latest state is written once per series (its newest row), the samples all.
     const newest = new Map<string, SeriesRow>();
     for (const row of rows) {
