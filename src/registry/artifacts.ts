@@ -1,14 +1,18 @@
 /**
  * Artifact storage of the model registry: where ONNX files and their metadata documents live.
  * Two implementations behind one interface:
- *  - LocalArtifactStore: a directory (the embedded default), atomic writes (temp file + rename);
+ *  - LocalArtifactStore: a directory (the embedded default), atomic writes (temp file + rename;
+ *    the temp file is removed when the write fails, and temp files a killed process left are
+ *    removed by start());
  *  - S3ArtifactStore: any S3-compatible object store through the AWS SDK v3 (endpoint, bucket,
  *    region, credentials by config; path-style URLs for S3Proxy/MinIO), bucket created on demand.
  * Keys are `<prefix><model>/<version>/model.onnx` and `…/metadata.json`. Artifacts are addressed
  * by URI (`file:///abs/path`, `s3://bucket/key`) so that inference workers can fetch them
  * directly; `fetchArtifact` does that, falling back to the registry's download URL.
  */
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -27,6 +31,8 @@ export interface ArtifactStore {
   readonly kind: 'local' | 's3';
   /** Human-readable location (directory, or endpoint/bucket). */
   describe(): string;
+  /** Before the first write: removes what interrupted writes left (local: orphaned temp files). */
+  start?(): Promise<{ removed: string[]; kept: string[] }>;
   /** The URI of a key (what deployment records carry). */
   uri(key: string): string;
   put(key: string, bytes: Uint8Array, contentType?: string): Promise<void>;
@@ -50,12 +56,98 @@ export const artifactKeys = (model: string, version: string) => ({
   metadata: `${model}/${version}/metadata.json`,
 });
 
+/**
+ * Temporary files of atomic writes: `<file>.tmp-<host>-<pid>-<instance>-<n>` (host: 8 hex of the
+ * host name's hash, instance: random per process, so a process that got the pid of a killed one
+ * — pid 1 in every container — still tells its own files apart). Versions before 2026-12 wrote
+ * `<file>.tmp-<pid>-<ms>`.
+ */
+const TMP_RE = /\.tmp-([0-9a-f]{8})-(\d+)-([0-9a-f]{8})-\d+$/;
+const OLD_TMP_RE = /\.tmp-(\d+)-\d+$/;
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+const INSTANCE = randomBytes(4).toString('hex');
+let tmpCounter = 0;
+
+/** A temp file no live write can still be using is removed at start; younger ones of a live process on this host (or of another host) are kept until this age. */
+export const TEMP_GRACE_MS = 15 * 60_000;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Why a temp file is an orphan (undefined: it may belong to a write in progress, keep it). */
+function orphanReason(name: string, ageMs: number, graceMs: number): string | undefined {
+  if (ageMs >= graceMs) return `older than ${Math.round(graceMs / 1000)} s`;
+  const m = TMP_RE.exec(name);
+  if (m) {
+    if (m[1] !== HOST_TAG) return undefined; // another host's process: only its age tells
+    const pid = Number(m[2]);
+    if (m[3] === INSTANCE) return undefined; // this process's own write
+    if (pid === process.pid) return 'written by an earlier process with this pid';
+    return pidAlive(pid) ? undefined : `its writer (pid ${pid}) is gone`;
+  }
+  const old = OLD_TMP_RE.exec(name);
+  if (old) {
+    const pid = Number(old[1]);
+    return pid === process.pid || !pidAlive(pid) ? `its writer (pid ${pid}) is gone` : undefined;
+  }
+  return undefined;
+}
+
 export class LocalArtifactStore implements ArtifactStore {
   readonly kind = 'local' as const;
   readonly dir: string;
 
-  constructor(dir: string) {
+  constructor(
+    dir: string,
+    private readonly opts: { tempGraceMs?: number } = {},
+  ) {
     this.dir = resolve(dir);
+  }
+
+  /**
+   * Removes the temp files that interrupted writes left (a process killed between creating its
+   * temp file and renaming it): those whose writer is gone (same host, pid not running, or this
+   * pid but another process instance) and any older than the grace period (15 min; temp files of
+   * other hosts sharing the directory, and of live processes, are only removed then — a write
+   * lasts far less). Returns the paths removed and kept.
+   */
+  async start(): Promise<{ removed: string[]; kept: string[] }> {
+    const removed: string[] = [];
+    const kept: string[] = [];
+    const grace = this.opts.tempGraceMs ?? TEMP_GRACE_MS;
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw err;
+      }
+      for (const e of entries) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (e.isFile() && (TMP_RE.test(e.name) || OLD_TMP_RE.test(e.name))) {
+          let age: number;
+          try {
+            age = Date.now() - (await stat(p)).mtimeMs;
+          } catch {
+            continue; // renamed or removed meanwhile
+          }
+          if (orphanReason(e.name, age, grace) !== undefined) {
+            await rm(p, { force: true });
+            removed.push(p);
+          } else kept.push(p);
+        }
+      }
+    };
+    await walk(this.dir);
+    return { removed, kept };
   }
 
   describe(): string {
@@ -76,9 +168,15 @@ export class LocalArtifactStore implements ArtifactStore {
   async put(key: string, bytes: Uint8Array): Promise<void> {
     const p = this.path(key);
     await mkdir(dirname(p), { recursive: true });
-    const tmp = `${p}.tmp-${process.pid}-${Date.now()}`;
-    await writeFile(tmp, bytes);
-    await rename(tmp, p);
+    const tmp = `${p}.tmp-${HOST_TAG}-${process.pid}-${INSTANCE}-${++tmpCounter}`;
+    try {
+      await writeFile(tmp, bytes);
+      await rename(tmp, p);
+    } catch (err) {
+      // a failed write (disk full, rename refused, …) leaves nothing behind
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw err;
+    }
   }
 
   async get(key: string): Promise<Uint8Array> {

@@ -51,6 +51,14 @@ export async function openRegistry(cfg: AppConfig, logger: Logger, fabric: Fabri
     await kv.close();
     throw err;
   }
+  // temp files of writes a killed registry left behind (before this one writes anything)
+  try {
+    const { removed, kept } = (await artifacts.start?.()) ?? { removed: [], kept: [] };
+    if (removed.length > 0) logger.warn({ removed, dir: artifacts.describe() }, 'artifact store: removed temporary files that interrupted writes left');
+    if (kept.length > 0) logger.info({ kept }, 'artifact store: temporary files of writes that may be in progress (another process on this directory) were kept');
+  } catch (err) {
+    logger.warn({ err: (err as Error).message, dir: artifacts.describe() }, 'artifact store: could not look for temporary files left by interrupted writes');
+  }
   let app: FastifyInstance | undefined;
   const registry = new Registry({
     kv,
