@@ -5,6 +5,7 @@
  * = one entry in `sections` and its aliases in `aliases`.
  */
 import { commaList, loadConfig, type EnvAlias, type JsonObject } from './core/config.js';
+import type { KafkaSaslSettings, KafkaTlsSettings } from './fabric/kafka-security.js';
 import { vehicleAliases, vehicleSection, type VehicleConfig } from './vehicle/config.js';
 
 const logSection = {
@@ -53,6 +54,33 @@ const fabricSection = {
           },
           additionalProperties: false,
           default: {},
+        },
+        /** SASL authentication of every Kafka client (src/fabric/kafka-security.ts); files are read at start. */
+        sasl: {
+          type: 'object',
+          properties: {
+            mechanism: { enum: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] },
+            username: { type: 'string', minLength: 1 },
+            password: { type: 'string', minLength: 1 },
+            /** A file holding the password (e.g. a mounted Secret); one trailing newline is ignored. */
+            passwordFile: { type: 'string', minLength: 1 },
+          },
+          required: ['mechanism', 'username'],
+          additionalProperties: false,
+        },
+        /** TLS to the brokers: true (the system's CAs) or the files below (PEM, read at start). */
+        tls: {
+          type: ['boolean', 'object'],
+          properties: {
+            caFile: { type: 'string', minLength: 1 },
+            /** Client certificate and key, for brokers that require TLS client authentication. */
+            certFile: { type: 'string', minLength: 1 },
+            keyFile: { type: 'string', minLength: 1 },
+            rejectUnauthorized: { type: 'boolean', default: true },
+            /** SNI name, also checked against the broker's certificate (default: the broker's host). */
+            servername: { type: 'string', minLength: 1 },
+          },
+          additionalProperties: false,
         },
       },
       additionalProperties: false,
@@ -218,11 +246,30 @@ export const sections: Record<string, JsonObject> = {
   vehicle: vehicleSection,
 };
 
+/** true/false/1/0/yes/no (any case); anything else stays a string for the schema to refuse. */
+function boolish(raw: string): unknown {
+  const v = raw.trim().toLowerCase();
+  if (v === 'true' || v === '1' || v === 'yes') return true;
+  if (v === 'false' || v === '0' || v === 'no') return false;
+  return raw;
+}
+
 export const aliases: EnvAlias[] = [
   { env: 'WATTFLOW_LOG_LEVEL', path: '/log/level', parse: (v) => v },
   { env: 'PORT', path: '/http/port' },
   { env: 'WATTFLOW_HOST', path: '/http/host', parse: (v) => v },
   { env: 'KAFKA_BROKERS', path: '/fabric/kafka/brokers', parse: commaList, implies: [{ path: '/fabric/kind', value: 'kafka' }] },
+  { env: 'KAFKA_SASL_MECHANISM', path: '/fabric/kafka/sasl/mechanism', parse: (v) => v },
+  { env: 'KAFKA_SASL_USERNAME', path: '/fabric/kafka/sasl/username', parse: (v) => v },
+  { env: 'KAFKA_SASL_PASSWORD', path: '/fabric/kafka/sasl/password', parse: (v) => v },
+  { env: 'KAFKA_SASL_PASSWORD_FILE', path: '/fabric/kafka/sasl/passwordFile', parse: (v) => v },
+  // KAFKA_TLS before the KAFKA_TLS_* settings: one of those turns `true` into an object
+  { env: 'KAFKA_TLS', path: '/fabric/kafka/tls', parse: boolish },
+  { env: 'KAFKA_TLS_CA_FILE', path: '/fabric/kafka/tls/caFile', parse: (v) => v },
+  { env: 'KAFKA_TLS_CERT_FILE', path: '/fabric/kafka/tls/certFile', parse: (v) => v },
+  { env: 'KAFKA_TLS_KEY_FILE', path: '/fabric/kafka/tls/keyFile', parse: (v) => v },
+  { env: 'KAFKA_TLS_REJECT_UNAUTHORIZED', path: '/fabric/kafka/tls/rejectUnauthorized', parse: boolish },
+  { env: 'KAFKA_TLS_SERVERNAME', path: '/fabric/kafka/tls/servername', parse: (v) => v },
   { env: 'INFLUX_URL', path: '/influx/url', parse: (v) => v },
   { env: 'INFLUX_TOKEN', path: '/influx/token', parse: (v) => v },
   { env: 'WATTFLOW_EXPERIMENT', path: '/network/experiment', parse: (v) => v },
@@ -242,7 +289,7 @@ export function appSchema(): JsonObject {
 export interface AppConfig {
   log: { level: string; format: 'auto' | 'json' | 'pretty' };
   http: { host: string; port: number; bodyLimitBytes: number };
-  fabric: { kind: 'memory' | 'kafka'; kafka: { brokers: string[]; clientId: string; partitions: number; consumer: Partial<Record<'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'rebalanceTimeoutMs' | 'maxWaitTimeMs' | 'maxBatchSize' | 'commitIntervalMs', number>> } };
+  fabric: { kind: 'memory' | 'kafka'; kafka: { brokers: string[]; clientId: string; partitions: number; consumer: Partial<Record<'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'rebalanceTimeoutMs' | 'maxWaitTimeMs' | 'maxBatchSize' | 'commitIntervalMs', number>>; sasl?: KafkaSaslSettings; tls?: boolean | KafkaTlsSettings } };
   collector: { allowTargets: string[]; allowAnyTarget: boolean; timeoutMs: number; maxResponseBytes: number };
   network: { experiment?: string; watch: boolean; formulaDir?: string; epsilon: number; spreadPolls: boolean; spreadSlotMs: number; chainInference: boolean; outboxMaxAgeMs: number; outboxMaxMessages: number };
   influx: {

@@ -4,6 +4,7 @@
  * role; `wattflow up` runs them all in one process. `wattflow --help` lists the roles.
  */
 import { ConfigError } from './core/config.js';
+import { KafkaSecurityError } from './fabric/kafka-security.js';
 import { FormulaError } from './ml/formula/index.js';
 import { UsageError } from './roles/common.js';
 import { roles } from './roles/index.js';
@@ -43,6 +44,11 @@ async function main(argv: string[]): Promise<number> {
       // the user's input is wrong (config, experiment or formula file): say where, no stack
       console.error(`wattflow ${name}: ${err.message}`);
       return 2;
+    }
+    if (err instanceof KafkaSecurityError) {
+      // the broker refused this client's Kafka settings (login, certificate): the reason, no stack
+      console.error(`wattflow ${name}: ${err.message}`);
+      return 1;
     }
     if (err instanceof UsageError) {
       console.error(`wattflow ${name}: ${err.message}\n\n${role.usage}`);

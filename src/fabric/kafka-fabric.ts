@@ -19,6 +19,10 @@
  *  - readAll: reads a topic from its log start to its end at call time with plain fetches, no
  *    group; for compacted topics only the latest value per key is returned (compaction is lazy,
  *    so the log may still hold older values).
+ *  - Security: `client` (SASL, TLS; built from the config by kafka-security.ts) goes to every
+ *    client: the producer, each subscription's consumer and fetch pool, the admin, the readAll
+ *    reader and checkConnection's connection. An authentication or TLS failure surfaces as a
+ *    KafkaSecurityError naming the broker, the mechanism and the user (never the password).
  *
  * At-least-once design (consumer side)
  *  - A batch holds the fetched messages of one or more partitions (each partition's in order).
@@ -35,11 +39,12 @@
  *  - close(): stop fetching, finish the batch in hand, commit, onRevoked, leave the group (the
  *    others rebalance immediately instead of waiting for the session timeout).
  */
-import { Admin, ConfigResourceTypes, Consumer, IS_CONTROL, ListOffsetTimestamps } from '@platformatic/kafka';
+import { Admin, ConfigResourceTypes, Connection, Consumer, IS_CONTROL, ListOffsetTimestamps, apiVersionsV3 } from '@platformatic/kafka';
 import type { Logger } from '../core/logger.js';
 import { counter, histogram } from '../core/metrics.js';
 import type { Fabric, IncomingMessage, OutgoingMessage, SubscribeOptions, Subscription, TopicSpec } from './fabric.js';
 import { KafkaPublisher } from './kafka-publisher.js';
+import { KafkaSecurityError, closedAtOnceError, describeKafkaSecurity, explainKafkaError } from './kafka-security.js';
 import {
   type KafkaClientOptions,
   type KafkaConsumerTuning,
@@ -68,7 +73,7 @@ export interface KafkaFabricOptions {
   replicationFactor?: number;
   /** Consumer group and fetch tuning (see KafkaConsumerTuning for the defaults). */
   consumer?: Partial<KafkaConsumerTuning>;
-  /** TLS, SASL, timeouts, retries: passed to every client. */
+  /** TLS, SASL, timeouts, retries: passed to every client (see kafka-security.ts for sasl/tls from the config). */
   client?: KafkaClientOptions;
   /** Largest produce request publishBatch sends at once (bytes, default 900,000: under the broker's 1 MiB message.max.bytes). */
   maxSendBytes?: number;
@@ -144,7 +149,75 @@ export class KafkaFabric implements Fabric {
       retries: typeof options.client?.retries === 'number' ? Math.max(options.client.retries, 2) : 10,
       onPublished: (topic, n) => m.published.inc({ topic }, n),
       onFailed: (topic) => m.publishFailures.inc({ topic }),
+      explainError: (err) => this.explain(err),
     });
+  }
+
+  /** An authentication/TLS failure as a KafkaSecurityError naming the settings; other errors as they are. */
+  private explain(err: unknown): unknown {
+    const c = this.client;
+    return explainKafkaError(err, { sasl: c.sasl, tls: c.tls, brokers: this.options.brokers });
+  }
+
+  private explained<T>(p: Promise<T>): Promise<T> {
+    return p.catch((err: unknown) => {
+      throw this.explain(err);
+    });
+  }
+
+  /**
+   * One connection to a bootstrap broker with the clients' settings (TLS handshake, SASL login),
+   * then an ApiVersions request. Rejects at once with a KafkaSecurityError (and logs it) when the
+   * broker refuses the login, its certificate is not trusted, or it closes the connection on the
+   * first request twice (a TLS or SASL listener reached without them); the clients themselves
+   * would retry such failures for seconds and then report a generic connection error. A broker
+   * that cannot be reached at all is not an error here (logged; the clients keep retrying, as
+   * they did before this check).
+   */
+  async checkConnection(): Promise<void> {
+    this.assertOpen();
+    const c = this.client;
+    let unreachable: unknown;
+    for (const address of this.options.brokers) {
+      const i = address.lastIndexOf(':');
+      const host = address.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+      const port = Number(address.slice(i + 1));
+      for (let attempt = 1; ; attempt++) {
+        const conn = new Connection(`${this.options.clientId}-check`, {
+          connectTimeout: c.connectTimeout ?? 5_000,
+          requestTimeout: 10_000,
+          ...(c.tls !== undefined && { tls: c.tls }),
+          ...(c.tlsServerName !== undefined && { tlsServerName: c.tlsServerName }),
+          ...(c.sasl !== undefined && { sasl: c.sasl }),
+        });
+        conn.on('error', () => undefined); // reported through the promises below
+        let connected = false;
+        try {
+          await conn.connect(host, port);
+          connected = true;
+          await apiVersionsV3.api.async(conn, 'wattflow', '1.0.0');
+          this.log.debug({ broker: address, security: describeKafkaSecurity(c) }, 'Kafka connection check passed');
+          return;
+        } catch (err) {
+          let failure = explainKafkaError(err, { sasl: c.sasl, tls: c.tls, brokers: [address] });
+          const closed = !(failure instanceof KafkaSecurityError) && (connected || /Connection closed/.test(messages(err)));
+          if (closed && attempt < 2) {
+            await sleep(300);
+            continue;
+          }
+          if (closed) failure = closedAtOnceError(address, { sasl: c.sasl, tls: c.tls }, err);
+          if (failure instanceof KafkaSecurityError) {
+            this.log.error({ ...failure.details }, failure.message);
+            throw failure;
+          }
+          unreachable = err;
+          break;
+        } finally {
+          await conn.close().catch(() => undefined);
+        }
+      }
+    }
+    this.log.warn({ err: unreachable, brokers: this.options.brokers }, 'no Kafka broker reachable to check the connection settings; the clients keep retrying');
   }
 
   private get admin(): Admin {
@@ -174,8 +247,12 @@ export class KafkaFabric implements Fabric {
 
   // ------------------------------------------------------------------ topics
 
-  async ensureTopics(topics: TopicSpec[]): Promise<void> {
+  ensureTopics(topics: TopicSpec[]): Promise<void> {
     this.assertOpen();
+    return this.explained(this.ensureTopicsNow(topics));
+  }
+
+  private async ensureTopicsNow(topics: TopicSpec[]): Promise<void> {
     if (topics.length === 0) return;
     const existing = new Set(await this.admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.name) && !this.known.has(t.name));
@@ -260,7 +337,7 @@ export class KafkaFabric implements Fabric {
 
   async publish(message: OutgoingMessage): Promise<void> {
     this.assertOpen();
-    await this.publisher.publish([message]);
+    await this.publisher.publish([message]); // failures explained by the publisher
   }
 
   /**
@@ -296,6 +373,7 @@ export class KafkaFabric implements Fabric {
         clientOptions: this.client,
         ensureTopics: (topics) => this.ensureTopics(topics.map((name) => ({ name }))),
         onClosed: (s) => this.subscriptions.delete(s),
+        explainError: (err) => this.explain(err),
       },
     );
     this.subscriptions.add(sub);
@@ -308,8 +386,12 @@ export class KafkaFabric implements Fabric {
     return sub;
   }
 
-  async readAll(topic: string): Promise<IncomingMessage[]> {
+  readAll(topic: string): Promise<IncomingMessage[]> {
     this.assertOpen();
+    return this.explained(this.readAllNow(topic));
+  }
+
+  private async readAllNow(topic: string): Promise<IncomingMessage[]> {
     if (!this.known.has(topic)) {
       const topics = await this.admin.listTopics();
       if (!topics.includes(topic)) return [];
@@ -437,3 +519,10 @@ function retryBackoff(_client: unknown, _operation: string, attempt: number): nu
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The messages of an error chain (`errors`, `cause`), joined. */
+function messages(err: unknown, depth = 0): string {
+  if (!err || typeof err !== 'object' || depth > 8) return '';
+  const e = err as { message?: string; errors?: unknown[]; cause?: unknown };
+  return [e.message ?? '', ...(e.errors ?? []).map((x) => messages(x, depth + 1)), messages(e.cause, depth + 1)].join(' | ');
+}

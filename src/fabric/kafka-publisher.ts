@@ -54,6 +54,8 @@ export interface KafkaPublisherOptions {
   retries: number;
   onPublished: (topic: string, n: number) => void;
   onFailed: (topic: string) => void;
+  /** Turns an authentication/TLS failure into an error naming the settings (kafka-security.ts). */
+  explainError?: (err: unknown) => unknown;
 }
 
 /** Per-record overhead estimate (record and batch headers) for the request size limit. */
@@ -89,7 +91,7 @@ export class KafkaPublisher {
       partitioner: compatibilityPartitioner,
       autocreateTopics: true,
     });
-    p.on('error', (err: Error) => this.o.logger.error({ err }, 'producer error'));
+    p.on('error', (err: Error) => this.o.logger.error({ err: this.o.explainError ? this.o.explainError(err) : err }, 'producer error'));
     this.generation++;
     return p;
   }
@@ -244,7 +246,7 @@ export class KafkaPublisher {
 
   private failed(p: Pending, err: unknown): void {
     for (const topic of new Set(p.messages.map((m) => m.topic))) this.o.onFailed(topic);
-    p.reject(err);
+    p.reject(this.o.explainError ? this.o.explainError(err) : err);
   }
 
   /**
@@ -252,7 +254,7 @@ export class KafkaPublisher {
    * one is closed by send() once its last request in flight has settled.
    */
   private reset(err: unknown): void {
-    this.o.logger.warn({ err, generation: this.generation }, 'publish failed; replacing the idempotent producer');
+    this.o.logger.warn({ err: this.o.explainError ? this.o.explainError(err) : err, generation: this.generation }, 'publish failed; replacing the idempotent producer');
     this.producer = this.createProducer();
   }
 

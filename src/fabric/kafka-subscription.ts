@@ -203,6 +203,8 @@ export interface KafkaSubscriptionDeps {
   /** Makes sure topics exist before the group is joined (the fabric's ensureTopics). */
   ensureTopics: (topics: string[]) => Promise<void>;
   onClosed: (sub: KafkaSubscription) => void;
+  /** Turns an authentication/TLS failure into an error naming the settings (kafka-security.ts). */
+  explainError?: (err: unknown) => unknown;
 }
 
 export class KafkaSubscription implements Subscription {
@@ -277,7 +279,11 @@ export class KafkaSubscription implements Subscription {
     (this.consumer as unknown as NodeJS.EventEmitter).on('client:performWithRetry:retry', (op: string, attempt: number, _r: number, delay: number) =>
       this.log.debug({ op, attempt, delay }, 'kafka client retrying an operation'),
     );
-    this.pool.on('error', (err: Error) => this.log.warn({ err }, 'fetch connection error'));
+    this.pool.on('error', (err: Error) => this.log.warn({ err: this.explain(err) }, 'fetch connection error'));
+  }
+
+  private explain(err: unknown): unknown {
+    return this.deps.explainError ? this.deps.explainError(err) : err;
   }
 
   /** Joins the group; resolves once the first assignment has been positioned and announced. */
@@ -291,7 +297,7 @@ export class KafkaSubscription implements Subscription {
       this.stopping = true;
       await forceClose(this.consumer);
       await this.pool.close().catch(() => undefined);
-      throw err;
+      throw this.explain(err);
     }
   }
 
@@ -406,7 +412,7 @@ export class KafkaSubscription implements Subscription {
   private onConsumerError(err: Error): void {
     if (this.stopping) return;
     // The library retried the rejoin and gave up (broker unreachable, …): keep trying.
-    this.log.error({ err }, 'consumer group error; rejoining');
+    this.log.error({ err: this.explain(err) }, 'consumer group error; rejoining');
     clearTimeout(this.rejoinTimer);
     this.rejoinTimer = setTimeout(() => {
       if (this.stopping) return;
@@ -564,7 +570,7 @@ export class KafkaSubscription implements Subscription {
           this.log.debug({ leader, errorCode: partial.errorCode }, 'fetch session lost; starting a new one');
           return;
         }
-        this.log.warn({ err, leader }, 'fetch failed; backing off');
+        this.log.warn({ err: this.explain(err), leader }, 'fetch failed; backing off');
         this.consumer.clearMetadata();
         this.leaderBackoffUntil.set(leader, Date.now() + 1_000);
         return;

@@ -10,6 +10,7 @@ import { ConfigError } from '../core/config.js';
 import { runUntilSignal } from '../core/lifecycle.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import type { Fabric } from '../fabric/fabric.js';
+import { kafkaSecurityOptions, kafkaSecurityWarnings } from '../fabric/kafka-security.js';
 import { MemoryFabric } from '../fabric/memory-fabric.js';
 
 export const commonOptions = {
@@ -46,8 +47,20 @@ export function roleLogger(cfg: AppConfig, role: string): Logger {
 
 export async function createFabric(cfg: AppConfig, logger: Logger): Promise<Fabric> {
   if (cfg.fabric.kind === 'kafka') {
+    // SASL/TLS files are read now: a missing one is a ConfigError (exit 2) before anything starts
+    const security = kafkaSecurityOptions(cfg.fabric.kafka);
+    for (const w of kafkaSecurityWarnings(security)) logger.warn(w);
     const { createKafkaFabric } = await import('../fabric/kafka-fabric.js');
-    return createKafkaFabric({ brokers: cfg.fabric.kafka.brokers, clientId: cfg.fabric.kafka.clientId, logger, defaultPartitions: cfg.fabric.kafka.partitions, consumer: cfg.fabric.kafka.consumer });
+    const fabric = createKafkaFabric({ brokers: cfg.fabric.kafka.brokers, clientId: cfg.fabric.kafka.clientId, logger, defaultPartitions: cfg.fabric.kafka.partitions, consumer: cfg.fabric.kafka.consumer, client: security });
+    // one connection with these settings: a refused login or an untrusted certificate fails the
+    // start at once with the reason (mechanism, user, broker), instead of retries and a timeout
+    try {
+      await fabric.checkConnection();
+    } catch (err) {
+      await fabric.close().catch(() => undefined);
+      throw err;
+    }
+    return fabric;
   }
   return new MemoryFabric({
     onHandlerError: (err) => logger.error({ err }, 'in-process consumer failed; the batch will be delivered again'),
