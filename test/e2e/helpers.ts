@@ -80,9 +80,10 @@ export async function poll<T>(fn: () => Promise<T | undefined>, ms: number, step
  * Removes a test run's Kafka topics (names containing `marker`), best effort and bounded, so
  * repeated runs do not pile thousands of topics onto the shared broker.
  */
-export async function deleteKafkaTopics(brokers: string, marker: string): Promise<void> {
+export async function deleteKafkaTopics(brokers: string, marker: string, client: object = {}): Promise<void> {
   const { Admin } = await import('@platformatic/kafka');
-  const admin = new Admin({ clientId: `cleanup-${marker}`, bootstrapBrokers: brokers.split(','), retries: 1 });
+  // `client`: sasl/tls for an authenticated listener (test/e2e/kafka-scram.test.ts)
+  const admin = new Admin({ ...client, clientId: `cleanup-${marker}`, bootstrapBrokers: brokers.split(','), retries: 1 });
   const work = (async () => {
     const topics = (await admin.listTopics()).filter((t) => t.includes(marker));
     if (topics.length) await admin.deleteTopics({ topics });
