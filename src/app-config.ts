@@ -7,6 +7,7 @@
 import { commaList, loadConfig, type EnvAlias, type JsonObject } from './core/config.js';
 import type { KafkaSaslSettings, KafkaTlsSettings } from './fabric/kafka-security.js';
 import { vehicleAliases, vehicleSection, type VehicleConfig } from './vehicle/config.js';
+import { energyAliases, energySection, type EnergyConfig } from './energy/config.js';
 
 const logSection = {
   type: 'object',
@@ -244,6 +245,7 @@ export const sections: Record<string, JsonObject> = {
   storage: storageSection,
   registry: registrySection,
   vehicle: vehicleSection,
+  energy: energySection,
 };
 
 /** true/false/1/0/yes/no (any case); anything else stays a string for the schema to refuse. */
@@ -280,6 +282,7 @@ export const aliases: EnvAlias[] = [
   { env: 'S3_SECRET_ACCESS_KEY', path: '/registry/artifacts/s3/secretAccessKey', parse: (v) => v },
   { env: 'S3_REGION', path: '/registry/artifacts/s3/region', parse: (v) => v },
   ...vehicleAliases,
+  ...energyAliases,
 ];
 
 export function appSchema(): JsonObject {
@@ -312,6 +315,7 @@ export interface AppConfig {
   storage: { dir: string; retentionHours: number };
   vehicle: VehicleConfig;
   registry: RegistryConfig;
+  energy: EnergyConfig;
   [section: string]: unknown;
 }
 

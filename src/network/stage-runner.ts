@@ -8,6 +8,7 @@
 import type { Fabric, IncomingMessage, OutgoingMessage, Subscription } from '../fabric/fabric.js';
 import { dlqTopic } from '../fabric/fabric.js';
 import type { Logger } from '../core/logger.js';
+import { countStageMessages, trackStage } from '../energy/stage-cpu.js';
 import { consumerLag, deadLettered, messagesIn, messagesOut } from './stage-metrics.js';
 import type { MessageParser } from './validate.js';
 
@@ -67,7 +68,8 @@ export class StageLoop<In> {
     this.sub = await this.o.fabric.subscribe({
       group: this.o.group,
       topics,
-      handler: (batch) => this.handleBatch(batch),
+      // CPU time charged to the stage (wattflow up splits its energy by it: src/energy/stage-cpu.ts)
+      handler: (batch) => trackStage(this.o.stage, () => this.handleBatch(batch)),
       onAssigned: (parts) => this.o.onAssigned?.(parts.map((p) => p.topic)),
       onRevoked: (parts) => this.o.onRevoked?.(parts.map((p) => p.topic)),
     });
@@ -89,6 +91,7 @@ export class StageLoop<In> {
     const out: OutgoingMessage[] = [];
     const valid: Array<StageItem<In>> = [];
     messagesIn.inc({ stage: this.o.stage }, batch.length);
+    countStageMessages(this.o.stage, batch.length);
     for (const msg of batch) {
       // the in-process bus hands over the published object: validate it without a JSON parse
       const parsed = msg.json !== undefined ? this.o.parse('', msg.json) : this.o.parse(msg.value);

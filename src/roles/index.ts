@@ -7,5 +7,6 @@ import { modelsRole, registryRole, trainRole } from './models.js';
 import type { Role } from './role.js';
 import { vehicleRoles } from './vehicle.js';
 import { upRole } from './up.js';
+import { energyExporterRole } from './energy.js';
 
-export const roles: Role[] = [upRole, collectorRole, producerRole, processorRole, inferenceRole, apiRole, trainRole, modelsRole, registryRole, ...vehicleRoles];
+export const roles: Role[] = [upRole, collectorRole, producerRole, processorRole, inferenceRole, apiRole, trainRole, modelsRole, registryRole, ...vehicleRoles, energyExporterRole];

@@ -21,6 +21,7 @@ import { createMlInfluxSink, createMlStoreSink } from '../sinks/ml-sinks.js';
 import { openTimeSeriesStore, type TimeSeriesStore } from '../storage/index.js';
 import type { Role } from './role.js';
 import { ConfigError, createFabric, fabricComponent, loadRoleConfig, parseRoleArgs, roleLogger, serve } from './common.js';
+import { stageEnergyComponents } from './energy.js';
 
 export const DEFAULT_EXPERIMENT_FILE = resolve(BUNDLED_CONFIG_DIR, 'default-experiment.json');
 
@@ -116,6 +117,8 @@ function networkRole(name: string, summary: string, parts: NetworkParts, extraUs
         fabricComponent(fabric),
         { name: 'experiment', stop: async () => experiment.close(), reload: () => experiment.reload() },
         ...(await networkComponents(cfg, logger, fabric, experiment, parts)),
+        // energy per message of the stage this process runs (wattflow_stage_energy_*: docs/energy.md)
+        ...(parts.processor ? stageEnergyComponents(cfg, logger, 'processor') : parts.inference ? stageEnergyComponents(cfg, logger, 'inference') : []),
       ];
       await serve(cfg, logger, components);
     },

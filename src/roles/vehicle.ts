@@ -22,6 +22,7 @@ import { formatReplayReport, replayVehicleLog, ReplayError } from '../vehicle/re
 import { VEHICLE_ID_PATTERN } from '../vehicle/store/store.js';
 import { parseRoleArgs, roleLogger, serve, UsageError } from './common.js';
 import type { Role } from './role.js';
+import { stageEnergyComponents } from './energy.js';
 
 /** Model artifact when neither vehicle.model.path nor a storage directory says where. */
 const DEFAULT_MODEL_PATH = '.wattflow/vehicle-model.json';
@@ -165,6 +166,7 @@ export const vehiclePredictorRole: Role = {
     if (store) components.push(storeComponent(store));
     const pred = buildVehiclePredictor({ v, mode, model, sink, logger, ...(store ? { store } : {}), reloadModel: ref ? fromRegistry : () => loadVehicleModel(modelPath) });
     components.push(pred.component);
+    components.push(...stageEnergyComponents(cfg, logger, 'vehicle-predictor'));
     logger.info({ mode, model: model.version, ...(ref ? { ref } : { path: modelPath }), sink: sink.name, redis: store?.location }, 'vehicle-predictor');
     await serve(cfg, logger, components);
   },

@@ -5,6 +5,7 @@
  * each vehicle's latest prediction in the vehicle store.
  */
 import type { Logger } from '../../core/logger.js';
+import { countStageMessages, trackStage } from '../../energy/stage-cpu.js';
 import type { AlignedVector } from '../align/vector.js';
 import type { VehicleModel } from '../model/anomaly-model.js';
 import { predictionsTotal, predictSeconds, sinkFailures } from '../metrics.js';
@@ -44,6 +45,12 @@ export class VehiclePredictor {
 
   async predict(vectors: readonly AlignedVector[]): Promise<VehiclePrediction[]> {
     if (vectors.length === 0) return [];
+    // CPU time and vectors counted for the stage's energy per vector (src/energy/stage-cpu.ts)
+    countStageMessages('vehicle-predictor', vectors.length);
+    return trackStage('vehicle-predictor', () => this.score(vectors));
+  }
+
+  private async score(vectors: readonly AlignedVector[]): Promise<VehiclePrediction[]> {
     const started = performance.now();
     const model = this.modelRef;
     const now = Date.now();
