@@ -5,6 +5,7 @@
  * = one entry in `sections` and its aliases in `aliases`.
  */
 import { commaList, loadConfig, type EnvAlias, type JsonObject } from './core/config.js';
+import type { HttpLimits } from './core/http-limits.js';
 import type { KafkaSaslSettings, KafkaTlsSettings } from './fabric/kafka-security.js';
 import { vehicleAliases, vehicleSection, type VehicleConfig } from './vehicle/config.js';
 import { energyAliases, energySection, type EnergyConfig } from './energy/config.js';
@@ -24,7 +25,20 @@ const httpSection = {
   properties: {
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'integer', minimum: 0, maximum: 65535, default: 8000 },
+    /** Largest request body of a route without its own limit (the Vehicle API's is vehicle.api.bodyLimitBytes, a registry upload's follows registry.maxArtifactBytes). */
     bodyLimitBytes: { type: 'integer', minimum: 1024, default: 10 * 1024 * 1024 },
+    /** Deepest nesting of arrays/objects in a JSON body (any route, NDJSON lines, the registry's metadata header): deeper → 400. */
+    maxJsonDepth: { type: 'integer', minimum: 2, maximum: 10000, default: 64 },
+    /** A request must be received whole (headers and body) within this (ms); else 408 and the connection is closed. 0 = no limit. */
+    requestTimeoutMs: { type: 'integer', minimum: 0, default: 60_000 },
+    /** The request headers must be received within this (ms; at most requestTimeoutMs). */
+    headersTimeoutMs: { type: 'integer', minimum: 1, default: 15_000 },
+    /** An idle keep-alive connection is closed after this (ms). */
+    keepAliveTimeoutMs: { type: 'integer', minimum: 1, default: 72_000 },
+    /** A socket with no traffic either way is closed after this (ms). 0 = never. */
+    socketTimeoutMs: { type: 'integer', minimum: 0, default: 120_000 },
+    /** Most open connections (sockets) of the server; further ones are closed as they are accepted. 0 = no cap. */
+    maxConnections: { type: 'integer', minimum: 0, default: 1024 },
   },
   additionalProperties: false,
   default: {},
@@ -291,7 +305,7 @@ export function appSchema(): JsonObject {
 
 export interface AppConfig {
   log: { level: string; format: 'auto' | 'json' | 'pretty' };
-  http: { host: string; port: number; bodyLimitBytes: number };
+  http: HttpLimits & { host: string; port: number };
   fabric: { kind: 'memory' | 'kafka'; kafka: { brokers: string[]; clientId: string; partitions: number; consumer: Partial<Record<'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'rebalanceTimeoutMs' | 'maxWaitTimeMs' | 'maxBatchSize' | 'commitIntervalMs', number>>; sasl?: KafkaSaslSettings; tls?: boolean | KafkaTlsSettings } };
   collector: { allowTargets: string[]; allowAnyTarget: boolean; timeoutMs: number; maxResponseBytes: number };
   network: { experiment?: string; watch: boolean; formulaDir?: string; epsilon: number; spreadPolls: boolean; spreadSlotMs: number; chainInference: boolean; outboxMaxAgeMs: number; outboxMaxMessages: number };

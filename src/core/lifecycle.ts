@@ -7,12 +7,15 @@ import type { FastifyInstance } from 'fastify';
 import type { Component } from './component.js';
 import type { Logger } from './logger.js';
 import { buildServer } from './server.js';
+import type { HttpLimits } from './http-limits.js';
 
 export interface RunOptions {
   host: string;
   port: number;
   logger: Logger;
   bodyLimit?: number;
+  /** Server limits: timeouts, connection cap, body size, JSON depth (the app config's `http` section; src/core/http-limits.ts). */
+  limits?: Partial<HttpLimits>;
   /** Called once the server listens, with its base URL. */
   onListening?: (url: string) => void;
   /** Maximum time a graceful stop may take before the process exits anyway (ms). */
@@ -28,7 +31,7 @@ export interface RunningApp {
 
 export async function startComponents(components: Component[], opts: RunOptions): Promise<RunningApp> {
   const log = opts.logger;
-  const app = await buildServer(components, { logger: log, bodyLimit: opts.bodyLimit });
+  const app = await buildServer(components, { logger: log, bodyLimit: opts.bodyLimit, ...(opts.limits ? { limits: opts.limits } : {}) });
   const started: Component[] = [];
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {

@@ -7,20 +7,27 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from './logger.js';
 import type { Component } from './component.js';
 import { collectDefaultMetrics, registry } from './metrics.js';
+import { applyServerLimits, fastifyLimitOptions, httpLimits, installInputGuards, type HttpLimits } from './http-limits.js';
 
 export interface ServerOptions {
   logger: Logger;
   /** Maximum request body in bytes (default 10 MiB). */
   bodyLimit?: number;
+  /** Server limits (timeouts, connection cap, body size, JSON depth; src/core/http-limits.ts); defaults for those absent. */
+  limits?: Partial<HttpLimits>;
 }
 
 export async function buildServer(components: Component[], opts: ServerOptions): Promise<FastifyInstance> {
   collectDefaultMetrics();
+  const limits = httpLimits({ ...(opts.bodyLimit !== undefined ? { bodyLimitBytes: opts.bodyLimit } : {}), ...opts.limits });
   const app: FastifyInstance = Fastify({
     loggerInstance: opts.logger.child({ module: 'http' }) as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: opts.bodyLimit ?? 10 * 1024 * 1024,
+    ...fastifyLimitOptions(limits),
   });
+  applyServerLimits(app, limits);
+  // before any route: the depth-checked JSON parser, the error and not-found answers (src/core/http-limits.ts)
+  installInputGuards(app, limits, opts.logger);
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', registry.contentType);
     return registry.metrics();

@@ -78,6 +78,7 @@ export async function serve(cfg: AppConfig, logger: Logger, components: Componen
     port: cfg.http.port,
     logger,
     bodyLimit: cfg.http.bodyLimitBytes,
+    limits: cfg.http,
     onListening: (url) => {
       logger.info({ url }, 'listening');
       banner?.(url);
