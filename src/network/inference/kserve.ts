@@ -34,9 +34,12 @@ import { registerV2Provider, type V2InferContext, type V2Provider } from './v2-s
 
 const requests = counter<'model' | 'code'>({
   name: 'wattflow_kserve_requests_total',
-  help: 'KServe V2 infer requests, per model and HTTP status',
+  help: 'KServe V2 infer requests, per model and HTTP status (model="other" for a name this worker does not serve)',
   labelNames: ['model', 'code'],
 });
+
+/** The `model` label of a request: the name when this worker serves it, else "other" — a label from request data would grow a series per name sent. */
+export const OTHER_MODEL = 'other';
 
 const PLATFORM = 'onnxruntime_onnx';
 
@@ -146,18 +149,21 @@ export function kserveProvider(src: KServeSource): V2Provider {
     };
   };
 
+  const label = (name: string): string => (src.served().some((s) => s.predictor.info.model === name) ? name : OTHER_MODEL);
+
   const infer = async ({ name, version, body: reqBody, reply }: V2InferContext) => {
     const started = performance.now();
+    const model = label(name);
     if (!src.ready()) {
       reply.code(503);
-      requests.inc({ model: name, code: '503' });
+      requests.inc({ model, code: '503' });
       return { error: 'this worker is not ready' };
     }
     const p = pick(name, version);
     if (!p) {
       // unloaded between dispatch and now
       reply.code(404);
-      requests.inc({ model: name, code: '404' });
+      requests.inc({ model, code: '404' });
       return { error: `model "${name}" version "${version}" is not served by this worker` };
     }
     try {
@@ -181,7 +187,7 @@ export function kserveProvider(src: KServeSource): V2Provider {
           outputs.push({ name: w, datatype: 'FP64', shape: [n, 1], data: Array.from(sens![field]) });
         }
       }
-      requests.inc({ model: name, code: '200' });
+      requests.inc({ model, code: '200' });
       return {
         model_name: p.info.model,
         model_version: p.info.version,
@@ -192,7 +198,7 @@ export function kserveProvider(src: KServeSource): V2Provider {
     } catch (err) {
       const status = inferErrorStatus(err);
       reply.code(status);
-      requests.inc({ model: name, code: String(status) });
+      requests.inc({ model, code: String(status) });
       return { error: (err as Error).message };
     }
   };
@@ -208,7 +214,7 @@ export function kserveProvider(src: KServeSource): V2Provider {
     metadata: (name, version) => metadata(pick(name, version)!),
     modelReady: () => src.ready(),
     infer,
-    onInferAnswered: (name, status) => requests.inc({ model: name, code: String(status) }),
+    onInferAnswered: (name, status) => requests.inc({ model: label(name), code: String(status) }),
   };
 }
 
