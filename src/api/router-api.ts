@@ -24,6 +24,17 @@ export const ROUTER_METRICS = [
 
 export const routerSeries = (id: string) => `router/${id}`;
 
+/** The series query: each parameter once (a repeated one is a 400 naming it), limit an integer 1..1,000,000. */
+const SERIES_QUERY = {
+  type: 'object',
+  properties: {
+    metric: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    limit: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+  },
+} as const;
+
 export function createRouterApi(opts: { store: TimeSeriesStore; experiment: ExperimentSource }): Component {
   return {
     name: 'router-api',
@@ -58,7 +69,7 @@ export function createRouterApi(opts: { store: TimeSeriesStore; experiment: Expe
         return latest.doc;
       });
 
-      app.get<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>('/api/routers/:id/series', async (req, reply) => {
+      app.get<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>('/api/routers/:id/series', { schema: { querystring: SERIES_QUERY } }, async (req, reply) => {
         const q = req.query;
         const metric = q.metric ?? 'power';
         if (!(ROUTER_METRICS as readonly string[]).includes(metric)) {
@@ -70,13 +81,9 @@ export function createRouterApi(opts: { store: TimeSeriesStore; experiment: Expe
         const to = parseTimeParam(q.to, now, now);
         if (typeof from !== 'number' || typeof to !== 'number') {
           reply.code(400);
-          return { error: (typeof from !== 'number' ? from : (to as { error: string })).error };
+          return { error: typeof from !== 'number' ? `query parameter "from": ${from.error}` : `query parameter "to": ${(to as { error: string }).error}` };
         }
         const limit = q.limit === undefined ? 10_000 : Number(q.limit);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000) {
-          reply.code(400);
-          return { error: 'limit must be an integer from 1 to 1000000' };
-        }
         const points = await opts.store.range(routerSeries(req.params.id), metric, from, to, limit);
         return { router: req.params.id, metric, from: new Date(from).toISOString(), to: new Date(to).toISOString(), points: points.map((p) => ({ time: new Date(p.tsMs).toISOString(), t: p.tsMs, value: p.value })) };
       });

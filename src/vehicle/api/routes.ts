@@ -12,7 +12,10 @@
  * 503 (node-local Redis or predictor unavailable: nothing is stored, retry later).
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errorAnswer } from '../../core/http-limits.js';
+import { DEFAULT_MAX_JSON_DEPTH } from '../../core/json-depth.js';
+import { MAX_DATE_MS } from '../../api/time-query.js';
 import type { Component } from '../../core/component.js';
 import type { Logger } from '../../core/logger.js';
 import { normalizeSignalName, SIGNAL_ID_PATTERN, type SignalCatalog } from '../catalog/signals.js';
@@ -51,13 +54,25 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return given.length === want.length && timingSafeEqual(given, want);
 }
 
-/** Query time: epoch seconds or ms, or an ISO 8601 date. */
+/** Query time: epoch seconds or ms, or an ISO 8601 date, within the range of a Date. */
 function parseTime(raw: string | undefined, fallback: number): number | string {
   if (raw === undefined || raw === '') return fallback;
-  if (/^[+-]?\d+(\.\d+)?$/.test(raw)) return normalizeTimestamp(Number(raw)) ?? `invalid time "${raw}"`;
+  const shown = raw.slice(0, 100);
+  if (/^[+-]?\d+(\.\d+)?$/.test(raw)) {
+    const ms = normalizeTimestamp(Number(raw));
+    if (ms === undefined) return `invalid time "${shown}"`;
+    return Math.abs(ms) <= MAX_DATE_MS ? ms : `time "${shown}" is outside the range of dates (±${MAX_DATE_MS} ms from 1970)`;
+  }
   const ms = Date.parse(raw);
-  return Number.isFinite(ms) ? ms : `invalid time "${raw}" (epoch seconds, epoch ms or ISO 8601)`;
+  return Number.isFinite(ms) ? ms : `invalid time "${shown}" (epoch seconds, epoch ms or ISO 8601)`;
 }
+
+/** Query parameters are each given once (a repeated one is a 400 naming it); limits are integers in range. */
+const LIMIT_QUERY = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: MAX_SERIES_LIMIT } } } as const;
+const SERIES_QUERY = {
+  type: 'object',
+  properties: { signal: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: MAX_SERIES_LIMIT } },
+} as const;
 
 export function createVehicleApi(o: VehicleApiOptions): Component {
   const api = o.cfg.api;
@@ -77,6 +92,9 @@ export function createVehicleApi(o: VehicleApiOptions): Component {
     return { error: s };
   };
 
+  /** The server's JSON depth limit (http.maxJsonDepth): the ingest body is decoded here, not by the server's JSON parser. */
+  let maxJsonDepth = DEFAULT_MAX_JSON_DEPTH;
+
   const ingestRoute = async (req: FastifyRequest<{ Params: { vehicleId: string } }>, reply: FastifyReply) => {
     const started = performance.now();
     const { vehicleId } = req.params;
@@ -89,7 +107,7 @@ export function createVehicleApi(o: VehicleApiOptions): Component {
     if (!format) return fail(reply, 415, `unsupported content type "${req.headers['content-type'] ?? ''}": use application/json or application/x-ndjson`);
     let items: unknown[];
     try {
-      items = decodeBody(typeof req.body === 'string' ? req.body : '', format, api.maxMeasurementsPerRequest);
+      items = decodeBody(typeof req.body === 'string' ? req.body : '', format, api.maxMeasurementsPerRequest, maxJsonDepth);
     } catch (err) {
       if (err instanceof BodyError) return fail(reply, err.statusCode, err.message);
       throw err;
@@ -121,16 +139,17 @@ export function createVehicleApi(o: VehicleApiOptions): Component {
   };
 
   const routes = async (app: FastifyInstance) => {
+    maxJsonDepth = app.httpLimits?.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
     await app.register(async (scope) => {
       // the ingest body is read as text and decoded by decodeBody (400 with the reason, NDJSON line numbers)
       scope.removeContentTypeParser(['application/json']);
       scope.addContentTypeParser([...JSON_TYPES, ...NDJSON_TYPES], { parseAs: 'string', bodyLimit: api.bodyLimitBytes }, (_req, body, done) => done(null, body));
-      scope.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
-        const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-        if (status >= 500) log.error({ err }, 'ingest request failed');
+      scope.setErrorHandler((err: FastifyError, req, reply) => {
+        // the server's answers (src/core/http-limits.ts: 413 with the limit, 415 with the type, no internal message on a 500), counted
+        const { status, body } = errorAnswer(err, req);
+        if (status >= 500) log.error({ err, reqId: req.id }, 'ingest request failed');
         ingestRequests.inc({ status: String(status) });
-        const message = status === 413 ? `request body larger than ${api.bodyLimitBytes} bytes` : err.message;
-        void reply.code(status).send({ error: message });
+        void reply.code(status).send(body);
       });
       scope.post('/v1/vehicles/:vehicleId/measurements', { bodyLimit: api.bodyLimitBytes }, ingestRoute);
     });
@@ -140,7 +159,7 @@ export function createVehicleApi(o: VehicleApiOptions): Component {
     }));
 
     // vectors the predictor refused (push mode) and invalid entries read from the vector stream or channel (pull modes), newest first, with the reason
-    app.get('/api/vehicle-dead-letters', async (req: FastifyRequest<{ Querystring: { limit?: string } }>, reply) => {
+    app.get('/api/vehicle-dead-letters', { schema: { querystring: LIMIT_QUERY } }, async (req: FastifyRequest<{ Querystring: { limit?: string } }>, reply) => {
       const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SERIES_LIMIT) return reply.code(400).send({ error: `limit must be an integer 1..${MAX_SERIES_LIMIT}` });
       const down = storeUnavailable(reply);
@@ -179,6 +198,7 @@ export function createVehicleApi(o: VehicleApiOptions): Component {
 
     app.get(
       '/api/vehicles/:vehicleId/series',
+      { schema: { querystring: SERIES_QUERY } },
       async (req: FastifyRequest<{ Params: { vehicleId: string }; Querystring: { signal?: string; from?: string; to?: string; limit?: string } }>, reply) => {
         const { vehicleId } = req.params;
         if (!VEHICLE_ID_PATTERN.test(vehicleId)) return reply.code(400).send({ error: `invalid vehicle id "${vehicleId}"` });
@@ -189,8 +209,8 @@ export function createVehicleApi(o: VehicleApiOptions): Component {
         if (!def && !SIGNAL_ID_PATTERN.test(signal)) return reply.code(400).send({ error: `invalid signal "${q.signal}"` });
         const from = parseTime(q.from, -Infinity);
         const to = parseTime(q.to, Infinity);
-        if (typeof from === 'string') return reply.code(400).send({ error: `from: ${from}` });
-        if (typeof to === 'string') return reply.code(400).send({ error: `to: ${to}` });
+        if (typeof from === 'string') return reply.code(400).send({ error: `query parameter "from": ${from}` });
+        if (typeof to === 'string') return reply.code(400).send({ error: `query parameter "to": ${to}` });
         const limit = q.limit === undefined ? 1000 : Number(q.limit);
         if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SERIES_LIMIT) return reply.code(400).send({ error: `limit must be an integer 1..${MAX_SERIES_LIMIT}` });
         const down = storeUnavailable(reply);

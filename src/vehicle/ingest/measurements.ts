@@ -6,6 +6,7 @@
  * seconds or milliseconds (normalised to integer ms), value within the signal's valid range
  * (else rejected, or kept and flagged per config). Each rejection carries its reason.
  */
+import { DEFAULT_MAX_JSON_DEPTH, jsonDepthProblem } from '../../core/json-depth.js';
 import { converter, isUnspecifiedUnit } from '../catalog/units.js';
 import { normalizeSignalName, SIGNAL_ID_PATTERN, type SignalCatalog } from '../catalog/signals.js';
 
@@ -62,8 +63,11 @@ export class BodyError extends Error {
 
 export type BodyFormat = 'json' | 'ndjson';
 
-/** Decodes a request body into raw measurement items; throws BodyError (400) with the reason. */
-export function decodeBody(text: string, format: BodyFormat, maxItems: number): unknown[] {
+/**
+ * Decodes a request body into raw measurement items; throws BodyError (400) with the reason. A
+ * document (or NDJSON line) nested deeper than `maxDepth` is refused before it is parsed.
+ */
+export function decodeBody(text: string, format: BodyFormat, maxItems: number, maxDepth = DEFAULT_MAX_JSON_DEPTH): unknown[] {
   if (format === 'ndjson') {
     const items: unknown[] = [];
     let line = 0;
@@ -75,6 +79,8 @@ export function decodeBody(text: string, format: BodyFormat, maxItems: number): 
       const raw = text.slice(pos, nl).trim();
       pos = nl + 1;
       if (raw === '') continue;
+      const deep = jsonDepthProblem(raw, maxDepth, `NDJSON line ${line}`);
+      if (deep) throw new BodyError(400, deep);
       try {
         items.push(JSON.parse(raw));
       } catch (err) {
@@ -86,6 +92,8 @@ export function decodeBody(text: string, format: BodyFormat, maxItems: number): 
     return items;
   }
   if (text.trim() === '') throw new BodyError(400, 'empty body: expected a measurement, an array of measurements or {"measurements": [...]}');
+  const deep = jsonDepthProblem(text, maxDepth);
+  if (deep) throw new BodyError(400, deep);
   let doc: unknown;
   try {
     doc = JSON.parse(text);
