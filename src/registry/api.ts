@@ -27,7 +27,9 @@
  * `PacketSize_B:bytes,Throughput_Percentage:fraction` (graph column order).
  * Errors answer `{error, code, detail?}` with the RegistryError's status.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { errorAnswer } from '../core/http-limits.js';
+import { DEFAULT_MAX_JSON_DEPTH, jsonDepthProblem } from '../core/json-depth.js';
 import { KNOWN_FEATURE_UNITS, type FeatureSpec } from '../ml/onnx/metadata.js';
 import type { DeploymentRecord, DeploymentTarget } from './control.js';
 import { RegistryError } from './errors.js';
@@ -42,7 +44,7 @@ export function parseFeatures(spec: string): FeatureSpec[] {
     .filter(Boolean)
     .map((item) => {
       const [name, unit] = item.split(':').map((x) => x.trim());
-      const u = unit ?? KNOWN_FEATURE_UNITS[name!];
+      const u = unit ?? (Object.hasOwn(KNOWN_FEATURE_UNITS, name!) ? KNOWN_FEATURE_UNITS[name!] : undefined);
       if (!name || u === undefined) throw new RegistryError('INVALID', `feature "${item}": give NAME:UNIT (e.g. PacketSize_B:bytes)`);
       return { name, unit: u };
     });
@@ -80,6 +82,10 @@ function scopeBody(body: unknown): { routers?: string[]; routerType?: string; al
   };
 }
 
+/** Options of a raw upload given as query parameters (each once; a repeated one is a 400 naming it). */
+const UPLOAD_QUERY_KEYS = ['version', 'alias', 'router_type', 'model_type', 'features', 'source', 'description'] as const;
+const UPLOAD_QUERY = { type: 'object', properties: Object.fromEntries(UPLOAD_QUERY_KEYS.map((k) => [k, { type: 'string' }])) };
+
 export interface RegistryApiOptions {
   maxArtifactBytes: number;
 }
@@ -101,6 +107,13 @@ export function registerRegistryRoutes(app: FastifyInstance, registry: Registry,
       done(null, body),
     );
     const uploadLimit = Math.ceil(opts.maxArtifactBytes * 1.4) + 1024 * 1024;
+    const maxJsonDepth = scope.httpLimits?.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+    // errors Fastify answers for this scope (body too large, malformed JSON, query validation): the server's messages, with the registry's codes
+    scope.setErrorHandler((err: FastifyError, req, reply) => {
+      const { status, body } = errorAnswer(err, req);
+      const code = status === 413 ? 'TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : status < 500 ? 'INVALID' : 'INTERNAL';
+      void reply.code(status).send({ error: body.error, code, ...(typeof body.code === 'string' && body.code !== code ? { detail: body.code } : {}) });
+    });
 
     scope.get('/api/registry/models', handle(async () => ({ models: await registry.listModels() })));
     scope.post(
@@ -125,17 +138,22 @@ export function registerRegistryRoutes(app: FastifyInstance, registry: Registry,
 
     scope.post(
       '/api/registry/models/:name/versions',
-      { bodyLimit: uploadLimit },
+      { bodyLimit: uploadLimit, schema: { querystring: UPLOAD_QUERY } },
       handle<{ name: string }>(async (req, reply) => {
         let bytes: Uint8Array;
         let o: Record<string, unknown>;
         if (Buffer.isBuffer(req.body)) {
           bytes = new Uint8Array(req.body);
-          o = { ...req.query };
+          // the documented options only (a query key such as "metadata" or "__proto__" is not one)
+          o = {};
+          for (const k of UPLOAD_QUERY_KEYS) if (req.query[k] !== undefined) o[k] = req.query[k];
           const header = req.headers['x-wattflow-metadata'];
           if (typeof header === 'string' && header !== '') {
+            const text = Buffer.from(header, 'base64').toString('utf8');
+            const deep = jsonDepthProblem(text, maxJsonDepth, 'x-wattflow-metadata');
+            if (deep) throw new RegistryError('INVALID', deep);
             try {
-              o.metadata = JSON.parse(Buffer.from(header, 'base64').toString('utf8'));
+              o.metadata = JSON.parse(text);
             } catch {
               throw new RegistryError('INVALID_METADATA', 'x-wattflow-metadata must be base64 of a JSON document');
             }

@@ -349,7 +349,8 @@ export class Registry {
       return all[all.length - 1]!;
     }
     if (!VERSION_RE.test(selector)) {
-      version = m.aliases[selector];
+      // own keys only: an alias named like an Object.prototype member ("constructor") is not one unless set
+      version = Object.hasOwn(m.aliases, selector) ? m.aliases[selector] : undefined;
       if (version === undefined) {
         throw new RegistryError('VERSION_NOT_FOUND', `model ${name} has no alias "${selector}" (aliases: ${Object.keys(m.aliases).join(', ') || 'none'})`);
       }
@@ -519,7 +520,7 @@ export class Registry {
     return counted('alias', () =>
       this.exclusive(async () => {
         const m = await this.getModelRecord(name);
-        if (!(alias in m.aliases)) throw new RegistryError('NOT_FOUND', `model ${name} has no alias "${alias}"`);
+        if (!Object.hasOwn(m.aliases, alias)) throw new RegistryError('NOT_FOUND', `model ${name} has no alias "${alias}"`);
         const aliases = { ...m.aliases };
         delete aliases[alias];
         await this.store.putModel({ ...m, aliases, updated_at: this.now().toISOString() });

@@ -142,14 +142,15 @@ export function decodeV2Request(body: unknown, features: readonly string[], now 
   const vectors: AlignedVector[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const missing = new Set([...(missingReq?.[i] ?? []), ...(missingInp?.[i] ?? [])]);
-    const values: Record<string, number | null> = {};
+    // no prototype: names from the request ("constructor", "toString") are plain keys here
+    const values = Object.create(null) as Record<string, number | null>;
     const gone = new Set(absent?.[i] ?? []);
     for (let j = 0; j < F; j++) {
       const f = features[j]!;
       if (!gone.has(f)) values[f] = missing.has(f) ? null : data[i * F + j]!;
     }
     for (const [k, v] of Object.entries(extra?.[i] ?? {})) {
-      if (k in values) throw new V2BadRequest(`parameters.values[${i}].${k}: a model feature goes in the "${V2_INPUT}" tensor`);
+      if (Object.hasOwn(values, k)) throw new V2BadRequest(`parameters.values[${i}].${k}: a model feature goes in the "${V2_INPUT}" tensor`);
       values[k] = v;
     }
     for (const k of missing) values[k] ??= null;
