@@ -31,6 +31,8 @@ const ticksSkipped = counter({ name: 'wattflow_producer_ticks_skipped_total', he
 /** A tick is late beyond this fraction of the interval, and at least LATE_TICK_MIN_MS. */
 const LATE_TICK_FRACTION = 0.1;
 const LATE_TICK_MIN_MS = 50;
+/** Routers polled per event-loop turn at a tick (without spreadPolls). */
+const POLL_CHUNK = 100;
 
 export interface ProducerOptions {
   fabric: Fabric;
@@ -150,7 +152,16 @@ export function createProducer(opts: ProducerOptions): Component {
   const spreadTimers = new Set<NodeJS.Timeout>();
   const onTick = (tickMs: number) => {
     if (!opts.spreadPolls) {
-      for (const router of exp().routers) pollIfIdle(router, tickMs);
+      // every router at the tick, as the reference does, but POLL_CHUNK routers per event-loop
+      // turn: a thousand polls in one callback would hold timers and I/O for tens of ms
+      const routers = exp().routers;
+      const pollChunk = (from: number) => {
+        if (stopping) return;
+        const end = Math.min(routers.length, from + POLL_CHUNK);
+        for (let i = from; i < end; i++) pollIfIdle(routers[i]!, tickMs);
+        if (end < routers.length) setImmediate(pollChunk, end);
+      };
+      pollChunk(0);
       return;
     }
     // one timer per slot: the slot's routers are polled in one callback, so their publishes
@@ -188,6 +199,7 @@ export function createProducer(opts: ProducerOptions): Component {
   const scheduler = new FixedRateScheduler(exp().pollingInterval * 1000, onTick, onTiming);
   let unsubscribe: (() => void) | undefined;
   let started = false;
+  let stopping = false;
   return {
     name: 'producer',
     async start() {
@@ -202,6 +214,7 @@ export function createProducer(opts: ProducerOptions): Component {
       log.info({ routers: exp().routers.length, interval_s: exp().pollingInterval }, 'polling routers');
     },
     async stop() {
+      stopping = true;
       scheduler.stop();
       for (const t of spreadTimers) clearTimeout(t);
       spreadTimers.clear();
