@@ -53,15 +53,38 @@ export interface ReplayReport {
 
 export class ReplayError extends Error {}
 
+/**
+ * Waits `ms` or until the signal aborts. The abort listener is removed when the timer fires: a
+ * `{once: true}` listener only goes away on abort, so a real-time replay (one wait per due
+ * sample) used to pile thousands of them on the one signal (MaxListenersExceededWarning).
+ */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    if (ms <= 0) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    if (ms <= 0 || signal?.aborted) return resolve();
+    const onAbort = () => {
       clearTimeout(t);
       resolve();
-    }, { once: true });
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
+
+/**
+ * A signal for one request that follows `outer`, and its release. fetch() is given this one, not
+ * the replay's long-lived signal: undici keeps its abort listener on the signal it is given until
+ * the request is garbage-collected, so hundreds of requests on one signal piled up listeners.
+ */
+function requestSignal(outer: AbortSignal | undefined): { signal?: AbortSignal; release(): void } {
+  if (!outer) return { release: () => undefined };
+  const ac = new AbortController();
+  const onAbort = () => ac.abort(outer.reason);
+  if (outer.aborted) ac.abort(outer.reason);
+  else outer.addEventListener('abort', onAbort, { once: true });
+  return { signal: ac.signal, release: () => outer.removeEventListener('abort', onAbort) };
+}
 
 async function send(o: ReplayOptions, batch: TimedMeasurement[], report: ReplayReport): Promise<void> {
   const url = new URL(`/v1/vehicles/${encodeURIComponent(o.vehicleId)}/measurements`, o.target).toString();
@@ -71,17 +94,21 @@ async function send(o: ReplayOptions, batch: TimedMeasurement[], report: ReplayR
   const maxRetries = o.maxRetries ?? 30;
   for (let attempt = 0; ; attempt++) {
     let res: Response;
+    let text: string;
+    const req = requestSignal(o.signal);
     try {
-      res = await fetch(url, { method: 'POST', headers, body, ...(o.signal ? { signal: o.signal } : {}) });
+      res = await fetch(url, { method: 'POST', headers, body, ...(req.signal ? { signal: req.signal } : {}) });
+      text = await res.text();
     } catch (err) {
       if (o.signal?.aborted) throw new ReplayError('replay aborted');
       if (attempt >= maxRetries) throw new ReplayError(`cannot reach ${o.target}: ${(err as Error).message}`);
       report.retries++;
       await sleep(Math.min(200 * 2 ** attempt, 5000), o.signal);
       continue;
+    } finally {
+      req.release();
     }
     report.requests++;
-    const text = await res.text();
     if (res.status === 200) {
       const r = JSON.parse(text) as IngestResult;
       report.sent += batch.length;
