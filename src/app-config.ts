@@ -4,8 +4,10 @@
  * section schema, plus environment overrides (see core/config.ts). Adding a module's settings
  * = one entry in `sections` and its aliases in `aliases`.
  */
+import { authAliases, authSection, type AuthConfig } from './core/auth.js';
 import { commaList, loadConfig, type EnvAlias, type JsonObject } from './core/config.js';
 import type { HttpLimits } from './core/http-limits.js';
+import { tlsSchema, type TlsConfig } from './core/tls.js';
 import type { KafkaSaslSettings, KafkaTlsSettings } from './fabric/kafka-security.js';
 import { vehicleAliases, vehicleSection, type VehicleConfig } from './vehicle/config.js';
 import { energyAliases, energySection, type EnergyConfig } from './energy/config.js';
@@ -39,6 +41,8 @@ const httpSection = {
     socketTimeoutMs: { type: 'integer', minimum: 0, default: 120_000 },
     /** Most open connections (sockets) of the server; further ones are closed as they are accepted. 0 = no cap. */
     maxConnections: { type: 'integer', minimum: 0, default: 1024 },
+    /** TLS / mutual TLS on the server (src/core/tls.ts). */
+    tls: tlsSchema,
   },
   additionalProperties: false,
   default: {},
@@ -259,6 +263,7 @@ export const sections: Record<string, JsonObject> = {
   storage: storageSection,
   registry: registrySection,
   vehicle: vehicleSection,
+  auth: authSection,
   energy: energySection,
 };
 
@@ -296,6 +301,7 @@ export const aliases: EnvAlias[] = [
   { env: 'S3_SECRET_ACCESS_KEY', path: '/registry/artifacts/s3/secretAccessKey', parse: (v) => v },
   { env: 'S3_REGION', path: '/registry/artifacts/s3/region', parse: (v) => v },
   ...vehicleAliases,
+  ...authAliases,
   ...energyAliases,
 ];
 
@@ -305,7 +311,7 @@ export function appSchema(): JsonObject {
 
 export interface AppConfig {
   log: { level: string; format: 'auto' | 'json' | 'pretty' };
-  http: HttpLimits & { host: string; port: number };
+  http: HttpLimits & { host: string; port: number; tls?: TlsConfig };
   fabric: { kind: 'memory' | 'kafka'; kafka: { brokers: string[]; clientId: string; partitions: number; consumer: Partial<Record<'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'rebalanceTimeoutMs' | 'maxWaitTimeMs' | 'maxBatchSize' | 'commitIntervalMs', number>>; sasl?: KafkaSaslSettings; tls?: boolean | KafkaTlsSettings } };
   collector: { allowTargets: string[]; allowAnyTarget: boolean; timeoutMs: number; maxResponseBytes: number };
   network: { experiment?: string; watch: boolean; formulaDir?: string; epsilon: number; spreadPolls: boolean; spreadSlotMs: number; chainInference: boolean; outboxMaxAgeMs: number; outboxMaxMessages: number };
@@ -329,6 +335,7 @@ export interface AppConfig {
   storage: { dir: string; retentionHours: number };
   vehicle: VehicleConfig;
   registry: RegistryConfig;
+  auth: AuthConfig;
   energy: EnergyConfig;
   [section: string]: unknown;
 }

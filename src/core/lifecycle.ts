@@ -8,6 +8,8 @@ import type { Component } from './component.js';
 import type { Logger } from './logger.js';
 import { buildServer } from './server.js';
 import type { HttpLimits } from './http-limits.js';
+import type { Authenticator } from './auth.js';
+import { schemeOf, type TlsConfig } from './tls.js';
 
 export interface RunOptions {
   host: string;
@@ -16,6 +18,10 @@ export interface RunOptions {
   bodyLimit?: number;
   /** Server limits: timeouts, connection cap, body size, JSON depth (the app config's `http` section; src/core/http-limits.ts). */
   limits?: Partial<HttpLimits>;
+  /** Bearer tokens and scopes (src/core/auth.ts); absent: auth off. */
+  auth?: Authenticator;
+  /** TLS / mutual TLS (src/core/tls.ts). */
+  tls?: TlsConfig;
   /** Called once the server listens, with its base URL. */
   onListening?: (url: string) => void;
   /** Maximum time a graceful stop may take before the process exits anyway (ms). */
@@ -31,7 +37,7 @@ export interface RunningApp {
 
 export async function startComponents(components: Component[], opts: RunOptions): Promise<RunningApp> {
   const log = opts.logger;
-  const app = await buildServer(components, { logger: log, bodyLimit: opts.bodyLimit, ...(opts.limits ? { limits: opts.limits } : {}) });
+  const app = await buildServer(components, { logger: log, bodyLimit: opts.bodyLimit, ...(opts.limits ? { limits: opts.limits } : {}), ...(opts.auth ? { auth: opts.auth } : {}), ...(opts.tls ? { tls: opts.tls } : {}) });
   const started: Component[] = [];
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -64,7 +70,7 @@ export async function startComponents(components: Component[], opts: RunOptions)
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   const host = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = `${schemeOf(app)}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   opts.onListening?.(url);
   const reload = async (): Promise<void> => {
     for (const c of components) {

@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadAppConfig, type AppConfig } from '../app-config.js';
 import type { Component } from '../core/component.js';
 import { ConfigError } from '../core/config.js';
+import { authSummary, serverAuthOf, setClientToken, type AuthAppConfig } from '../core/auth.js';
 import { runUntilSignal } from '../core/lifecycle.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import type { Fabric } from '../fabric/fabric.js';
@@ -38,8 +39,23 @@ export function loadRoleConfig(values: { config?: string; port?: string; host?: 
     overrides['/http/port'] = port;
   }
   if (values.host !== undefined) overrides['/http/host'] = values.host;
-  return loadAppConfig(values.config, overrides);
+  return checkedServerConfig(loadAppConfig(values.config, overrides));
 }
+
+/**
+ * A server role's configuration, checked before anything starts: the tokens (file) load and the
+ * bind is allowed (beyond loopback only with a token, mTLS or auth.allowUnauthenticated; else
+ * ConfigError, exit 2). Sets the token this process sends to other wattflow servers.
+ */
+export function checkedServerConfig<C extends AuthAppConfig>(cfg: C): C {
+  const auth = serverAuthOf(cfg);
+  // without a configured client token, this process's own HTTP calls to itself (the registry
+  // probing the in-process worker under `up`, …) use a token only this server accepts (scope read)
+  processToken.set(cfg, processToken.get(cfg) ?? (cfg.auth.clientToken === undefined && auth.enabled ? auth.issueProcessToken(['read']) : undefined));
+  setClientToken(cfg.auth.clientToken ?? processToken.get(cfg));
+  return cfg;
+}
+const processToken = new WeakMap<object, string | undefined>();
 
 export function roleLogger(cfg: AppConfig, role: string): Logger {
   return createLogger({ level: cfg.log.level, format: cfg.log.format }).child({ role });
@@ -72,16 +88,25 @@ export function fabricComponent(fabric: Fabric): Component {
   return { name: `fabric-${fabric.kind}`, stop: () => fabric.close() };
 }
 
-export async function serve(cfg: AppConfig, logger: Logger, components: Component[], banner?: (url: string) => void): Promise<void> {
-  await runUntilSignal(components, {
+export async function serve(cfg: AppConfig, logger: Logger, components: Component[], banner?: (url: string, auth: string) => void): Promise<void> {
+  checkedServerConfig(cfg);
+  const auth = serverAuthOf(cfg);
+  const authLine = authSummary(auth, cfg);
+  if (auth.enabled) logger.info({ tokens: auth.tokenNames }, `authentication: ${authLine}`);
+  else logger.warn(`authentication is ${authLine}`);
+  // SIGHUP re-reads the tokens file (secret rotation); a bad file keeps the previous tokens
+  const authComponent: Component[] = cfg.auth.tokensFile ? [{ name: 'auth-tokens', reload: async () => auth.reload() }] : [];
+  await runUntilSignal([...components, ...authComponent], {
     host: cfg.http.host,
     port: cfg.http.port,
     logger,
     bodyLimit: cfg.http.bodyLimitBytes,
     limits: cfg.http,
+    auth,
+    ...(cfg.http.tls ? { tls: cfg.http.tls } : {}),
     onListening: (url) => {
       logger.info({ url }, 'listening');
-      banner?.(url);
+      banner?.(url, authLine);
     },
   });
 }

@@ -6,7 +6,8 @@ import { apiRole, inferenceRole, processorRole, producerRole } from './network.j
 import { modelsRole, registryRole, trainRole } from './models.js';
 import type { Role } from './role.js';
 import { vehicleRoles } from './vehicle.js';
+import { tokenRole } from './token.js';
 import { upRole } from './up.js';
 import { energyExporterRole } from './energy.js';
 
-export const roles: Role[] = [upRole, collectorRole, producerRole, processorRole, inferenceRole, apiRole, trainRole, modelsRole, registryRole, ...vehicleRoles, energyExporterRole];
+export const roles: Role[] = [upRole, collectorRole, producerRole, processorRole, inferenceRole, apiRole, trainRole, modelsRole, registryRole, ...vehicleRoles, energyExporterRole, tokenRole];
