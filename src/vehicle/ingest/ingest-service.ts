@@ -243,7 +243,8 @@ export class IngestService {
     this.plausibility.forget(vehicleId);
     if (this.recompute.delete(vehicleId)) {
       vehiclesRecomputing.set(this.recompute.size);
-      this.o.logger.info({ vehicleId, from: point ? new Date(point.tick).toISOString() : 'the first stored measurement', measurements: samples.length }, 'vehicle vectors recomputed from the stored measurements');
+      // (after a failed announce; vehicles of the start-up sweep are summed up by recoverVehicles)
+      if (wanted) this.o.logger.info({ vehicleId, from: new Date(wanted.tick).toISOString(), measurements: samples.length }, 'vehicle vectors recomputed from the stored measurements');
     }
     return { replayed, tick: point?.tick };
   }
@@ -271,6 +272,8 @@ export class IngestService {
       }
     }
     const ids = [...this.recompute.keys()];
+    let vectors = 0;
+    let vehicles = 0;
     for (let i = 0; i < ids.length && this.o.store.available() === true; i += RECOVER_CONCURRENCY) {
       await Promise.all(
         ids.slice(i, i + RECOVER_CONCURRENCY).map(async (id) => {
@@ -280,11 +283,15 @@ export class IngestService {
           }
           if (!(await this.resume(id)) || !this.aligner.has(id)) return;
           // push (nothing new) and announce in one synchronous step, so the order stays the aligner's
-          await this.emit(this.aligner.push(id, []).vectors);
+          const ready = this.aligner.push(id, []).vectors;
+          vehicles++;
+          vectors += ready.length;
+          await this.emit(ready);
         }),
       );
     }
     vehiclesRecomputing.set(this.recompute.size);
+    if (vectors > 0) this.o.logger.info({ vehicles, vectors }, 'announced vectors recomputed from the stored measurements (their announce had failed, or an earlier process never made it)');
   }
 
   /** Persists, announces and forwards vectors (in order). */
