@@ -39,7 +39,7 @@ export function createRouterApi(opts: { store: TimeSeriesStore; experiment: Expe
   return {
     name: 'router-api',
     routes(app: FastifyInstance) {
-      app.get('/api/routers', async () => {
+      app.get('/api/routers', { config: { auth: 'read' } }, async () => {
         const exp = opts.experiment.current;
         const known = new Map((await opts.store.listSeries('router/')).map((s) => [s.series, s]));
         const routers = await Promise.all(
@@ -59,7 +59,7 @@ export function createRouterApi(opts: { store: TimeSeriesStore; experiment: Expe
         return { experiment_id: exp.experimentId, polling_interval: exp.pollingInterval, routers };
       });
 
-      app.get<{ Params: { id: string } }>('/api/routers/:id/latest', async (req, reply) => {
+      app.get<{ Params: { id: string } }>('/api/routers/:id/latest', { config: { auth: 'read' } }, async (req, reply) => {
         const latest = await opts.store.latest(routerSeries(req.params.id));
         if (!latest?.doc) {
           reply.code(404);
@@ -69,7 +69,7 @@ export function createRouterApi(opts: { store: TimeSeriesStore; experiment: Expe
         return latest.doc;
       });
 
-      app.get<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>('/api/routers/:id/series', { schema: { querystring: SERIES_QUERY } }, async (req, reply) => {
+      app.get<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>('/api/routers/:id/series', { config: { auth: 'read' }, schema: { querystring: SERIES_QUERY } }, async (req, reply) => {
         const q = req.query;
         const metric = q.metric ?? 'power';
         if (!(ROUTER_METRICS as readonly string[]).includes(metric)) {

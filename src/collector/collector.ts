@@ -42,7 +42,7 @@ export function createCollector(cfg: CollectorConfig): Component {
   return {
     name: 'collector',
     routes(app: FastifyInstance) {
-      app.get<{ Params: { target: string } }>('/metrics/:target', async (req, reply) => {
+      app.get<{ Params: { target: string } }>('/metrics/:target', { config: { auth: 'read' } }, async (req, reply) => {
         const raw = req.params.target;
         const name = raw.endsWith('.json') ? raw.slice(0, -5) : raw;
         const t = parseTargetName(name);

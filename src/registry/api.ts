@@ -26,10 +26,15 @@
  * base64-encoded in the `x-wattflow-metadata` header. `features` is
  * `PacketSize_B:bytes,Throughput_Percentage:fraction` (graph column order).
  * Errors answer `{error, code, detail?}` with the RegistryError's status.
+ *
+ * Scopes (src/core/auth.ts): every GET (and the page) `read`; create, upload, alias, delete
+ * `models:write`; deployments, undeploy, rollback `deploy`. Moving an alias a deployment follows
+ * (PUT alias, or an upload with `alias`) redeploys, so it needs `deploy` as well.
  */
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { errorAnswer } from '../core/http-limits.js';
 import { DEFAULT_MAX_JSON_DEPTH, jsonDepthProblem } from '../core/json-depth.js';
+import { callerHas, forbidden } from '../core/auth.js';
 import { KNOWN_FEATURE_UNITS, type FeatureSpec } from '../ml/onnx/metadata.js';
 import type { DeploymentRecord, DeploymentTarget } from './control.js';
 import { RegistryError } from './errors.js';
@@ -82,6 +87,11 @@ function scopeBody(body: unknown): { routers?: string[]; routerType?: string; al
   };
 }
 
+/** Whether a deployment follows NAME@ALIAS (moving the alias then redeploys: it needs scope deploy too). */
+async function aliasDeployed(registry: Registry, name: string, alias: string): Promise<boolean> {
+  return (await registry.listDeployments()).some((r) => r.target?.kind === 'model' && r.target.model === name && r.target.alias === alias);
+}
+
 /** Options of a raw upload given as query parameters (each once; a repeated one is a 400 naming it). */
 const UPLOAD_QUERY_KEYS = ['version', 'alias', 'router_type', 'model_type', 'features', 'source', 'description'] as const;
 const UPLOAD_QUERY = { type: 'object', properties: Object.fromEntries(UPLOAD_QUERY_KEYS.map((k) => [k, { type: 'string' }])) };
@@ -89,6 +99,11 @@ const UPLOAD_QUERY = { type: 'object', properties: Object.fromEntries(UPLOAD_QUE
 export interface RegistryApiOptions {
   maxArtifactBytes: number;
 }
+
+/** The scope each route needs (src/core/auth.ts): reads, model changes, deployments. */
+const READ = { config: { auth: 'read' } } as const;
+const MODELS_WRITE = { config: { auth: 'models:write' } } as const;
+const DEPLOY = { config: { auth: 'deploy' } } as const;
 
 export function registerRegistryRoutes(app: FastifyInstance, registry: Registry, opts: RegistryApiOptions): void {
   const handle =
@@ -115,9 +130,9 @@ export function registerRegistryRoutes(app: FastifyInstance, registry: Registry,
       void reply.code(status).send({ error: body.error, code, ...(typeof body.code === 'string' && body.code !== code ? { detail: body.code } : {}) });
     });
 
-    scope.get('/api/registry/models', handle(async () => ({ models: await registry.listModels() })));
+    scope.get('/api/registry/models', READ, handle(async () => ({ models: await registry.listModels() })));
     scope.post(
-      '/api/registry/models',
+      '/api/registry/models', MODELS_WRITE,
       handle(async (req, reply) => {
         const b = (req.body ?? {}) as Record<string, unknown>;
         if (!str(b.name)) throw new RegistryError('INVALID', 'body must be {"name": "...", "description"?: "...", "router_type"?: "..."}');
@@ -126,9 +141,9 @@ export function registerRegistryRoutes(app: FastifyInstance, registry: Registry,
         return m;
       }),
     );
-    scope.get('/api/registry/models/:name', handle<{ name: string }>(async (req) => registry.showModel(req.params.name)));
+    scope.get('/api/registry/models/:name', READ, handle<{ name: string }>(async (req) => registry.showModel(req.params.name)));
     scope.delete(
-      '/api/registry/models/:name',
+      '/api/registry/models/:name', MODELS_WRITE,
       handle<{ name: string }>(async (req, reply) => {
         await registry.deleteModel(req.params.name);
         reply.code(204);
@@ -138,7 +153,7 @@ export function registerRegistryRoutes(app: FastifyInstance, registry: Registry,
 
     scope.post(
       '/api/registry/models/:name/versions',
-      { bodyLimit: uploadLimit, schema: { querystring: UPLOAD_QUERY } },
+      { bodyLimit: uploadLimit, ...MODELS_WRITE, schema: { querystring: UPLOAD_QUERY } },
       handle<{ name: string }>(async (req, reply) => {
         let bytes: Uint8Array;
         let o: Record<string, unknown>;
@@ -165,6 +180,9 @@ export function registerRegistryRoutes(app: FastifyInstance, registry: Registry,
           }
           bytes = new Uint8Array(Buffer.from(o.onnx_base64, 'base64'));
         }
+        if (str(o.alias) && !callerHas(reply.request, 'deploy') && (await aliasDeployed(registry, req.params.name, str(o.alias)!))) {
+          return forbidden(reply, 'deploy', `moving the deployed alias ${req.params.name}@${str(o.alias)} (it redeploys)`);
+        }
         const features = Array.isArray(o.features) ? (o.features as FeatureSpec[]) : str(o.features) ? parseFeatures(str(o.features)!) : undefined;
         const upload: UploadOptions = {
           ...(str(o.version) ? { version: str(o.version) } : {}),
@@ -182,19 +200,19 @@ export function registerRegistryRoutes(app: FastifyInstance, registry: Registry,
       }),
     );
     scope.get(
-      '/api/registry/models/:name/versions',
+      '/api/registry/models/:name/versions', READ,
       handle<{ name: string }>(async (req) => ({ versions: (await registry.showModel(req.params.name)).versions })),
     );
     scope.get(
-      '/api/registry/models/:name/versions/:ref',
+      '/api/registry/models/:name/versions/:ref', READ,
       handle<{ name: string; ref: string }>(async (req) => registry.showVersion(`${req.params.name}@${req.params.ref}`)),
     );
     scope.get(
-      '/api/registry/models/:name/versions/:ref/metadata',
+      '/api/registry/models/:name/versions/:ref/metadata', READ,
       handle<{ name: string; ref: string }>(async (req) => (await registry.showVersion(`${req.params.name}@${req.params.ref}`)).metadata),
     );
     scope.get(
-      '/api/registry/models/:name/versions/:ref/artifact',
+      '/api/registry/models/:name/versions/:ref/artifact', READ,
       handle<{ name: string; ref: string }>(async (req, reply) => {
         const { version, bytes } = await registry.download(`${req.params.name}@${req.params.ref}`);
         reply.header('content-type', 'application/octet-stream');
@@ -206,23 +224,26 @@ export function registerRegistryRoutes(app: FastifyInstance, registry: Registry,
       }),
     );
     scope.delete(
-      '/api/registry/models/:name/versions/:ref',
+      '/api/registry/models/:name/versions/:ref', MODELS_WRITE,
       handle<{ name: string; ref: string }>(async (req) => {
         const { removedAliases } = await registry.deleteVersion(`${req.params.name}@${req.params.ref}`);
         return { deleted: `${req.params.name}@${req.params.ref}`, removed_aliases: removedAliases };
       }),
     );
     scope.put(
-      '/api/registry/models/:name/aliases/:alias',
-      handle<{ name: string; alias: string }>(async (req) => {
+      '/api/registry/models/:name/aliases/:alias', MODELS_WRITE,
+      handle<{ name: string; alias: string }>(async (req, reply) => {
         const version = str((req.body as Record<string, unknown> | undefined)?.version);
         if (!version) throw new RegistryError('INVALID', 'body must be {"version": "..."}');
+        if (!callerHas(reply.request, 'deploy') && (await aliasDeployed(registry, req.params.name, req.params.alias))) {
+          return forbidden(reply, 'deploy', `moving the deployed alias ${req.params.name}@${req.params.alias} (it redeploys)`);
+        }
         const { redeployed } = await registry.setAlias(req.params.name, req.params.alias, version);
         return { model: req.params.name, alias: req.params.alias, version, redeployed };
       }),
     );
     scope.delete(
-      '/api/registry/models/:name/aliases/:alias',
+      '/api/registry/models/:name/aliases/:alias', MODELS_WRITE,
       handle<{ name: string; alias: string }>(async (req, reply) => {
         await registry.unsetAlias(req.params.name, req.params.alias);
         reply.code(204);
@@ -230,9 +251,9 @@ export function registerRegistryRoutes(app: FastifyInstance, registry: Registry,
       }),
     );
 
-    scope.get('/api/registry/deployments', handle(async () => ({ deployments: (await registry.listDeployments()).map(publicRecord) })));
+    scope.get('/api/registry/deployments', READ, handle(async () => ({ deployments: (await registry.listDeployments()).map(publicRecord) })));
     scope.post(
-      '/api/registry/deployments',
+      '/api/registry/deployments', DEPLOY,
       handle(async (req, reply) => {
         const b = (req.body ?? {}) as Record<string, unknown>;
         const records = await registry.deploy({
@@ -246,12 +267,12 @@ export function registerRegistryRoutes(app: FastifyInstance, registry: Registry,
         return { deployments: records.map(publicRecord) };
       }),
     );
-    scope.post('/api/registry/deployments/undeploy', handle(async (req) => ({ deployments: (await registry.undeploy(scopeBody(req.body))).map(publicRecord) })));
-    scope.post('/api/registry/deployments/rollback', handle(async (req) => ({ deployments: (await registry.rollback(scopeBody(req.body))).map(publicRecord) })));
-    scope.get('/api/registry/status', handle(async () => registry.status()));
+    scope.post('/api/registry/deployments/undeploy', DEPLOY, handle(async (req) => ({ deployments: (await registry.undeploy(scopeBody(req.body))).map(publicRecord) })));
+    scope.post('/api/registry/deployments/rollback', DEPLOY, handle(async (req) => ({ deployments: (await registry.rollback(scopeBody(req.body))).map(publicRecord) })));
+    scope.get('/api/registry/status', READ, handle(async () => registry.status()));
 
     scope.get(
-      '/registry',
+      '/registry', READ,
       handle(async (_req, reply) => {
         const [models, status] = await Promise.all([registry.listModels(), registry.status()]);
         reply.header('content-type', 'text/html; charset=utf-8');

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { AppConfig } from '../app-config.js';
 import type { Component } from '../core/component.js';
+import { schemeOf } from '../core/tls.js';
 import type { Logger } from '../core/logger.js';
 import type { Fabric } from '../fabric/fabric.js';
 import type { ExperimentSource } from '../network/experiment.js';
@@ -35,7 +36,7 @@ function listeningUrl(app: FastifyInstance | undefined, cfg: AppConfig): string 
   const addr = app?.server.address();
   if (!addr || typeof addr !== 'object') return undefined;
   const host = cfg.http.host === '0.0.0.0' || cfg.http.host === '::' ? '127.0.0.1' : cfg.http.host;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
+  return `${schemeOf(app)}://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
 }
 
 /** The registry and its components (store close, REST API + start-up reconciliation). */

@@ -16,6 +16,8 @@ import { openTimeSeriesStore } from '../storage/index.js';
 import { createRegistryComponents } from '../registry/index.js';
 import type { Role } from './role.js';
 import { createVehicleComponents } from '../vehicle/components.js';
+import type { Component } from '../core/component.js';
+import type { Fabric } from '../fabric/fabric.js';
 import { createFabric, fabricComponent, loadRoleConfig, parseRoleArgs, roleLogger, serve } from './common.js';
 import { DEFAULT_EXPERIMENT_FILE, experimentFor, networkComponents } from './network.js';
 
@@ -62,6 +64,23 @@ async function demoExperiment(cfg: AppConfig, logger: Logger): Promise<Experimen
   return new ExperimentSource({ ...exp, source: '' });
 }
 
+/** Every component `wattflow up` runs, in start order (also what the auth matrix test serves). */
+export async function upComponents(cfg: AppConfig, logger: Logger): Promise<{ components: Component[]; fabric: Fabric; experiment: ExperimentSource }> {
+  const fabric = await createFabric(cfg, logger);
+  const experiment = await demoExperiment(cfg, logger);
+  const store = await openTimeSeriesStore({ dir: cfg.storage.dir, retentionHours: cfg.storage.retentionHours });
+  const components = [
+    fabricComponent(fabric),
+    { name: 'store', stop: () => store.close() },
+    { name: 'experiment', stop: async () => experiment.close(), reload: () => experiment.reload() },
+    createCollector(cfg.collector),
+    ...(await createRegistryComponents(cfg, logger, fabric, experiment)),
+    ...(await networkComponents(cfg, logger, fabric, experiment, { api: true, influx: true, inference: true, processor: true, producer: true }, store)),
+    ...createVehicleComponents({ cfg, logger, store }),
+  ];
+  return { components, fabric, experiment };
+}
+
 export const upRole: Role = {
   name: 'up',
   summary: 'run every stage in one process (in-process bus and embedded storage, or Kafka when KAFKA_BROKERS is set)',
@@ -78,19 +97,8 @@ export const upRole: Role = {
     if (values.experiment) cfg.network.experiment = values.experiment;
     if (cfg.network.experiment) loadExperiment(cfg.network.experiment); // fail fast with the file's error
     const logger = roleLogger(cfg, 'up');
-    const fabric = await createFabric(cfg, logger);
-    const experiment = await demoExperiment(cfg, logger);
-    const store = await openTimeSeriesStore({ dir: cfg.storage.dir, retentionHours: cfg.storage.retentionHours });
-    const components = [
-      fabricComponent(fabric),
-      { name: 'store', stop: () => store.close() },
-      { name: 'experiment', stop: async () => experiment.close(), reload: () => experiment.reload() },
-      createCollector(cfg.collector),
-      ...(await createRegistryComponents(cfg, logger, fabric, experiment)),
-      ...(await networkComponents(cfg, logger, fabric, experiment, { api: true, influx: true, inference: true, processor: true, producer: true }, store)),
-      ...createVehicleComponents({ cfg, logger, store }),
-    ];
-    await serve(cfg, logger, components, (url) => {
+    const { components, fabric, experiment } = await upComponents(cfg, logger);
+    await serve(cfg, logger, components, (url, auth) => {
       const exp = experiment.current;
       console.log(
         [
@@ -101,6 +109,7 @@ export const upRole: Role = {
           `  models:       ${url}/registry   (wattflow models --help; KServe V2: ${url}/v2/health/ready)`,
           `  vehicles:     ${url}/api/vehicles   (wattflow replay-vehicle --file test/fixtures/vehicle/DS2_…csv --vehicle-id car-1 --as-fast-as-possible)`,
           `  metrics:      ${url}/metrics   health: ${url}/healthz   ready: ${url}/readyz`,
+          `  auth:         ${auth.startsWith('OFF') ? `WARNING: ${auth}` : auth}`,
         ].join('\n'),
       );
     });

@@ -10,6 +10,8 @@ test('`wattflow up` (what npm start runs) serves live routers through the API wi
   const cli = runCli(['up', '--port', '0'], { WATTFLOW__storage__dir: dir, KAFKA_BROKERS: '', INFLUX_URL: '' });
   try {
     const [, url] = await cli.waitFor(/routers API:\s+(http:\/\/\S+)\/api\/routers/);
+    // loopback with no token configured: open, and the banner says so
+    await cli.waitFor(/auth: +WARNING: OFF — anyone who can reach 127\.0\.0\.1 may read, ingest, upload and deploy/);
     const started = Date.now();
     const routers = await poll(async () => {
       const res = await fetch(`${url}/api/routers`);

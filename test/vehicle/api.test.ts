@@ -1,12 +1,13 @@
 /**
  * Vehicle API over Fastify inject on the in-process store: ingest formats and per-measurement
- * results, bad input (400/413/415), reads, bearer token (401), rate limit (429), out-of-range and
+ * results, bad input (400/413/415), reads, bearer token on ingest and reads (401), rate limit (429), out-of-range and
  * unknown-signal policies, 503 when the node-local store is unavailable.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { silentLogger } from '../../src/core/logger.js';
+import { serverAuthOf } from '../../src/core/auth.js';
 import { buildServer } from '../../src/core/server.js';
 import { buildVehicleApi, createMemoryStore, storeComponent } from '../../src/vehicle/components.js';
 import type { VehicleConfig } from '../../src/vehicle/config.js';
@@ -18,10 +19,12 @@ import { vehicleCfg } from './helpers.js';
 const T = Math.floor(Date.now() / 1000) * 1000 - 60_000;
 
 async function apiServer(v: VehicleConfig, opts: { store?: VehicleStore; forwardTo?: ReturnType<typeof httpTransport>[] } = {}) {
+  // the server's auth as a role builds it from the configuration (the legacy vehicle.api.authToken is a token with ingest + read)
+  const auth = serverAuthOf({ auth: { tokens: [], allowUnauthenticated: false }, http: { host: '127.0.0.1' }, vehicle: { api: v.api } });
   const store = opts.store ?? createMemoryStore(v);
   const api = buildVehicleApi({ v, store, logger: silentLogger(), ...(opts.forwardTo ? { forwardTo: opts.forwardTo } : {}) });
   const components = [storeComponent(store), api.component];
-  const app = await buildServer(components, { logger: silentLogger() });
+  const app = await buildServer(components, { logger: silentLogger(), auth });
   for (const c of components) await c.start?.();
   await app.ready();
   return {
@@ -113,18 +116,23 @@ describe('Vehicle API (in-process store)', () => {
 });
 
 describe('Vehicle API options', () => {
-  test('bearer token on ingest (401), reads stay open', async () => {
+  test('bearer token (VEHICLE_API_TOKEN) on ingest and on reads (401)', async () => {
     const s = await apiServer(vehicleCfg({ api: { authToken: 's3cret' } as VehicleConfig['api'] }));
     try {
       const body = JSON.stringify(meas('vehicle_speed', 0, 1));
       let r = await post(s.app, 'car', body);
       assert.equal(r.statusCode, 401);
-      assert.equal(r.headers['www-authenticate'], 'Bearer realm="wattflow-vehicle"');
+      assert.equal(r.headers['www-authenticate'], 'Bearer realm="wattflow"');
       r = await post(s.app, 'car', body, { 'content-type': 'application/json', authorization: 'Bearer wrong!' });
       assert.equal(r.statusCode, 401);
       r = await post(s.app, 'car', body, { 'content-type': 'application/json', authorization: 'Bearer s3cret' });
       assert.equal(r.statusCode, 200);
-      assert.equal((await s.app.inject('/api/vehicles')).statusCode, 200);
+      // reads and dead letters need it too (they stayed open before)
+      for (const url of ['/api/vehicles', '/api/vehicle-dead-letters', '/api/vehicles/car/latest', '/api/vehicle-signals']) {
+        assert.equal((await s.app.inject(url)).statusCode, 401, url);
+        assert.notEqual((await s.app.inject({ url, headers: { authorization: 'Bearer s3cret' } })).statusCode, 401, url);
+      }
+      assert.equal((await s.app.inject({ url: '/api/vehicles', headers: { authorization: 'Bearer s3cret' } })).statusCode, 200);
     } finally {
       await s.close();
     }

@@ -30,6 +30,7 @@ import type { AppConfig } from '../../app-config.js';
 import type { Component } from '../../core/component.js';
 import type { Logger } from '../../core/logger.js';
 import { counter, gauge } from '../../core/metrics.js';
+import { schemeOf } from '../../core/tls.js';
 import type { Fabric, IncomingMessage, Subscription } from '../../fabric/fabric.js';
 import { sha256Hex, validateModelMetadata } from '../../ml/onnx/metadata.js';
 import { OnnxModelError } from '../../ml/onnx/reader.js';
@@ -336,7 +337,7 @@ export class DeployedModels {
     const addr = this.app?.server.listening ? this.app.server.address() : undefined;
     if (!addr || typeof addr !== 'object') return undefined;
     const host = addr.address === '0.0.0.0' || addr.address === '::' ? hostname() : addr.address;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
+    return `${schemeOf(this.app)}://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
   }
 
   status(): WorkerStatus {
@@ -407,7 +408,7 @@ export class DeployedModels {
       name: 'model-deployments',
       routes: (app: FastifyInstance) => {
         this.app = app;
-        app.get('/api/models/status', async () => this.status());
+        app.get('/api/models/status', { config: { auth: 'read' } }, async () => this.status());
         registerKServeRoutes(app, {
           served: () => this.servedModels(),
           ready: () => this.isReady,

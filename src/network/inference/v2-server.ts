@@ -66,6 +66,10 @@ interface V2State {
 
 const states = new WeakMap<FastifyInstance, V2State>();
 
+/** Scopes (src/core/auth.ts): the health routes are public (probes); metadata and inference need `read` (a provider writing predictions to a sink checks `ingest` itself). */
+const PUBLIC = { config: { auth: 'public' } } as const;
+const READ = { config: { auth: 'read' } } as const;
+
 /** The error a name clash raises (registration) or answers (requests). */
 export function clashMessage(name: string, owners: readonly V2Provider[]): string {
   return `model name "${name}" is claimed by more than one V2 provider on this server (${owners.map((p) => p.label).join(' and ')}); rename one of the models`;
@@ -93,7 +97,7 @@ export function registerV2Provider(app: FastifyInstance, provider: V2Provider): 
   if (!state.repositoryRoute && provider.extensions?.includes('model_repository')) {
     state.repositoryRoute = true;
     const st = state;
-    app.post('/v2/repository/index', async () =>
+    app.post('/v2/repository/index', READ, async () =>
       st.providers.flatMap((p) => p.models().map((m) => ({ name: m.name, version: m.version, state: 'READY' }))),
     );
   }
@@ -120,13 +124,13 @@ function installRoutes(app: FastifyInstance, state: V2State): void {
     return { provider: owners[0]! };
   };
 
-  app.get('/v2', async () => ({
+  app.get('/v2', READ, async () => ({
     name: providers.length === 1 ? providers[0]!.serverName : 'wattflow',
     version: '1',
     extensions: [...new Set(providers.flatMap((p) => p.extensions ?? []))],
   }));
-  app.get('/v2/health/live', async () => ({ live: true }));
-  app.get('/v2/health/ready', async (_req, reply) => {
+  app.get('/v2/health/live', PUBLIC, async () => ({ live: true }));
+  app.get('/v2/health/ready', PUBLIC, async (_req, reply) => {
     const reasons: string[] = [];
     let ready = true;
     for (const p of providers) {
@@ -138,7 +142,7 @@ function installRoutes(app: FastifyInstance, state: V2State): void {
     if (!ready) reply.code(503);
     return ready ? { ready } : { ready, ...(reasons.length ? { reason: reasons.join('; ') } : {}) };
   });
-  app.get('/v2/models', async () => ({
+  app.get('/v2/models', READ, async () => ({
     models: providers.flatMap((p) => p.models().map((m) => ({ name: m.name, version: m.version, ...m.listing }))),
   }));
 
@@ -156,15 +160,15 @@ function installRoutes(app: FastifyInstance, state: V2State): void {
     const r = resolved(req, reply);
     return 'answer' in r ? r.answer : r.provider.metadata(r.name, r.version);
   };
-  app.get('/v2/models/:name', meta);
-  app.get('/v2/models/:name/versions/:version', meta);
+  app.get('/v2/models/:name', READ, meta);
+  app.get('/v2/models/:name/versions/:version', READ, meta);
 
   const ready = async (req: Req, reply: FastifyReply) => {
     const r = resolved(req, reply);
     return 'answer' in r ? r.answer : { name: r.name, version: r.version, ready: r.provider.modelReady(r.name, r.version) };
   };
-  app.get('/v2/models/:name/ready', ready);
-  app.get('/v2/models/:name/versions/:version/ready', ready);
+  app.get('/v2/models/:name/ready', READ, ready);
+  app.get('/v2/models/:name/versions/:version/ready', READ, ready);
 
   const infer = async (req: Req & { body: unknown }, reply: FastifyReply) => {
     const { name, version } = req.params as { name: string; version?: string };
@@ -189,6 +193,6 @@ function installRoutes(app: FastifyInstance, state: V2State): void {
     }
     return r.provider.infer({ name: r.name, version: r.version, body: req.body, reply });
   };
-  app.post('/v2/models/:name/infer', infer);
-  app.post('/v2/models/:name/versions/:version/infer', infer);
+  app.post('/v2/models/:name/infer', READ, infer);
+  app.post('/v2/models/:name/versions/:version/infer', READ, infer);
 }

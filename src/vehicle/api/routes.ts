@@ -7,11 +7,11 @@
  *   GET  /api/vehicles/{id}/series?signal=&from=&to=&limit=   raw measurements of one signal
  *   GET  /api/vehicle-signals                     the signal catalog
  *
- * Ingest answers 400 (malformed body, with the reason), 401 (bearer token, when configured),
+ * Ingest needs scope `ingest`, every read `read` (src/core/auth.ts; the legacy VEHICLE_API_TOKEN is
+ * a token with both). Ingest answers 400 (malformed body, with the reason), 401/403 (token),
  * 413 (body or measurement count over the limit), 415, 429 (per-vehicle rate, Retry-After) and
  * 503 (node-local Redis or predictor unavailable: nothing is stored, retry later).
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorAnswer } from '../../core/http-limits.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../../core/json-depth.js';
@@ -39,19 +39,14 @@ const JSON_TYPES = ['application/json'];
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines', 'application/jsonlines'];
 const MAX_SERIES_LIMIT = 10_000;
 const MAX_LISTED_VEHICLES = 1000;
+/** Reads need scope `read`, ingest `ingest` (src/core/auth.ts; VEHICLE_API_TOKEN is a token with both). */
+const READ = { config: { auth: 'read' } } as const;
 
 function formatOf(contentType: string | undefined): BodyFormat | undefined {
   const t = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (JSON_TYPES.includes(t)) return 'json';
   if (NDJSON_TYPES.includes(t)) return 'ndjson';
   return undefined;
-}
-
-function tokenMatches(header: string | undefined, token: string): boolean {
-  if (!header || !header.startsWith('Bearer ')) return false;
-  const given = Buffer.from(header.slice(7).trim());
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
 }
 
 /** Query time: epoch seconds or ms, or an ISO 8601 date, within the range of a Date. */
@@ -99,10 +94,6 @@ export function createVehicleApi(o: VehicleApiOptions): Component {
     const started = performance.now();
     const { vehicleId } = req.params;
     if (!VEHICLE_ID_PATTERN.test(vehicleId)) return fail(reply, 400, `invalid vehicle id "${vehicleId}": 1-64 characters of A-Z a-z 0-9 _ . : - (starting with a letter or digit)`);
-    if (api.authToken !== undefined && !tokenMatches(req.headers.authorization, api.authToken)) {
-      reply.header('www-authenticate', 'Bearer realm="wattflow-vehicle"');
-      return fail(reply, 401, 'missing or wrong bearer token (Authorization: Bearer <token>)');
-    }
     const format = formatOf(req.headers['content-type']);
     if (!format) return fail(reply, 415, `unsupported content type "${req.headers['content-type'] ?? ''}": use application/json or application/x-ndjson`);
     let items: unknown[];
@@ -151,15 +142,15 @@ export function createVehicleApi(o: VehicleApiOptions): Component {
         ingestRequests.inc({ status: String(status) });
         void reply.code(status).send(body);
       });
-      scope.post('/v1/vehicles/:vehicleId/measurements', { bodyLimit: api.bodyLimitBytes }, ingestRoute);
+      scope.post('/v1/vehicles/:vehicleId/measurements', { bodyLimit: api.bodyLimitBytes, config: { auth: 'ingest' } }, ingestRoute);
     });
 
-    app.get('/api/vehicle-signals', async () => ({
+    app.get('/api/vehicle-signals', READ, async () => ({
       signals: o.catalog.signals.map((s) => ({ id: s.id, name: s.name, unit: s.unit, min: s.min, max: s.max, kind: s.kind, pid: s.pid ?? null, aliases: s.aliases })),
     }));
 
     // vectors the predictor refused (push mode) and invalid entries read from the vector stream or channel (pull modes), newest first, with the reason
-    app.get('/api/vehicle-dead-letters', { schema: { querystring: LIMIT_QUERY } }, async (req: FastifyRequest<{ Querystring: { limit?: string } }>, reply) => {
+    app.get('/api/vehicle-dead-letters', { ...READ, schema: { querystring: LIMIT_QUERY } }, async (req: FastifyRequest<{ Querystring: { limit?: string } }>, reply) => {
       const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SERIES_LIMIT) return reply.code(400).send({ error: `limit must be an integer 1..${MAX_SERIES_LIMIT}` });
       const down = storeUnavailable(reply);
@@ -168,7 +159,7 @@ export function createVehicleApi(o: VehicleApiOptions): Component {
       return { count: entries.length, deadLetters: entries.map((e) => ({ at: new Date(e.atMs).toISOString(), reason: e.reason, vector: e.vector, ...(e.raw !== undefined ? { raw: e.raw } : {}) })) };
     });
 
-    app.get('/api/vehicles', async (_req, reply) => {
+    app.get('/api/vehicles', READ, async (_req, reply) => {
       const down = storeUnavailable(reply);
       if (down) return down;
       const ids = await o.store.listVehicles();
@@ -182,7 +173,7 @@ export function createVehicleApi(o: VehicleApiOptions): Component {
       return { count: ids.length, truncated: ids.length > shown.length, vehicles };
     });
 
-    app.get('/api/vehicles/:vehicleId/latest', async (req: FastifyRequest<{ Params: { vehicleId: string } }>, reply) => {
+    app.get('/api/vehicles/:vehicleId/latest', READ, async (req: FastifyRequest<{ Params: { vehicleId: string } }>, reply) => {
       const { vehicleId } = req.params;
       if (!VEHICLE_ID_PATTERN.test(vehicleId)) return reply.code(400).send({ error: `invalid vehicle id "${vehicleId}"` });
       const down = storeUnavailable(reply);
@@ -198,7 +189,7 @@ export function createVehicleApi(o: VehicleApiOptions): Component {
 
     app.get(
       '/api/vehicles/:vehicleId/series',
-      { schema: { querystring: SERIES_QUERY } },
+      { ...READ, schema: { querystring: SERIES_QUERY } },
       async (req: FastifyRequest<{ Params: { vehicleId: string }; Querystring: { signal?: string; from?: string; to?: string; limit?: string } }>, reply) => {
         const { vehicleId } = req.params;
         if (!VEHICLE_ID_PATTERN.test(vehicleId)) return reply.code(400).send({ error: `invalid vehicle id "${vehicleId}"` });

@@ -33,9 +33,10 @@ export function modelInfo(predictor: VehiclePredictor): Record<string, unknown> 
 }
 
 export function registerPredictJson(app: FastifyInstance, predictor: VehiclePredictor, logger: Logger, opts: { predict: boolean }): void {
-  app.get('/v1/vehicle/model', async () => modelInfo(predictor));
+  app.get('/v1/vehicle/model', { config: { auth: 'read' } }, async () => modelInfo(predictor));
   if (!opts.predict) return;
-  app.post('/v1/vehicle/predict', async (req, reply) => {
+  // writes the predictions to the sink: scope ingest
+  app.post('/v1/vehicle/predict', { config: { auth: 'ingest' } }, async (req, reply) => {
     const body = req.body as { vectors?: unknown } | null;
     if (!body || typeof body !== 'object' || !Array.isArray(body.vectors)) return reply.code(400).send({ error: 'expected {"vectors": [...]}' });
     if (body.vectors.length > MAX_VECTORS_PER_REQUEST) return reply.code(413).send({ error: `more than ${MAX_VECTORS_PER_REQUEST} vectors in one request` });

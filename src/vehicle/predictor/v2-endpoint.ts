@@ -27,14 +27,17 @@
  * predictions are written to the sink like the JSON endpoint's (InfluxDB `prediction` +
  * `vehicle_measurement`, or the embedded store) and returned in the response's
  * `parameters.predictions`; without it the request only scores (nothing is written) — what a
- * KServe client sending just the tensor gets. Errors answer `{"error": "..."}`: 400 (bad
- * request), 404 (unknown model/version), 413 (too many rows), 503 (sink failed; retry).
+ * KServe client sending just the tensor gets. Writing needs scope `ingest` as well as `read`
+ * (src/core/auth.ts): a caller without it gets 403 and nothing is written. Errors answer
+ * `{"error": "..."}`: 400 (bad request), 403 (write without scope ingest), 404 (unknown
+ * model/version), 413 (too many rows), 503 (sink failed; retry).
  *
  * The routes are src/network/inference/v2-server.ts's, shared with any other V2 provider on
  * the same server (the inference workers' power models under `wattflow up`); this module is
  * the provider.
  */
 import type { FastifyInstance } from 'fastify';
+import { callerHas, forbidden } from '../../core/auth.js';
 import type { Logger } from '../../core/logger.js';
 import { inferErrorStatus, inferInputs, requestedOutputs, tensorNumbers, tensorShape, V2BadRequest } from '../../network/inference/v2-protocol.js';
 import { registerV2Provider, type V2InferContext, type V2Provider } from '../../network/inference/v2-server.js';
@@ -187,6 +190,11 @@ export function vehicleV2Provider(predictor: VehiclePredictor, logger: Logger, o
     } catch (err) {
       reply.code((err as { status?: number }).status ?? inferErrorStatus(err));
       return { error: (err as Error).message };
+    }
+    // the request writes to the sink (InfluxDB, embedded storage) only for a caller allowed to ingest:
+    // a refusal, not a silent `written: false` (a forwarder with the wrong token would lose predictions unnoticed)
+    if (decoded.write && !callerHas(reply.request, 'ingest')) {
+      return forbidden(reply, 'ingest', 'writing predictions (parameters.vehicle_id; without it the request only scores)');
     }
     let predictions: VehiclePrediction[];
     if (decoded.write) {
