@@ -24,6 +24,8 @@ export interface ScrapeOptions {
   maxBytes: number;
   /** Sent as Accept; the default asks for the classic text format (what the reference parses). */
   accept?: string;
+  /** More request headers (the producer's bearer token to a wattflow collector). */
+  headers?: Record<string, string>;
 }
 
 export interface ScrapeResult {
@@ -45,7 +47,7 @@ export async function scrape(url: string, target: string, opts: ScrapeOptions): 
   const timeoutError = () => new ScrapeError('timeout', target, `scrape of ${target} timed out after ${opts.timeoutMs} ms`);
   let res: Response;
   try {
-    res = await fetch(url, { signal, headers: { accept: opts.accept ?? DEFAULT_ACCEPT }, redirect: 'error' });
+    res = await fetch(url, { signal, headers: { ...opts.headers, accept: opts.accept ?? DEFAULT_ACCEPT }, redirect: 'error' });
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
     if (isTimeout(e)) throw timeoutError();

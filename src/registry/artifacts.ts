@@ -25,6 +25,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { S3Config } from '../app-config.js';
+import { clientAuthHeaders } from '../core/auth.js';
 import { RegistryError } from './errors.js';
 
 export interface ArtifactStore {
@@ -370,7 +371,8 @@ export async function fetchArtifact(uri: string, downloadUrl: string | undefined
   }
   if (downloadUrl) {
     try {
-      const res = await fetch(downloadUrl, { signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000) });
+      // the registry's download route needs scope read: this process's token (WATTFLOW_TOKEN / auth.clientToken)
+      const res = await fetch(downloadUrl, { headers: clientAuthHeaders(), signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000) });
       if (res.ok) return new Uint8Array(await res.arrayBuffer());
       missing ||= res.status === 404 || res.status === 409;
       tried.push(`${downloadUrl}: HTTP ${res.status} ${(await res.text().catch(() => '')).slice(0, 200)}`);

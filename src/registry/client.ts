@@ -1,8 +1,11 @@
 /**
  * HTTP client of the registry REST API (what `wattflow models …` and `wattflow train
  * --register` use). Errors from the registry become RegistryClientError with the API's code
- * and message; an unreachable registry says so with the URL.
+ * and message; an unreachable registry says so with the URL. Every request carries the bearer
+ * token given, else WATTFLOW_TOKEN / auth.clientToken (src/core/auth.ts); a 401/403 says which
+ * variable to set.
  */
+import { clientAuthHeaders, clientToken, tokenHint } from '../core/auth.js';
 import type { ModelMetadata } from '../ml/onnx/metadata.js';
 import type { StatusReport, ModelSummary } from './registry.js';
 import type { ModelRecord, VersionRecord } from './store.js';
@@ -41,7 +44,12 @@ export interface PublicRecord {
 export class RegistryClient {
   readonly baseUrl: string;
 
-  constructor(baseUrl: string = DEFAULT_REGISTRY_URL, private readonly timeoutMs = 60_000) {
+  constructor(
+    baseUrl: string = DEFAULT_REGISTRY_URL,
+    private readonly timeoutMs = 60_000,
+    /** Bearer token (default: WATTFLOW_TOKEN / auth.clientToken). */
+    private readonly token?: string,
+  ) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
   }
 
@@ -50,7 +58,7 @@ export class RegistryClient {
     try {
       res = await fetch(`${this.baseUrl}${path}`, {
         method,
-        headers: body !== undefined ? { 'content-type': 'application/json' } : {},
+        headers: { ...clientAuthHeaders(this.token ?? clientToken()), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         body: body !== undefined ? JSON.stringify(body) : undefined,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
@@ -72,6 +80,9 @@ export class RegistryClient {
         code = j.code ?? code;
       } catch {
         // not JSON
+      }
+      if (res.status === 401 || res.status === 403) {
+        throw new RegistryClientError(`the registry at ${this.baseUrl} refused the request (HTTP ${res.status}): ${msg || 'unauthorized'}; ${tokenHint(res.status)}`, res.status, res.status === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN');
       }
       throw new RegistryClientError(msg || `HTTP ${res.status}`, res.status, code);
     }

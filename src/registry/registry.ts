@@ -15,6 +15,7 @@
  * Mutations are serialised by one in-process lock (one registry process owns its metadata).
  */
 import { randomUUID } from 'node:crypto';
+import { clientAuthHeaders } from '../core/auth.js';
 import type { Logger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
 import type { Fabric } from '../fabric/fabric.js';
@@ -818,7 +819,7 @@ export class Registry {
         out.map(async (s, i) => {
           if (s.state !== 'running' || !s.url) return;
           try {
-            const res = await fetch(`${s.url}/api/models/status`, { signal: AbortSignal.timeout(1000) });
+            const res = await fetch(`${s.url}/api/models/status`, { headers: clientAuthHeaders(), signal: AbortSignal.timeout(1000) });
             const live = res.ok ? ((await res.json()) as WorkerStatus) : undefined;
             out[i] = live && live.worker === s.worker ? { ...live, reachable: true } : { ...s, reachable: false };
           } catch {

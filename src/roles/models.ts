@@ -69,6 +69,7 @@ const trainOptions = {
   register: { type: 'string' },
   registry: { type: 'string' },
   alias: { type: 'string' },
+  token: { type: 'string' },
   json: { type: 'boolean' },
   // hyper-parameters
   degree: { type: 'string' },
@@ -145,13 +146,14 @@ export const trainRole: Role = {
   usage: [
     'usage: wattflow train --router-type T --model-type linear|polynomial|rf|mlp --data FILE.csv',
     '                      [--target COL] [--features A,B] [--test-split 0.2] [--seed N] [--out DIR]',
-    '                      [--name NAME] [--version V] [--register NAME [--registry URL] [--alias A]]',
+    '                      [--name NAME] [--version V] [--register NAME [--registry URL] [--alias A] [--token T]]',
     '                      [hyper-parameters] [--json]',
     '',
     'Fits the model on a seeded train/test split, reports held-out MAE/MAPE/R², writes',
     '<out>/<name>-<version>.onnx and .json (default out: .wattflow/models). --register NAME uploads',
     'it to the registry (default http://127.0.0.1:8000 or WATTFLOW_REGISTRY_URL) as the next',
-    'version of NAME (created when missing); --alias sets e.g. staging or production.',
+    'version of NAME (created when missing); --alias sets e.g. staging or production. The registry',
+    'token (scope models:write): --token, else WATTFLOW_TOKEN.',
     '',
     'Defaults: --features PacketSize_B,Throughput_Percentage (graph column order; NAME:UNIT to',
     'give a unit, e.g. Throughput_Percentage:percent), --target power_W (or power), --test-split',
@@ -183,7 +185,7 @@ export const trainRole: Role = {
     const target = values.target ?? (await defaultTarget(values.data));
     const name = values.name ?? values.register ?? `${routerType}-${modelType}`;
     return reportErrors(async () => {
-      const client = values.register ? new RegistryClient(registryUrl(values.registry)) : undefined;
+      const client = values.register ? new RegistryClient(registryUrl(values.registry), undefined, values.token) : undefined;
       let version = values.version;
       if (!version && client) version = (await client.getModel(values.register!))?.next_version ?? '1';
       version ??= '1';
@@ -234,6 +236,7 @@ export const trainRole: Role = {
 
 const modelsOptions = {
   registry: { type: 'string' },
+  token: { type: 'string' },
   json: { type: 'boolean' },
   routers: { type: 'string' },
   'router-type': { type: 'string' },
@@ -251,10 +254,12 @@ const modelsOptions = {
 type ModelsValues = { [K in keyof typeof modelsOptions]?: (typeof modelsOptions)[K]['type'] extends 'boolean' ? boolean : string };
 
 const MODELS_USAGE = [
-  'usage: wattflow models <command> [args] [--registry URL] [--json]',
+  'usage: wattflow models <command> [args] [--registry URL] [--token T] [--json]',
   '',
   'The model registry (REST API of `wattflow registry` / `wattflow up`; --registry URL,',
-  'else WATTFLOW_REGISTRY_URL, else http://127.0.0.1:8000).',
+  'else WATTFLOW_REGISTRY_URL, else http://127.0.0.1:8000). Bearer token: --token, else',
+  'WATTFLOW_TOKEN (scopes: read for list/show/download/status, models:write for create/upload/',
+  'alias/unalias/delete, deploy for deploy/undeploy/rollback/switch).',
   '',
   '  list                                     models, versions, aliases, deployments',
   '  create NAME [--description D] [--router-type T]',
@@ -354,7 +359,7 @@ export const modelsRole: Role = {
     const values = v as ModelsValues;
     const [cmd, ...rest] = positionals;
     if (!cmd) throw new UsageError('a command is required');
-    const client = new RegistryClient(registryUrl(values.registry));
+    const client = new RegistryClient(registryUrl(values.registry), undefined, values.token);
     const out = (x: unknown) => console.log(JSON.stringify(x, null, 2));
     return reportErrors(async () => {
       switch (cmd) {

@@ -20,7 +20,7 @@ import { isRegistryRef, loadRegistryVehicleModel, registerVehicleModel } from '.
 import { trainVehicleModel } from '../vehicle/model/train.js';
 import { formatReplayReport, replayVehicleLog, ReplayError } from '../vehicle/replay/replay.js';
 import { VEHICLE_ID_PATTERN } from '../vehicle/store/store.js';
-import { parseRoleArgs, roleLogger, serve, UsageError } from './common.js';
+import { checkedServerConfig, parseRoleArgs, roleLogger, serve, UsageError } from './common.js';
 import type { Role } from './role.js';
 import { stageEnergyComponents } from './energy.js';
 
@@ -65,7 +65,9 @@ export const vehicleApiRole: Role = {
     '                         as Open Inference Protocol infer requests (vehicle.inference.protocol: v2 | json)',
     '  --mode pull            only store/announce vectors in Redis (the predictor subscribes or polls)',
     '  --memory               in-process store instead of Redis (development; nothing survives a restart)',
-    'Redis: REDIS_URL (default redis://127.0.0.1:6379), REDIS_PASSWORD. Bearer token on ingest: VEHICLE_API_TOKEN.',
+    'Redis: REDIS_URL (default redis://127.0.0.1:6379), REDIS_PASSWORD. Bearer tokens: auth.tokens / WATTFLOW_TOKENS_FILE',
+    '(scopes ingest, read; docs/security.md), or the legacy VEHICLE_API_TOKEN (ingest + read). Push mode sends',
+    'WATTFLOW_TOKEN (scopes read + ingest) to the predictor.',
     'When the node-local Redis or predictor is unavailable, ingest answers 503 (fallbacks: vehicle.redis.fallbackUrl,',
     'vehicle.inference.fallbackUrls).',
   ].join('\n'),
@@ -81,7 +83,7 @@ export const vehicleApiRole: Role = {
       overrides['/vehicle/inference/mode'] = values.mode;
     }
     if (values['inference-url'] !== undefined) overrides['/vehicle/inference/url'] = values['inference-url'];
-    const cfg = vehicleRoleConfig(values, overrides);
+    const cfg = checkedServerConfig(vehicleRoleConfig(values, overrides));
     const logger = roleLogger(cfg, 'vehicle-api');
     const v = cfg.vehicle;
     const store = values.memory ? createMemoryStore(v) : createNodeStore(v, logger);
@@ -132,7 +134,7 @@ export const vehiclePredictorRole: Role = {
     if (values.registry !== undefined) overrides['/vehicle/model/registryUrl'] = values.registry;
     const poll = positiveInt('poll-interval', values['poll-interval']);
     if (poll !== undefined) overrides['/vehicle/predictor/pollIntervalMs'] = poll;
-    const cfg = vehicleRoleConfig(values, overrides);
+    const cfg = checkedServerConfig(vehicleRoleConfig(values, overrides));
     const logger = roleLogger(cfg, 'vehicle-predictor');
     const v = cfg.vehicle;
     const modelPath = modelPathOf(cfg, v) ?? DEFAULT_MODEL_PATH;
@@ -184,7 +186,7 @@ export const replayVehicleRole: Role = {
     '  --speed N               real time × N (default 1); --as-fast-as-possible sends without waiting',
     '  --target URL            Vehicle API base URL (default http://127.0.0.1:8000)',
     '  --batch N               measurements per request (default 500)',
-    '  --token T               bearer token (default: VEHICLE_API_TOKEN)',
+    '  --token T               bearer token, scope ingest (default: WATTFLOW_TOKEN, else VEHICLE_API_TOKEN)',
     '  --start TIME            clock of the log\'s time 0: epoch ms or ISO 8601 (default: now; as fast as',
     '                          possible: so that the log ends now)',
     '  --json                  print the report as JSON',
@@ -219,7 +221,8 @@ export const replayVehicleRole: Role = {
     } catch {
       throw new UsageError(`--target must be a URL, got "${target}"`);
     }
-    const token = values.token ?? process.env.VEHICLE_API_TOKEN;
+    const envToken = (name: string) => (process.env[name]?.trim() ? process.env[name]!.trim() : undefined);
+    const token = values.token ?? envToken('WATTFLOW_TOKEN') ?? envToken('VEHICLE_API_TOKEN');
     const ac = new AbortController();
     process.once('SIGINT', () => ac.abort());
     let lastPrint = 0;
@@ -278,14 +281,15 @@ export const trainVehicleRole: Role = {
   usage: [
     'usage: wattflow train-vehicle --data FILE|DIR [--data …] [--out FILE] [--trees N] [--sample-size N]',
     '                              [--contamination Q] [--seed N] [--cadence-ms MS] [--max-age-ms MS]',
-    '                              [--register NAME [--registry URL] [--alias A]]',
+    '                              [--register NAME [--registry URL] [--alias A] [--token T]]',
     '',
     '  --data     reference-format logs (repeat, or list them after --data; directories: their .csv files)',
     '  --out      the model artifact (default vehicle.model.path, else <storage.dir>/vehicle-model.json)',
     '  --contamination  expected share of anomalies in the training data (threshold quantile; default 0.01)',
     '  --register NAME  also upload the artifact to the model registry as the next version of NAME (kind',
     '                   vehicle-anomaly; the model is named NAME); --alias sets e.g. production to it.',
-    '                   Registry: --registry URL, else WATTFLOW_REGISTRY_URL, else http://127.0.0.1:8000',
+    '                   Registry: --registry URL, else WATTFLOW_REGISTRY_URL, else http://127.0.0.1:8000;',
+    '                   its token (scope models:write): --token, else WATTFLOW_TOKEN',
     'The alignment (cadence, maximum age) defaults to the vehicle.alignment config, as the API uses.',
   ].join('\n'),
   async run(args) {
@@ -301,11 +305,12 @@ export const trainVehicleRole: Role = {
       register: { type: 'string' },
       registry: { type: 'string' },
       alias: { type: 'string' },
+      token: { type: 'string' },
     });
     if (values.register !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(values.register)) {
       throw new UsageError(`--register: invalid model name "${values.register}" (letters, digits, . _ -)`);
     }
-    if ((values.alias !== undefined || values.registry !== undefined) && values.register === undefined) throw new UsageError('--alias and --registry go with --register NAME');
+    if ((values.alias !== undefined || values.registry !== undefined || values.token !== undefined) && values.register === undefined) throw new UsageError('--alias, --registry and --token go with --register NAME');
     const files = dataFiles([...(values.data ?? []), ...positionals]);
     if (files.length === 0) throw new UsageError('--data FILE is required');
     const cfg = vehicleRoleConfig(values);
@@ -342,6 +347,7 @@ export const trainVehicleRole: Role = {
           name: values.register,
           registryUrl: values.registry ?? cfg.registry.url,
           ...(values.alias ? { alias: values.alias } : {}),
+          ...(values.token ? { token: values.token } : {}),
           source: basename(out),
         });
       } catch (err) {

@@ -8,6 +8,7 @@
 import type { RouterConfig, Experiment } from '../experiment.js';
 import { COLLECTED_METRICS, type MetricFamilyJson } from '../messages.js';
 import { scrape, ScrapeError } from '../../collector/scrape.js';
+import { clientAuthHeaders } from '../../core/auth.js';
 import { parseExpositionToFamilies } from '../../collector/convert.js';
 import { loadTestMetrics, testPeriodFamilies, type TestPeriod } from './test-metrics.js';
 
@@ -36,7 +37,8 @@ export function collectorPoller(opts: SourceOptions): Poller {
   return async (router) => {
     const url = router.collectorUrl!;
     const sep = url.includes('?') ? '&' : '?';
-    const res = await scrape(`${url}${sep}${filterQuery(router)}`, url, { ...opts, accept: 'application/json' });
+    // a wattflow collector's route needs scope read: this process's token (WATTFLOW_TOKEN / auth.clientToken)
+    const res = await scrape(`${url}${sep}${filterQuery(router)}`, url, { ...opts, accept: 'application/json', headers: clientAuthHeaders() });
     let doc: { node_exporter?: unknown; epoch_timestamp?: unknown; metrics?: unknown };
     try {
       doc = JSON.parse(res.text);

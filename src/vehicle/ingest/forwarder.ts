@@ -16,6 +16,7 @@
  * left in the journal; a vector may so be scored twice, which the sinks absorb (a prediction
  * point is keyed by vehicle and tick).
  */
+import { clientAuthHeaders } from '../../core/auth.js';
 import type { Logger } from '../../core/logger.js';
 import type { AlignedVector } from '../align/vector.js';
 import type { VehiclePrediction } from '../predictor/prediction.js';
@@ -273,15 +274,16 @@ export class VectorForwarder {
 async function postJson(url: string, body: unknown, timeoutMs: number): Promise<{ status: number; text: string }> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...clientAuthHeaders() },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(timeoutMs),
   });
   return { status: res.status, text: await res.text() };
 }
 
-/** 4xx other than 408/429: the batch is invalid, retrying cannot help. */
+/** 4xx other than 401/403/408/429: the batch is invalid, retrying cannot help. 401/403: this process's token is wrong (configuration, not data): retried, kept in the journal. */
 function checkStatus({ status, text }: { status: number; text: string }): void {
+  if (status === 401 || status === 403) throw new Error(`HTTP ${status}: ${text.slice(0, 300)} — the predictor refused this process's token: set WATTFLOW_TOKEN (auth.clientToken) to a token with scopes read and ingest`);
   if (status >= 400 && status < 500 && status !== 408 && status !== 429) throw new PermanentForwardError(`HTTP ${status}: ${text.slice(0, 300)}`);
   if (status !== 200) throw new Error(`HTTP ${status}: ${text.slice(0, 300)}`);
 }
@@ -364,7 +366,7 @@ export function httpTransport(baseUrl: string, timeoutMs: number, opts: HttpTran
   }
   let meta: { name: string; version: string; features: string[] } | undefined;
   const getJson = async (path: string): Promise<{ status: number; body: unknown; text: string }> => {
-    const res = await fetch(new URL(path, baseUrl), { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(new URL(path, baseUrl), { headers: clientAuthHeaders(), signal: AbortSignal.timeout(timeoutMs) });
     const text = await res.text();
     let body: unknown;
     try {
@@ -384,6 +386,7 @@ export function httpTransport(baseUrl: string, timeoutMs: number, opts: HttpTran
     }
     const r = await getJson(`/v2/models/${encodeURIComponent(name)}`);
     if (r.status === 404) throw new PermanentForwardError(`model ${name}: ${r.text.slice(0, 300)}`);
+    if (r.status === 401 || r.status === 403) checkStatus(r);
     if (r.status !== 200) throw new Error(`GET /v2/models/${name}: HTTP ${r.status}: ${r.text.slice(0, 300)}`);
     const b = r.body as { versions?: string[]; parameters?: { features?: string[]; version?: string } };
     const features = b.parameters?.features;

@@ -67,9 +67,9 @@ export async function loadRegistryVehicleModel(ref: string, registryUrl?: string
 /** Uploads a trained artifact as the next version of NAME (optionally setting an alias). */
 export async function registerVehicleModel(
   artifact: VehicleModelArtifact,
-  opts: { name: string; registryUrl?: string; alias?: string; source?: string },
+  opts: { name: string; registryUrl?: string; alias?: string; source?: string; token?: string },
 ): Promise<{ version: string; url: string; sha256: string }> {
-  const client = new RegistryClient(vehicleRegistryUrl(opts.registryUrl));
+  const client = new RegistryClient(vehicleRegistryUrl(opts.registryUrl), undefined, opts.token);
   const bytes = new TextEncoder().encode(JSON.stringify(artifact) + '\n');
   const rec = await client.upload(opts.name, bytes, {
     metadata: { kind: VEHICLE_MODEL_KIND },

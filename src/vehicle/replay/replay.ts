@@ -135,7 +135,8 @@ async function send(o: ReplayOptions, batch: TimedMeasurement[], report: ReplayR
     } catch {
       /* not JSON */
     }
-    throw new ReplayError(`${url}: HTTP ${res.status}: ${reason.slice(0, 500)}`);
+    const hint = res.status === 401 || res.status === 403 ? `; ${res.status === 401 ? 'set WATTFLOW_TOKEN (or --token) to a valid token' : 'set WATTFLOW_TOKEN (or --token) to a token with scope ingest'}` : '';
+    throw new ReplayError(`${url}: HTTP ${res.status}: ${reason.slice(0, 500)}${hint}`);
   }
 }
 
