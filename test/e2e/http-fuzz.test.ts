@@ -1,8 +1,8 @@
 /**
- * Seeded fuzz of every HTTP route of every role, on one server as `wattflow up` builds it
- * (in-process bus, embedded storage, the registry with a trained and deployed power model, the
- * inference worker's V2 server, the Vehicle API with its in-process predictor, the collector and
- * the router API). The routes are not listed by hand: they are recorded as they are registered
+ * Seeded fuzz of every HTTP route of every role, on one server running what `wattflow up` runs
+ * (its components, src/roles/up.ts: in-process bus, embedded storage, the registry — here with a
+ * trained and deployed power model —, the inference worker's V2 server, the Vehicle API with its
+ * in-process predictor, the collector and the router API). The routes are not listed by hand: they are recorded as they are registered
  * (Fastify `onRoute`), so a route added later is fuzzed too. Each gets a seeded series of hostile
  * requests — JSON nested 5,000+ levels in every field, huge numbers, repeated and odd query
  * parameters, out-of-range dates, names such as `constructor` and `__proto__`, unicode, empty
@@ -15,22 +15,18 @@
  * The cases of issue 11 are also sent explicitly (first test). FUZZ_SEED=N runs another seed.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { RouteOptions } from 'fastify';
 import { loadAppConfig } from '../../src/app-config.js';
-import { createCollector } from '../../src/collector/collector.js';
 import type { Component } from '../../src/core/component.js';
 import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
-import { ExperimentSource, normalizeExperiment, type RawExperiment } from '../../src/network/experiment.js';
-import { createRegistryComponents } from '../../src/registry/index.js';
-import { DEFAULT_EXPERIMENT_FILE, networkComponents } from '../../src/roles/network.js';
-import { openTimeSeriesStore, type TimeSeriesStore } from '../../src/storage/index.js';
-import { createVehicleComponents } from '../../src/vehicle/components.js';
+import type { RawExperiment } from '../../src/network/experiment.js';
+import { DEFAULT_EXPERIMENT_FILE } from '../../src/roles/network.js';
+import { upComponents } from '../../src/roles/up.js';
 import { prng } from '../helpers/prng.js';
 import { silent, trained, waitFor } from '../registry/helpers.js';
 
@@ -46,11 +42,8 @@ const VEHICLE_BODY_LIMIT = 128 * 1024;
 const MAX_ARTIFACT = 256 * 1024;
 
 const dir = mkdtempSync(join(tmpdir(), 'wattflow-http-fuzz-'));
-const fabric = new MemoryFabric({ retryDelayMs: 20 });
 const recorded: Array<{ method: string; url: string }> = [];
 let app: RunningApp;
-let store: TimeSeriesStore;
-let experiment: ExperimentSource;
 let vehicleModel = '';
 let vehicleFeatures: string[] = [];
 /** A real ONNX model (base64), so an upload's metadata is what gets checked. */
@@ -127,9 +120,13 @@ function expect400(r: Answer, re: RegExp, what: string): void {
 }
 
 before(async () => {
+  // the bundled demo experiment, polled every second: the pipeline's series all exist after a second or two (see the cardinality test)
+  const raw = JSON.parse(readFileSync(DEFAULT_EXPERIMENT_FILE, 'utf8')) as RawExperiment;
+  writeFileSync(join(dir, 'experiment.json'), JSON.stringify({ ...raw, polling_interval: 1 }));
   const cfg = loadAppConfig(
     undefined,
     {
+      '/network/experiment': join(dir, 'experiment.json'),
       '/storage/dir': dir,
       '/http/port': 0,
       '/http/bodyLimitBytes': BODY_LIMIT,
@@ -139,10 +136,6 @@ before(async () => {
     },
     {},
   );
-  const raw = JSON.parse(readFileSync(DEFAULT_EXPERIMENT_FILE, 'utf8')) as RawExperiment;
-  raw.polling_interval = 1; // the pipeline's series all exist after a second or two (see the cardinality test)
-  experiment = new ExperimentSource({ ...normalizeExperiment(raw, DEFAULT_EXPERIMENT_FILE), source: '' });
-  store = await openTimeSeriesStore({ dir, retentionHours: 1 });
   const recorder: Component = {
     name: 'route-recorder',
     routes: (a) => {
@@ -151,23 +144,16 @@ before(async () => {
       });
     },
   };
-  const components: Component[] = [
-    recorder,
-    { name: 'fabric', stop: () => fabric.close() },
-    { name: 'store', stop: () => store.close() },
-    createCollector(cfg.collector),
-    ...(await createRegistryComponents(cfg, silent, fabric, experiment)),
-    ...(await networkComponents(cfg, silent, fabric, experiment, { api: true, influx: true, inference: true, processor: true, producer: true }, store)),
-    ...createVehicleComponents({ cfg, logger: silent, store }),
-  ];
-  app = await startComponents(components, { host: '127.0.0.1', port: 0, logger: silent, limits: cfg.http });
+  // every component `wattflow up` runs (src/roles/up.ts), behind the route recorder
+  const up = await upComponents(cfg, silent);
+  app = await startComponents([recorder, ...up.components], { host: '127.0.0.1', port: 0, logger: silent, limits: cfg.http });
   for (const url of ['/metrics', '/healthz', '/readyz']) recorded.push({ method: 'GET', url });
 
   // a trained power model, registered and deployed to every router: the inference worker serves it on V2
   const a = await trained({ name: 'ne40', version: '1' });
   onnxB64 = Buffer.from(a.onnx).toString('base64');
-  const up = await json('POST', '/api/registry/models/ne40/versions', { onnx_base64: onnxB64, metadata: a.metadata, alias: 'production' });
-  assert.equal(up.status, 201, up.text);
+  const upload = await json('POST', '/api/registry/models/ne40/versions', { onnx_base64: onnxB64, metadata: a.metadata, alias: 'production' });
+  assert.equal(upload.status, 201, upload.text);
   const dep = await json('POST', '/api/registry/deployments', { ref: 'ne40@production', all: true });
   assert.equal(dep.status, 201, dep.text);
   const models = await waitFor(async () => {
@@ -184,7 +170,6 @@ before(async () => {
 after(async () => {
   await app?.stop();
   agent.destroy();
-  experiment?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
