@@ -385,6 +385,7 @@ test(`every route under seeded hostile requests (seed ${SEED}): no 5xx, every 4x
       if (p) failures.push(`${route.method} ${path.slice(0, 200)} [${headers['content-type'] ?? '-'}; ${typeof body === 'string' ? body.slice(0, 120) : body ? `${body.length} bytes` : 'no body'}]: ${p} — ${r.text.slice(0, 300)}`);
     }
   }
+  if (process.env.HTTP_FUZZ_LIST_ROUTES) t.diagnostic(routes.map((r) => `${r.method} ${r.url}`).join("\n"));
   t.diagnostic(`${routes.length} routes × ${PER_ROUTE} requests; statuses ${JSON.stringify([...statuses].sort((x, y) => x[0] - y[0]))}`);
   assert.deepEqual(failures.slice(0, 25), [], `${failures.length} bad answers (seed ${SEED}); statuses ${JSON.stringify([...statuses])}`);
   assert.ok([...statuses.keys()].some((s) => s < 300) && [...statuses.keys()].some((s) => s >= 400 && s < 500), `a mix of outcomes: ${JSON.stringify([...statuses])}`);
