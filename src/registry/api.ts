@@ -71,8 +71,8 @@ function sendError(reply: FastifyReply, err: unknown): unknown {
     reply.code(err.status);
     return err.toJSON();
   }
-  reply.code(500);
-  return { error: (err as Error).message ?? String(err), code: 'INTERNAL' };
+  // not a refusal but a failure: the scope's error handler logs it and answers 500 INTERNAL with the request id (not its message)
+  throw err;
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -126,6 +126,7 @@ export function registerRegistryRoutes(app: FastifyInstance, registry: Registry,
     // errors Fastify answers for this scope (body too large, malformed JSON, query validation): the server's messages, with the registry's codes
     scope.setErrorHandler((err: FastifyError, req, reply) => {
       const { status, body } = errorAnswer(err, req);
+      if (status >= 500) req.log.error({ err, reqId: req.id }, 'registry request failed');
       const code = status === 413 ? 'TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : status < 500 ? 'INVALID' : 'INTERNAL';
       void reply.code(status).send({ error: body.error, code, ...(typeof body.code === 'string' && body.code !== code ? { detail: body.code } : {}) });
     });

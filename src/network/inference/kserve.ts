@@ -197,8 +197,9 @@ export function kserveProvider(src: KServeSource): V2Provider {
       };
     } catch (err) {
       const status = inferErrorStatus(err);
-      reply.code(status);
       requests.inc({ model, code: String(status) });
+      if (status >= 500) throw err; // a failure, not a bad request: the server logs it and answers 500 with the request id (not its message)
+      reply.code(status);
       return { error: (err as Error).message };
     }
   };

@@ -188,7 +188,9 @@ export function vehicleV2Provider(predictor: VehiclePredictor, logger: Logger, o
       decoded = decodeV2Request(reqBody, model.features);
       wanted = requestedOutputs(body, V2_OUTPUTS, V2_OUTPUTS);
     } catch (err) {
-      reply.code((err as { status?: number }).status ?? inferErrorStatus(err));
+      const status = (err as { status?: number }).status ?? inferErrorStatus(err);
+      if (status >= 500) throw err; // a failure, not a bad request: the server logs it and answers 500 with the request id
+      reply.code(status);
       return { error: (err as Error).message };
     }
     // the request writes to the sink (InfluxDB, embedded storage) only for a caller allowed to ingest:
