@@ -46,7 +46,7 @@ export const experimentSchema = {
               router_type: { type: 'string', minLength: 1, default: DEFAULT_ROUTER_TYPE },
               model_type: { type: 'string', minLength: 1, default: DEFAULT_MODEL_TYPE },
               // extensions
-              source: { enum: ['collector', 'direct', 'test_metrics'] },
+              source: { enum: ['collector', 'direct', 'test_metrics', 'synthetic'] },
               exporter_url: { type: 'string', format: 'uri' },
               max_throughput_mbps: { type: 'number', exclusiveMinimum: 0 },
             },

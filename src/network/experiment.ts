@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, readStructuredFile, validateWithSchema } from '../core/config.js';
 import { experimentSchema } from './experiment-schema.js';
 
-export type RouterSource = 'collector' | 'direct' | 'test_metrics';
+export type RouterSource = 'collector' | 'direct' | 'test_metrics' | 'synthetic';
 
 export interface RouterConfig {
   id: string;

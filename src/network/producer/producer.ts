@@ -17,7 +17,7 @@ import { stageTopics, type ExperimentSource, type RouterConfig, type RouterSourc
 import { hopLatency, messagesOut } from '../stage-metrics.js';
 import { buildTd } from './build-td.js';
 import { Outbox, type OutboxOptions } from './outbox.js';
-import { collectorPoller, directPoller, testMetricsPoller, type Poller, type SourceOptions } from './sources.js';
+import { collectorPoller, directPoller, syntheticPoller, testMetricsPoller, type Poller, type SourceOptions } from './sources.js';
 
 const polls = counter({
   name: 'wattflow_producer_polls_total',
@@ -90,6 +90,7 @@ export function createProducer(opts: ProducerOptions): Component {
     collector: (r, t) => collectorPoller(sourceOpts())(r, t),
     direct: (r, t) => directPoller(sourceOpts())(r, t),
     test_metrics: testMetricsPoller(exp),
+    synthetic: syntheticPoller(),
   };
   const inflight = new Set<string>();
   /** Scrape time of each TD message in the outbox (for the collector → producer hop latency). */

@@ -3,7 +3,8 @@
  *  - `collector`: GET the router's collector_url (the reference's path); the collector's
  *    filter query is added so only the two counters of the configured interfaces travel;
  *  - `direct`: scrape the exporter's /metrics and parse it in-process (no extra hop);
- *  - `test_metrics`: the reference's counter files (test-metrics.ts).
+ *  - `test_metrics`: the reference's counter files (test-metrics.ts);
+ *  - `synthetic`: made-up, time-of-day-like traffic per router (synthetic.ts; demos, load tests).
  */
 import type { RouterConfig, Experiment } from '../experiment.js';
 import { COLLECTED_METRICS, type MetricFamilyJson } from '../messages.js';
@@ -11,6 +12,7 @@ import { scrape, ScrapeError } from '../../collector/scrape.js';
 import { clientAuthHeaders } from '../../core/auth.js';
 import { parseExpositionToFamilies } from '../../collector/convert.js';
 import { loadTestMetrics, testPeriodFamilies, type TestPeriod } from './test-metrics.js';
+import { syntheticFamilies, type SyntheticProfile } from './synthetic.js';
 
 export interface PollResult {
   nodeExporter: string;
@@ -75,5 +77,14 @@ export function testMetricsPoller(experiment: () => Experiment): Poller {
     state.next = (state.next + 1) % state.periods.length;
     const host = router.exporterUrl?.replace(/^https?:\/\//, '').replace(/\/.*$/, '') ?? `${router.id}:9100`;
     return { nodeExporter: host, readAtMs: tickMs, families: testPeriodFamilies(period, router.interfaces) };
+  };
+}
+
+/** Synthetic counters (synthetic.ts): a closed-form function of the router id and the poll time. */
+export function syntheticPoller(): Poller {
+  const profiles = new Map<string, SyntheticProfile>();
+  return async (router, tickMs) => {
+    const host = router.exporterUrl?.replace(/^https?:\/\//, '').replace(/\/.*$/, '') ?? `${router.id}:9100`;
+    return { nodeExporter: host, readAtMs: tickMs, families: syntheticFamilies(router, tickMs, profiles) };
   };
 }
