@@ -139,6 +139,8 @@ export class EnergyMonitor {
   /** Joules per wattflow role on this node, and watts over the last interval. */
   readonly roleJoules = new Map<string, number>();
   readonly roleWatts = new Map<string, number>();
+  /** This process's energy per stage it runs (split mode), for its stage energy metrics. */
+  readonly selfStageJoules = new Map<string, number>();
   /** Processes exported this interval (top N running + wattflow's + top N terminated). */
   exported: ProcessEntry[] = [];
 
@@ -406,7 +408,10 @@ export class EnergyMonitor {
           this.prevStageCpu.set(a.stage, a.cpuSeconds);
         }
         const { stages, rest } = splitByStages(selfJ, dSelf, stageDelta);
-        for (const [s, j] of stages) roleDelta.set(s, (roleDelta.get(s) ?? 0) + j);
+        for (const [s, j] of stages) {
+          roleDelta.set(s, (roleDelta.get(s) ?? 0) + j);
+          this.selfStageJoules.set(s, (this.selfStageJoules.get(s) ?? 0) + j);
+        }
         roleDelta.set(this.o.selfRole, (roleDelta.get(this.o.selfRole) ?? 0) + rest);
       } else {
         roleDelta.set(this.o.selfRole, (roleDelta.get(this.o.selfRole) ?? 0) + selfJ);

@@ -45,7 +45,8 @@ export async function energyComponentsForUp(cfg: AppConfig, logger: Logger): Pro
         intervalMs: e.intervalMs,
         windowS: e.perMessageWindowS,
         external: true,
-        stageJoules: () => exporter?.monitor()?.roleJoules ?? new Map(),
+        // this process's stages only (roleJoules also holds other wattflow processes on the node)
+        stageJoules: () => exporter?.monitor()?.selfStageJoules ?? new Map(),
       })
     : undefined;
   exporter = createEnergyExporter({

@@ -20,6 +20,7 @@ import type { Component } from '../core/component.js';
 import type { Fabric } from '../fabric/fabric.js';
 import { createFabric, fabricComponent, loadRoleConfig, parseRoleArgs, roleLogger, serve } from './common.js';
 import { DEFAULT_EXPERIMENT_FILE, experimentFor, networkComponents } from './network.js';
+import { enableStageEnergy, energyComponentsForUp } from './energy.js';
 
 const LOCAL_EXPORTER = '127.0.0.1:9100';
 
@@ -97,7 +98,10 @@ export const upRole: Role = {
     if (values.experiment) cfg.network.experiment = values.experiment;
     if (cfg.network.experiment) loadExperiment(cfg.network.experiment); // fail fast with the file's error
     const logger = roleLogger(cfg, 'up');
+    enableStageEnergy(cfg); // stages' CPU time from their first message (splits this process's energy)
     const { components, fabric, experiment } = await upComponents(cfg, logger);
+    const energy = await energyComponentsForUp(cfg, logger); // the energy exporter: its own listener (28282)
+    components.push(...energy.components);
     await serve(cfg, logger, components, (url, auth) => {
       const exp = experiment.current;
       console.log(
@@ -109,6 +113,7 @@ export const upRole: Role = {
           `  models:       ${url}/registry   (wattflow models --help; KServe V2: ${url}/v2/health/ready)`,
           `  vehicles:     ${url}/api/vehicles   (wattflow replay-vehicle --file test/fixtures/vehicle/DS2_…csv --vehicle-id car-1 --as-fast-as-possible)`,
           `  metrics:      ${url}/metrics   health: ${url}/healthz   ready: ${url}/readyz`,
+          energy.bannerLine(),
           `  auth:         ${auth.startsWith('OFF') ? `WARNING: ${auth}` : auth}`,
         ].join('\n'),
       );
