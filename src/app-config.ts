@@ -52,6 +52,20 @@ const fabricSection = {
   type: 'object',
   properties: {
     kind: { enum: ['memory', 'kafka'], default: 'memory' },
+    /** The in-process bus (kind memory): one memory budget for all topics (src/fabric/memory-fabric.ts). */
+    memory: {
+      type: 'object',
+      properties: {
+        /** Most messages held, all topics together; beyond it sources (the producer) wait for lagging consumers. */
+        maxMessages: { type: 'integer', minimum: 100, default: 100000 },
+        /** Most bytes held (estimated from the JSON text), all topics together. */
+        maxBytes: { type: 'integer', minimum: 65536, default: 64 * 1024 * 1024 },
+        /** Consumed messages kept per topic (for readAll of recent history) while within the budget. */
+        retainConsumed: { type: 'integer', minimum: 0, default: 0 },
+      },
+      additionalProperties: false,
+      default: {},
+    },
     kafka: {
       type: 'object',
       properties: {
@@ -312,7 +326,7 @@ export function appSchema(): JsonObject {
 export interface AppConfig {
   log: { level: string; format: 'auto' | 'json' | 'pretty' };
   http: HttpLimits & { host: string; port: number; tls?: TlsConfig };
-  fabric: { kind: 'memory' | 'kafka'; kafka: { brokers: string[]; clientId: string; partitions: number; consumer: Partial<Record<'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'rebalanceTimeoutMs' | 'maxWaitTimeMs' | 'maxBatchSize' | 'commitIntervalMs', number>>; sasl?: KafkaSaslSettings; tls?: boolean | KafkaTlsSettings } };
+  fabric: { kind: 'memory' | 'kafka'; memory: { maxMessages: number; maxBytes: number; retainConsumed: number }; kafka: { brokers: string[]; clientId: string; partitions: number; consumer: Partial<Record<'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'rebalanceTimeoutMs' | 'maxWaitTimeMs' | 'maxBatchSize' | 'commitIntervalMs', number>>; sasl?: KafkaSaslSettings; tls?: boolean | KafkaTlsSettings } };
   collector: { allowTargets: string[]; allowAnyTarget: boolean; timeoutMs: number; maxResponseBytes: number };
   network: { experiment?: string; watch: boolean; formulaDir?: string; epsilon: number; spreadPolls: boolean; spreadSlotMs: number; chainInference: boolean; outboxMaxAgeMs: number; outboxMaxMessages: number };
   influx: {

@@ -78,8 +78,15 @@ export async function createFabric(cfg: AppConfig, logger: Logger): Promise<Fabr
     }
     return fabric;
   }
+  const budget = cfg.fabric.memory;
   return new MemoryFabric({
+    maxMessages: budget.maxMessages,
+    maxBytes: budget.maxBytes,
+    retainMessages: budget.retainConsumed,
+    metrics: true,
     onHandlerError: (err) => logger.error({ err }, 'in-process consumer failed; the batch will be delivered again'),
+    onEvicted: ({ topic, messages, total }) =>
+      logger.warn({ topic, messages, total }, 'in-process bus over its memory budget: evicted messages of topics nobody consumes (logged at most every 10 s; wattflow_bus_evicted_messages_total)'),
   });
 }
 
