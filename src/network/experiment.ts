@@ -4,6 +4,7 @@
  * (a changed file is re-read and handed to subscribers; an invalid change is logged and the
  * previous experiment kept).
  */
+import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -135,8 +136,16 @@ export function loadExperiment(file: string): Experiment {
 
 /**
  * Watches an experiment file; calls `onChange` with each valid new version, `onError` with
- * each invalid one (the caller keeps the previous experiment). Debounced; survives editors
- * that replace the file (watches the directory).
+ * each invalid one (the caller keeps the previous experiment). Debounced.
+ *
+ * It watches the file's directory, not the file, and decides by content: every event in the
+ * directory (re)reads the file and compares the sha256 of its parsed content with the last
+ * one. That covers an editor replacing the file (write elsewhere, rename over) and a
+ * Kubernetes ConfigMap volume, where the file never changes itself: the kubelet
+ * (AtomicWriter) writes the new version into a fresh `..<timestamp>` directory, points a
+ * `..data_tmp` symlink at it and renames that over `..data`, while `config.json` stays a
+ * symlink to `..data/config.json` — the only events are about `..data*` entries.
+ * (A `subPath` mount of a ConfigMap is never updated by the kubelet: mount the directory.)
  */
 export function watchExperiment(
   file: string,
@@ -146,31 +155,35 @@ export function watchExperiment(
 ): { close(): void } {
   const full = resolve(file);
   let timer: NodeJS.Timeout | undefined;
+  const hashOf = (raw: unknown) => createHash('sha256').update(JSON.stringify(raw)).digest('hex');
   let last = '';
   const fire = () => {
     timer = undefined;
     try {
-      const exp = loadExperiment(full);
-      const fingerprint = JSON.stringify(readStructuredFile(full));
-      if (fingerprint === last) return;
-      last = fingerprint;
+      // one read: the version compared is the version applied
+      const raw = readStructuredFile(full);
+      const hash = hashOf(raw);
+      if (hash === last) return;
+      const exp = normalizeExperiment(raw, full, dirname(full));
+      last = hash;
       onChange(exp);
     } catch (err) {
       onError(err as Error);
     }
   };
   try {
-    last = JSON.stringify(readStructuredFile(full));
+    last = hashOf(readStructuredFile(full));
   } catch {
     last = '';
   }
   let watcher: FSWatcher | undefined;
   try {
-    watcher = watch(dirname(full), (_event, name) => {
-      if (name && resolve(dirname(full), name.toString()) !== full) return;
+    watcher = watch(dirname(full), () => {
       if (timer) clearTimeout(timer);
       timer = setTimeout(fire, debounceMs);
     });
+    // the directory itself going away (an unmounted volume) ends the watch, not the process
+    watcher.on('error', (err) => onError(err));
   } catch (err) {
     onError(err as Error);
   }
