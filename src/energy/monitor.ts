@@ -555,7 +555,7 @@ export class EnergyMonitor {
       return readPidExe(this.o.procfsRoot, pid);
     } catch (err) {
       // kernel threads have no executable (ENOENT): not an error
-      if (!isGone(err)) this.o.errors.record('proc_pid_exe', `${this.o.procfsRoot}/${pid}/exe`, reasonOf(err));
+      if (!isGone(err)) this.o.errors.record('proc_pid_exe', `${this.o.procfsRoot}/${pid}/exe`, reasonOf(err), reasonOf(err) === 'EACCES' ? 'info' : 'warn');
       return '';
     }
   }

@@ -25,11 +25,12 @@ export class ReadErrors {
 
   constructor(private readonly logger?: Logger) {}
 
-  record(kind: FileKind, path: string, reason: string): void {
+  /** `level`: 'info' for what is expected without privileges (another user's executable link). */
+  record(kind: FileKind, path: string, reason: string, level: 'warn' | 'info' = 'warn'): void {
     this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
     if (this.logged.has(kind)) return;
     this.logged.add(kind);
-    this.logger?.warn(
+    this.logger?.[level](
       { file_kind: kind, path, reason },
       'energy: unreadable or malformed file skipped (logged once per kind; all counted in wattflow_energy_read_errors_total)',
     );
