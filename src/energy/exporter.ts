@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type client from 'prom-client';
 import type { Component } from '../core/component.js';
+import { applyServerLimits, fastifyLimitOptions, httpLimits, type HttpLimits } from '../core/http-limits.js';
 import { ConfigError } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { EnergyConfig } from './config.js';
@@ -36,6 +37,8 @@ export interface EnergyExporterOptions {
   legacy?: boolean;
   /** A busy port fails the start ('fail', the role) or is logged and the exporter runs without a listener ('warn', up). */
   onPortBusy?: 'fail' | 'warn';
+  /** The listener's timeouts and connection cap (the app's `http` section; default: its defaults). */
+  limits?: Partial<HttpLimits>;
   /** Called after each sample (the stage energy meter ticks here in `up`). */
   onSample?: () => void;
   /** This process's pid as the monitor sees it (tests on fixture trees). */
@@ -140,7 +143,11 @@ export function createEnergyExporter(o: EnergyExporterOptions): EnergyExporter {
       timer = setInterval(sample, cfg.intervalMs);
       timer.unref();
 
-      app = Fastify({ logger: false });
+      // the same timeouts and connection cap as every wattflow server (issue 11); its routes are
+      // read-only and public like every role's /metrics (docs/security.md)
+      const limits = httpLimits(o.limits);
+      app = Fastify({ logger: false, ...fastifyLimitOptions(limits) });
+      applyServerLimits(app, limits);
       const reg = registry;
       app.get('/metrics', async (_req, reply) => {
         reply.header('content-type', reg.contentType);

@@ -56,6 +56,7 @@ export async function energyComponentsForUp(cfg: AppConfig, logger: Logger): Pro
     wattflowRoles: await roleNames(),
     splitStages: true,
     legacy: e.legacyMetrics ?? true,
+    limits: cfg.http,
     onPortBusy: 'warn',
     onSample: () => meter?.tick(),
   });
@@ -131,7 +132,7 @@ export const energyExporterRole: Role = {
       e.platform = values.platform as EnergyConfig['platform'];
     }
     const logger = roleLogger(cfg, 'energy-exporter');
-    const exporter = createEnergyExporter({ cfg: e, logger, role: 'energy-exporter', wattflowRoles: await roleNames(), onPortBusy: 'fail' });
+    const exporter = createEnergyExporter({ cfg: e, logger, role: 'energy-exporter', wattflowRoles: await roleNames(), onPortBusy: 'fail', limits: cfg.http });
     await serve(cfg, logger, [exporter], (url) => {
       const src = exporter.source();
       console.log(

@@ -127,3 +127,26 @@ test('promtool check metrics passes on a Kubernetes node with RAPL (every family
     n.cleanup();
   }
 });
+
+test("the exporter's own listener has the servers' limits: headers sent slowly are cut off with 408 (issue 11)", async () => {
+  const { connect } = await import('node:net');
+  const cfg = energyDefaults({ source: 'estimator', port: 0, intervalMs: 3_600_000 });
+  const exporter = createEnergyExporter({ cfg, logger: silentLogger(), role: 'energy-exporter', wattflowRoles: ['energy-exporter'], limits: { requestTimeoutMs: 1000, headersTimeoutMs: 500 } });
+  await exporter.start!();
+  try {
+    const port = Number(new URL(exporter.url()!).port);
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    socket.on('data', (d) => (data += d.toString()));
+    const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(performance.now())));
+    const started = performance.now();
+    socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\n');
+    const timer = setInterval(() => socket.writable && socket.write('X-Slow: 1\r\n'), 200); // never ends the headers
+    const at = await closed;
+    clearInterval(timer);
+    assert.match(data, /^HTTP\/1\.1 408 /);
+    assert.ok(at - started < 5000, `closed after ${(at - started).toFixed(0)} ms`);
+  } finally {
+    await exporter.stop!();
+  }
+});
