@@ -11,6 +11,7 @@ import { tlsSchema, type TlsConfig } from './core/tls.js';
 import type { KafkaSaslSettings, KafkaTlsSettings } from './fabric/kafka-security.js';
 import { vehicleAliases, vehicleSection, type VehicleConfig } from './vehicle/config.js';
 import { energyAliases, energySection, type EnergyConfig } from './energy/config.js';
+import { uiAliases, uiSection, type UiConfig } from './ui/config.js';
 
 const logSection = {
   type: 'object',
@@ -279,6 +280,7 @@ export const sections: Record<string, JsonObject> = {
   vehicle: vehicleSection,
   auth: authSection,
   energy: energySection,
+  ui: uiSection,
 };
 
 /** true/false/1/0/yes/no (any case); anything else stays a string for the schema to refuse. */
@@ -317,6 +319,7 @@ export const aliases: EnvAlias[] = [
   ...vehicleAliases,
   ...authAliases,
   ...energyAliases,
+  ...uiAliases,
 ];
 
 export function appSchema(): JsonObject {
@@ -351,6 +354,7 @@ export interface AppConfig {
   registry: RegistryConfig;
   auth: AuthConfig;
   energy: EnergyConfig;
+  ui: UiConfig;
   [section: string]: unknown;
 }
 

@@ -4,13 +4,16 @@
  * store sink fills from the ML topics.
  *   GET /api/routers
  *   GET /api/routers/{id}/latest
- *   GET /api/routers/{id}/series?metric=power&from=-1h&to=now[&limit=N]
+ *   GET /api/routers/{id}/series?metric=power&from=-1h&to=now[&limit=N][&points=N]
+ * `points` downsamples on the server (the web UI's charts): at most N points, one per equal
+ * time bucket with the bucket's mean as `value` plus `min` and `max` (src/ui/downsample.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Component } from '../core/component.js';
 import type { ExperimentSource } from '../network/experiment.js';
 import type { TimeSeriesStore } from '../storage/index.js';
 import { parseTimeParam } from './time-query.js';
+import { downsample } from '../ui/downsample.js';
 
 export const ROUTER_METRICS = [
   'power',
@@ -32,8 +35,12 @@ const SERIES_QUERY = {
     from: { type: 'string' },
     to: { type: 'string' },
     limit: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+    points: { type: 'integer', minimum: 2, maximum: 10_000 },
   },
 } as const;
+
+/** Rows read for a downsampled series when no limit is given (a day at one point per second is 86,400). */
+const DOWNSAMPLE_READ_LIMIT = 200_000;
 
 export function createRouterApi(opts: { store: TimeSeriesStore; experiment: ExperimentSource }): Component {
   return {
@@ -83,9 +90,15 @@ export function createRouterApi(opts: { store: TimeSeriesStore; experiment: Expe
           reply.code(400);
           return { error: typeof from !== 'number' ? `query parameter "from": ${from.error}` : `query parameter "to": ${(to as { error: string }).error}` };
         }
-        const limit = q.limit === undefined ? 10_000 : Number(q.limit);
+        const buckets = q.points === undefined ? undefined : Number(q.points);
+        const limit = q.limit === undefined ? (buckets ? DOWNSAMPLE_READ_LIMIT : 10_000) : Number(q.limit);
         const points = await opts.store.range(routerSeries(req.params.id), metric, from, to, limit);
-        return { router: req.params.id, metric, from: new Date(from).toISOString(), to: new Date(to).toISOString(), points: points.map((p) => ({ time: new Date(p.tsMs).toISOString(), t: p.tsMs, value: p.value })) };
+        const head = { router: req.params.id, metric, from: new Date(from).toISOString(), to: new Date(to).toISOString() };
+        if (buckets !== undefined && points.length > buckets) {
+          const reduced = downsample(points, from, to, buckets);
+          return { ...head, downsampled: { rows: points.length, points: reduced.length }, points: reduced.map((p) => ({ time: new Date(p.tsMs).toISOString(), t: p.tsMs, value: p.value, min: p.min, max: p.max })) };
+        }
+        return { ...head, points: points.map((p) => ({ time: new Date(p.tsMs).toISOString(), t: p.tsMs, value: p.value })) };
       });
     },
   };

@@ -22,6 +22,7 @@ import { openTimeSeriesStore, type TimeSeriesStore } from '../storage/index.js';
 import type { Role } from './role.js';
 import { ConfigError, createFabric, fabricComponent, loadRoleConfig, parseRoleArgs, roleLogger, serve } from './common.js';
 import { stageEnergyComponents } from './energy.js';
+import { createUi } from '../ui/index.js';
 
 export const DEFAULT_EXPERIMENT_FILE = resolve(BUNDLED_CONFIG_DIR, 'default-experiment.json');
 
@@ -60,6 +61,8 @@ export interface NetworkParts {
   inference?: boolean;
   api?: boolean;
   influx?: boolean;
+  /** The web UI with the router API (role api; `up` adds its own, with the vehicles): src/ui/. */
+  ui?: boolean;
 }
 
 /** The experiment's stage components for the selected parts, in start order. */
@@ -76,6 +79,7 @@ export async function networkComponents(
     const s = store ?? (await openTimeSeriesStore({ dir: cfg.storage.dir, retentionHours: cfg.storage.retentionHours }));
     components.push(createMlStoreSink({ fabric, experiment, store: s, logger }));
     components.push(createRouterApi({ store: s, experiment }));
+    if (parts.ui && cfg.ui.enabled) components.push(createUi({ cfg, logger, fabric, experiment, store: s, role: 'api' }).component);
     if (!store) components.push({ name: 'store', stop: () => s.close() });
   }
   if (parts.influx && cfg.influx.url) {
@@ -130,6 +134,6 @@ export const processorRole = networkRole('processor', 'TD_<router> → TP_<route
 export const inferenceRole = networkRole('inference', 'TP_<router> → ML_<router>: power and its sensitivities (dummy formula or models)', { inference: true });
 export const apiRole = networkRole(
   'api',
-  'router API over the predictions (/api/routers…) and the InfluxDB sink when INFLUX_URL is set',
-  { api: true, influx: true },
+  'router API over the predictions (/api/routers…), the web UI at / and the InfluxDB sink when INFLUX_URL is set',
+  { api: true, influx: true, ui: true },
 );

@@ -21,6 +21,7 @@ import type { Fabric } from '../fabric/fabric.js';
 import { createFabric, fabricComponent, loadRoleConfig, parseRoleArgs, roleLogger, serve } from './common.js';
 import { DEFAULT_EXPERIMENT_FILE, experimentFor, networkComponents } from './network.js';
 import { enableStageEnergy, energyComponentsForUp } from './energy.js';
+import { createUi } from '../ui/index.js';
 
 const LOCAL_EXPORTER = '127.0.0.1:9100';
 
@@ -70,14 +71,17 @@ export async function upComponents(cfg: AppConfig, logger: Logger): Promise<{ co
   const fabric = await createFabric(cfg, logger);
   const experiment = await demoExperiment(cfg, logger);
   const store = await openTimeSeriesStore({ dir: cfg.storage.dir, retentionHours: cfg.storage.retentionHours });
+  // the web UI at / (src/ui/): its live hub follows the ML topics and the vehicle predictions
+  const ui = cfg.ui.enabled ? createUi({ cfg, logger, fabric, experiment, store, vehicles: true, role: 'up' }) : undefined;
   const components = [
     fabricComponent(fabric),
     { name: 'store', stop: () => store.close() },
     { name: 'experiment', stop: async () => experiment.close(), reload: () => experiment.reload() },
     createCollector(cfg.collector),
     ...(await createRegistryComponents(cfg, logger, fabric, experiment)),
+    ...(ui ? [ui.component] : []),
     ...(await networkComponents(cfg, logger, fabric, experiment, { api: true, influx: true, inference: true, processor: true, producer: true }, store)),
-    ...createVehicleComponents({ cfg, logger, store }),
+    ...createVehicleComponents({ cfg, logger, store, ...(ui ? { onScored: ui.onScored } : {}) }),
   ];
   return { components, fabric, experiment };
 }
@@ -89,8 +93,9 @@ export const upRole: Role = {
     'usage: wattflow up [--config FILE] [--experiment FILE] [--port N]',
     '',
     'Runs the collector, producer, processor, inference, the router API (embedded storage),',
-    'and the InfluxDB sink when INFLUX_URL is set. Without --experiment: the bundled demo',
-    'experiment (test-metrics routers r1..r7) plus the local node exporter if one answers.',
+    'and the InfluxDB sink when INFLUX_URL is set, and the web UI at /. Without --experiment: the',
+    'bundled demo experiment (r1, r2 on the reference test metrics, r3..r7 synthetic traffic)',
+    'plus the local node exporter if one answers.',
   ].join('\n'),
   async run(args) {
     const { values } = parseRoleArgs(args, { experiment: { type: 'string', short: 'e' } });
@@ -107,6 +112,7 @@ export const upRole: Role = {
       console.log(
         [
           `wattflow is up (${fabric.kind === 'kafka' ? 'Kafka' : 'in-process bus'}, ${exp.routers.length} routers, polling every ${exp.pollingInterval} s)`,
+          cfg.ui.enabled ? `  web UI:       ${url}/` : '  web UI:       off (ui.enabled: false)',
           `  routers API:  ${url}/api/routers`,
           `  latest:       ${url}/api/routers/${exp.routers[0]?.id ?? 'r1'}/latest`,
           `  collector:    ${url}/metrics/127.0.0.1_9100.json`,

@@ -20,7 +20,7 @@ import { registerPredictJson } from './predictor/json-endpoint.js';
 import { registerPredictV2 } from './predictor/v2-endpoint.js';
 import { VehiclePredictor } from './predictor/predictor.js';
 import { PullRunner } from './predictor/pull.js';
-import { InfluxPredictionSink, NullPredictionSink, StoragePredictionSink, type PointWriter, type PredictionSink } from './predictor/sinks.js';
+import { InfluxPredictionSink, NullPredictionSink, StoragePredictionSink, type PointWriter, type PredictionSink, type Scored } from './predictor/sinks.js';
 import { MemoryVehicleStore } from './store/memory-store.js';
 import { RedisVehicleStore } from './store/redis-store.js';
 import type { StoreLimits, VehicleStore } from './store/store.js';
@@ -253,6 +253,26 @@ export interface VehicleComponentsOptions {
   influxWriter?: PointWriter;
   /** Override the vehicle store (default: Redis when vehicle.redis.url / REDIS_URL is set, else in-process). */
   vehicleStore?: VehicleStore;
+  /** Told of every scored vector once its sink has it (the web UI's live hub, src/ui/). */
+  onScored?: (items: readonly Scored[]) => void;
+}
+
+/** A sink that also tells `listener` of what it wrote (after the write succeeded). */
+export function tappedSink(sink: PredictionSink, listener: (items: readonly Scored[]) => void): PredictionSink {
+  return {
+    get name() {
+      return sink.name;
+    },
+    async write(items) {
+      await sink.write(items);
+      try {
+        listener(items);
+      } catch {
+        // a listener's failure is not the sink's
+      }
+    },
+    close: () => sink.close(),
+  };
 }
 
 /**
@@ -267,7 +287,8 @@ export function createVehicleComponents(o: VehicleComponentsOptions): Component[
   const store = o.vehicleStore ?? (v.redis.url ? createNodeStore(v, logger) : createMemoryStore(v));
   const modelPath = modelPathOf(o.cfg, v);
   const model = loadOrTrainDemoModel(modelPath, v.alignment, logger, v.model.demoData);
-  const sink = createPredictionSink(o.cfg, logger, { ...(o.store ? { store: o.store } : {}), ...(o.influxWriter ? { influxWriter: o.influxWriter } : {}) });
+  const written = createPredictionSink(o.cfg, logger, { ...(o.store ? { store: o.store } : {}), ...(o.influxWriter ? { influxWriter: o.influxWriter } : {}) });
+  const sink = o.onScored ? tappedSink(written, o.onScored) : written;
   const pred = buildVehiclePredictor({
     v,
     mode: 'push',
