@@ -23,6 +23,7 @@ import {
   METADATA_SCHEMA_VERSION,
   POWER_TARGET_SPEC,
   sha256Hex,
+  splitUserMetadata,
   validateModelMetadata,
   type FeatureSpec,
   type ModelMetadata,
@@ -419,7 +420,8 @@ export class Registry {
     } catch (err) {
       throw new RegistryError('INVALID_MODEL', `the file is not an ONNX model: ${(err as Error).message}`, 'CORRUPT', { cause: err });
     }
-    const doc = (opts.metadata ?? {}) as Partial<ModelMetadata>;
+    // keys the schema does not define (a scikit-learn user's own fields) are kept as user_metadata
+    const doc = splitUserMetadata((opts.metadata ?? {}) as Record<string, unknown>) as Partial<ModelMetadata>;
     if (doc.sha256 !== undefined && doc.sha256 !== sha) {
       throw new RegistryError('CHECKSUM_MISMATCH', `the metadata's sha256 ${String(doc.sha256)} does not match the ONNX bytes (${sha})`);
     }

@@ -127,7 +127,7 @@ describe('trainPowerModel on the synthetic Huawei fixture', async () => {
     bad({ ...good, sha256: 'XYZ' }, /pattern/);
     bad({ ...good, model_type: 'svm' }, /allowed values/);
     bad({ ...good, created_at: 'yesterday' }, /date-time/);
-    bad({ ...good, extra: 1 }, /additional properties/);
+    bad({ ...good, extra: 1 }, /unknown key "extra" in the metadata document \(allowed: schema_version, name, version, router_type, model_type, features, target, training_data, metrics, hyper_parameters, seed, created_at, sha256, user_metadata\)/);
     bad({ ...good, features: [{ name: 'PacketSize_B' }] }, /unit/);
     // Minimal document for a foreign (e.g. skl2onnx) model.
     validateModelMetadata({

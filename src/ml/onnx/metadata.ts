@@ -80,6 +80,12 @@ export interface ModelMetadata {
   created_at: string;
   /** Lower-case hex sha256 of the ONNX file bytes. */
   sha256: string;
+  /**
+   * Keys of an uploaded metadata document that wattflow does not interpret (e.g. a
+   * scikit-learn user's `framework`, `sklearn_version`, `description`): kept as given and
+   * returned by the API; see `splitUserMetadata`.
+   */
+  user_metadata?: Record<string, unknown>;
 }
 
 const num = { type: 'number' } as const;
@@ -157,8 +163,36 @@ export const MODEL_METADATA_JSON_SCHEMA = {
     seed: { type: 'integer' },
     created_at: { type: 'string', format: 'date-time' },
     sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+    user_metadata: { description: 'Keys of the uploaded document that wattflow does not interpret, kept as given', type: 'object' },
   },
 } as const;
+
+/** The top-level keys the metadata schema defines (anything else is user metadata). */
+export const METADATA_KEYS: readonly string[] = Object.keys(MODEL_METADATA_JSON_SCHEMA.properties);
+
+/**
+ * Splits an uploaded metadata document: the keys the schema defines stay, every other
+ * top-level key moves into `user_metadata` (merged over a `user_metadata` object the document
+ * already has). Additive: a document with known keys only comes back unchanged.
+ */
+export function splitUserMetadata(doc: Record<string, unknown>): Record<string, unknown> {
+  const known: Record<string, unknown> = {};
+  const user: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc)) {
+    if (k === 'user_metadata') continue;
+    if (METADATA_KEYS.includes(k)) known[k] = v;
+    else user[k] = v;
+  }
+  const given = doc.user_metadata;
+  if (given !== undefined && (given === null || typeof given !== 'object' || Array.isArray(given))) {
+    // not an object: left for the schema to refuse with its key named
+    known.user_metadata = given;
+    return known;
+  }
+  const merged = { ...(given as Record<string, unknown> | undefined), ...user };
+  if (Object.keys(merged).length > 0) known.user_metadata = merged;
+  return known;
+}
 
 /** Raised when a metadata document does not match the schema. */
 export class MetadataError extends Error {
@@ -173,15 +207,52 @@ export class MetadataError extends Error {
 
 let validator: ValidateFunction | undefined;
 
-/** Validates an unknown value against the schema; returns it typed or throws MetadataError. */
+type AjvIssue = NonNullable<ValidateFunction['errors']>[number];
+
+/** Where an issue is, in words: `key features/0/unit`, or `the metadata document` at the top. */
+function issueWhere(path: string): string {
+  return path === '' || path === '/' ? 'the metadata document' : `key "${path.slice(1)}"`;
+}
+
+/**
+ * One issue as a sentence naming the key and, where the schema lists them, the allowed keys or
+ * values: `unknown key "extra" in the metadata document (allowed: schema_version, name, …)`.
+ */
+export function describeMetadataIssue(e: AjvIssue): string {
+  const where = issueWhere(e.instancePath);
+  const p = e.params as Record<string, unknown>;
+  const parent = e.parentSchema as { properties?: Record<string, unknown>; required?: readonly string[] } | undefined;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const allowed = Object.keys(parent?.properties ?? {});
+      return `unknown key "${String(p.additionalProperty)}" in ${where} (allowed: ${allowed.join(', ')})`;
+    }
+    case 'required': {
+      const required = parent?.required ?? [];
+      return `missing key "${String(p.missingProperty)}" in ${where} (required: ${required.join(', ')})`;
+    }
+    case 'enum':
+      return `${where} must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(e.data)} (allowed values)`;
+    case 'const':
+      return `${where} must be ${JSON.stringify(p.allowedValue)}, got ${JSON.stringify(e.data)}`;
+    case 'pattern':
+      return `${where} must match the pattern ${String(p.pattern)}, got ${JSON.stringify(e.data)}`;
+    case 'format':
+      return `${where} must be a ${String(p.format)} (e.g. 2025-01-02T03:04:05Z), got ${JSON.stringify(e.data)}`;
+    default:
+      return `${where} ${e.message ?? 'is invalid'}`;
+  }
+}
+
+/** Validates an unknown value against the schema; returns it typed or throws MetadataError naming each key at fault. */
 export function validateModelMetadata(value: unknown): ModelMetadata {
   if (!validator) {
-    const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+    const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
     addFormats(ajv);
     validator = ajv.compile(MODEL_METADATA_JSON_SCHEMA);
   }
   if (!validator(value)) {
-    const issues = (validator.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'invalid'}`);
+    const issues = (validator.errors ?? []).map(describeMetadataIssue);
     throw new MetadataError(`invalid model metadata: ${issues.join('; ')}`, issues);
   }
   return value as ModelMetadata;

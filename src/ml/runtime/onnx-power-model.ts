@@ -14,6 +14,7 @@ import {
   metadataFromProps,
   POWER_FEATURE_SPECS,
   POWER_TARGET_SPEC,
+  splitUserMetadata,
   validateModelMetadata,
   type FeatureSpec,
   type ModelMetadata,
@@ -136,7 +137,7 @@ export class OnnxPowerModel {
   /** Reads `<model>.onnx` and, if given, its metadata JSON (validated against the schema). */
   static async loadFiles(onnxPath: string, metadataPath?: string, options?: LoadOptions): Promise<OnnxPowerModel> {
     const bytes = new Uint8Array(await readFile(onnxPath));
-    const meta = metadataPath ? validateModelMetadata(JSON.parse(await readFile(metadataPath, 'utf8'))) : undefined;
+    const meta = metadataPath ? validateModelMetadata(splitUserMetadata(JSON.parse(await readFile(metadataPath, 'utf8')) as Record<string, unknown>)) : undefined;
     return OnnxPowerModel.load(bytes, meta, options);
   }
 
