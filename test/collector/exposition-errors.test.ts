@@ -56,8 +56,17 @@ describe('exposition parser errors: syntax', () => {
     rejects('x{a=1} 2', { line: 1, column: 5, reason: `expected '"' to open the value of label "a", found '1'` });
   });
 
-  test('invalid escape sequence in a label value', () => {
-    rejects('x{a="tab\\there"} 1', { line: 1, column: 9, reason: /^invalid escape sequence '\\t' in the value of label "a"/ });
+  test('a backslash before another character in a label value is kept, not an error (issue 17: one such label lost the whole scrape)', () => {
+    for (const format of ['prometheus', 'openmetrics'] as const) {
+      const eof = format === 'openmetrics' ? '# EOF\n' : '';
+      const fams = parseExposition(`x{a="tab\\there",b="\\z\\\\\\f\\"q"} 1\n${eof}`, { format });
+      assert.deepEqual(fams[0]!.samples[0]!.labels, [
+        { name: 'a', value: 'tab\\there' },
+        { name: 'b', value: '\\z\\\\f"q' },
+      ]);
+    }
+    // the same value spelled two ways is the same series
+    rejects('x{a="\\z"} 1\nx{a="\\\\z"} 2', { line: 2, column: 1, reason: /^duplicate series .* \(first seen on line 1\)$/ });
   });
 
   test('duplicate label name', () => {
@@ -161,6 +170,43 @@ describe('exposition parser errors: semantics', () => {
     rejects('x 1\n# EOF extra\n', { line: 2, column: 7, reason: "unexpected text after '# EOF'" }, OM);
     rejects('a 1\nb 1\na{x="1"} 2\n# EOF\n', { line: 3, column: 1, reason: /^metric family "a" is interleaved with other families/ }, OM);
     rejects('# HELP a x\nb 1\n# TYPE a gauge\n# EOF\n', { line: 3, reason: /^metric family "a" is interleaved/ }, OM);
+  });
+
+  test('OpenMetrics: HELP and UNIT before samples, no UNIT on info/stateset, one space after the name (issue 17)', () => {
+    rejects('# TYPE a gauge\na 1\n# HELP a gauge\n# EOF\n', { line: 3, column: 1, reason: 'HELP line for "a" comes after its sample "a"; OpenMetrics requires metadata first' }, OM);
+    rejects('# TYPE a_s gauge\na_s 1\n# UNIT a_s s\n# EOF\n', { line: 3, column: 1, reason: 'UNIT line for "a_s" comes after its sample "a_s"; OpenMetrics requires metadata first' }, OM);
+    rejects('# TYPE x_u info\n# UNIT x_u u\n# EOF\n', { line: 2, column: 12, reason: /^info "x_u" cannot have a unit/ }, OM);
+    rejects('# UNIT x_u u\n# TYPE x_u stateset\n# EOF\n', { line: 2, column: 12, reason: /^stateset "x_u" cannot have a unit/ }, OM);
+    rejects('# HELP a\n# EOF\n', { line: 1, column: 9, reason: `expected a space after "a" in HELP line, found end of line` }, OM);
+    rejects('# UNIT a\t\n# EOF\n', { line: 1, column: 9, reason: `expected a space after "a" in UNIT line, found '\\t'` }, OM);
+    // valid: an empty UNIT and an empty HELP (one space), a unit-less info
+    const [f] = parseExposition('# HELP a \n# UNIT a \n# TYPE a info\na_info 1\n# EOF\n', OM);
+    assert.equal(f!.help, '');
+    assert.equal(f!.unit, undefined);
+    // Prometheus text keeps reading HELP after samples and `# UNIT` as a comment
+    assert.equal(parseExposition('a 1\n# HELP a late\n# UNIT a x\n')[0]!.help, 'late');
+  });
+
+  test('OpenMetrics: a metric\'s lines are contiguous and its timestamps do not go backwards (issue 17)', () => {
+    const h = '# TYPE a histogram\n';
+    rejects(`${h}a_sum{a="1"} 0\na_bucket{a="2",le="+Inf"} 0\na_count{a="2"} 0\na_sum{a="2"} 0\na_bucket{a="1",le="+Inf"} 0\n# EOF\n`, {
+      line: 6,
+      column: 1,
+      reason: 'metric "a{a=\\"1\\"}" of family "a" continues after another metric started (first seen on line 2; OpenMetrics requires each metric\'s lines to be contiguous)',
+    }, OM);
+    rejects('# TYPE a gauge\na 0 1.1\na 0 1\n# EOF\n', { line: 3, column: 1, reason: /^timestamp of "a" goes backwards \(1 s after 1\.1 s;/ }, OM);
+    rejects('# TYPE a gauge\na 0 -1\na 0 -1.1\n# EOF\n', { line: 3, reason: /goes backwards/ }, OM);
+    rejects('# TYPE a counter\na_total 1 10\na_created 3\na_total 2 5\n# EOF\n', { line: 4, reason: /goes backwards/ }, OM);
+    // equal timestamps, and timestamps that differ below a microsecond, are points of one series
+    for (const t of [['0', '0', '0'], ['0.0000000000', '0.0000000001', '0.0000000010']]) {
+      const [f] = parseExposition(`# TYPE a gauge\na{x="1"} 1 ${t[0]}\na{x="1"} 2 ${t[1]}\na{x="1"} 3 ${t[2]}\na{x="2"} 4 0\n# EOF\n`, OM);
+      assert.deepEqual(f!.samples.map((s) => s.value), ['1', '2', '3', '4']);
+    }
+    // without timestamps the same series twice is still a duplicate; Prometheus text still wants distinct timestamps
+    rejects('# TYPE a gauge\na 1\na 2\n# EOF\n', { line: 3, reason: /^duplicate series "a" \(first seen on line 2\)/ }, OM);
+    rejects('a 1 5\na 2 5\n', { line: 2, reason: /^duplicate series "a"/ });
+    // Prometheus text: a series may come back later (as Go's parser reads it)
+    assert.equal(parseExposition('a{x="1"} 1 1\na{x="2"} 1 1\na{x="1"} 1 2\n')[0]!.samples.length, 3);
   });
 
   test('OpenMetrics exemplar syntax', () => {

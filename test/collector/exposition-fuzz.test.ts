@@ -192,7 +192,8 @@ function generate(rnd: () => number, format: ExpositionFormat): MetricFamily[] {
           push(name, base);
       }
     }
-    if (om && rnd() < 0.2) {
+    // OpenMetrics: info and stateset families have no unit.
+    if (om && type !== 'info' && type !== 'stateset' && rnd() < 0.2) {
       const unit = word(LABEL_CHARS.slice(0, 26), 'abc', 1 + int(5));
       fam.name = `${name}_${unit}`;
       fam.unit = unit;

@@ -21,11 +21,15 @@
  * CRLF line ends, blank lines, spaces/tabs between tokens, generic `#` comments and trailing
  * commas in label sets are accepted in both formats. Errors in both formats: a second TYPE
  * (or HELP, UNIT) line for a family, a TYPE line after samples it would cover, the same series
- * (name + label set, in any label order) twice unless both occurrences carry different
- * timestamps, a repeated label name, unknown escape sequences in label values, histogram
- * buckets without `le`, summary quantile samples without `quantile`. OpenMetrics only:
- * `# EOF` must end the input, families must be contiguous, TYPE must precede samples,
- * timestamps are float seconds (Prometheus text: integer milliseconds).
+ * (name + label set, in any label order) twice unless both occurrences carry timestamps
+ * (different ones in Prometheus text), a repeated label name, histogram buckets without `le`,
+ * summary quantile samples without `quantile`. A backslash before any other character in a
+ * label value is kept literally (as Prometheus and client_python read it). OpenMetrics only: `# EOF` must end the input, families must be
+ * contiguous, metadata (TYPE, HELP, UNIT) must precede samples, a metric's samples (its label
+ * set, minus `le`/`quantile`/the state label) must be contiguous, their timestamps must not go
+ * backwards, info and stateset have no UNIT, timestamps are float seconds (Prometheus text:
+ * integer milliseconds). test/collector/openmetrics-suite.test.ts runs the official OpenMetrics
+ * parser suite and lists every deliberate leniency with its reason.
  */
 import {
   ExpositionParseError,
@@ -195,6 +199,11 @@ interface FamState {
   keys: Map<string, number> | null;
   /** ...and `key\0timestamp` of series exposed as several points in time. */
   points: Set<string> | null;
+  /** OpenMetrics: the current metric (label set, minus le/quantile/state) and its timestamp... */
+  group: string | null;
+  groupTs: number | undefined;
+  /** ...and every metric seen in this family with the line it started on. */
+  groups: Map<string, number> | null;
 }
 
 /** Names a name-filtered parse must look at: sample lines and metadata lines. */
@@ -269,13 +278,15 @@ function quote(s: string): string {
 }
 
 function unescapeLabelValue(text: string, s: number, e: number): string {
-  // Only \\, \" and \n reach here (validated by the scanner).
+  // \\, \" and \n are unescaped; a backslash before any other character is kept literally,
+  // as Prometheus's parsers and client_python read it (the OpenMetrics grammar allows it).
   let out = '';
   let run = s;
   for (let p = s; p < e; p++) {
     if (text.charCodeAt(p) === BSLASH) {
-      out += text.slice(run, p);
       const n = text.charCodeAt(p + 1);
+      if (n !== 110 && n !== QUOTE && n !== BSLASH) continue; // kept with its backslash
+      out += text.slice(run, p);
       out += n === 110 ? '\n' : n === QUOTE ? '"' : '\\';
       p++;
       run = p + 1;
@@ -500,6 +511,10 @@ class Parser {
     if (p < end && c !== SP && c !== TAB) {
       this.fail(p, `invalid character ${describeChar(text, p, end)} in metric name ${quote(text.slice(ns, p))} in ${kwText} line`);
     }
+    // OpenMetrics: one space follows the name, also before an empty HELP text or UNIT.
+    if (this.om && (p >= end || c !== SP)) {
+      this.fail(p, `expected a space after ${quote(text.slice(ns, p))} in ${kwText} line, found ${describeChar(text, p, end)}`);
+    }
     // HELP and TYPE of one family usually come together: reuse the declared name string, so
     // the family lookup is skipped and later name comparisons are cheap.
     const ld = this.lastDecl;
@@ -516,7 +531,7 @@ class Parser {
       // OpenMetrics: exactly one space separates name and text; Prometheus: any blanks.
       let hs = p;
       if (this.om) {
-        if (hs < end) hs++;
+        hs++; // the one space (checked above)
       } else {
         hs = this.skipBlanks(hs);
       }
@@ -525,6 +540,7 @@ class Parser {
       const help = unescapeHelp(text, hs, end, this.nextBackslash);
       const st = this.declare(name, ns);
       if (st.hasHelp) this.fail(hashPos, `duplicate HELP line for ${quote(name)}`);
+      if (this.om && st.fam.samples.length > 0) this.lateMetadata(hashPos, 'HELP', st);
       st.fam.help = help;
       st.hasHelp = true;
       return;
@@ -533,18 +549,23 @@ class Parser {
     const ts = this.skipBlanks(p);
     let te = ts;
     while (te < end && (c = text.charCodeAt(te)) !== SP && c !== TAB) te++;
-    if (ts === te) this.fail(ts, `missing ${kw === KW_TYPE ? 'metric type' : 'unit'} after ${quote(name)} in ${kwText} line`);
+    // An empty UNIT is valid OpenMetrics (no unit); an empty TYPE is not.
+    if (ts === te && kw === KW_TYPE) this.fail(ts, `missing metric type after ${quote(name)} in TYPE line`);
     const token = text.slice(ts, te);
     const rest = this.skipBlanks(te);
     if (rest < end) this.fail(rest, `unexpected text after ${kw === KW_TYPE ? 'the metric type' : 'the unit'} in ${kwText} line`);
 
     if (kw === KW_UNIT) {
-      if (!name.endsWith(`_${token}`)) {
+      if (token !== '' && !name.endsWith(`_${token}`)) {
         this.fail(ts, `unit ${quote(token)} is not a suffix of metric family name ${quote(name)}`);
       }
       const st = this.declare(name, ns);
       if (st.hasUnit) this.fail(hashPos, `duplicate UNIT line for ${quote(name)}`);
-      st.fam.unit = token;
+      if (st.fam.samples.length > 0) this.lateMetadata(hashPos, 'UNIT', st);
+      if (token !== '' && (st.fam.type === 'info' || st.fam.type === 'stateset')) {
+        this.fail(ts, `${st.fam.type} ${quote(name)} cannot have a unit (OpenMetrics: info and stateset families have none)`);
+      }
+      if (token !== '') st.fam.unit = token;
       st.hasUnit = true;
       return;
     }
@@ -565,6 +586,9 @@ class Parser {
       }
     }
     const st = this.declare(name, ns);
+    if (this.om && st.fam.unit !== undefined && (type === 'info' || type === 'stateset')) {
+      this.fail(ts, `${type} ${quote(name)} cannot have a unit (OpenMetrics: info and stateset families have none; UNIT ${quote(st.fam.unit)} was declared)`);
+    }
     if (st.hasType) {
       if (st.fam.type === type) this.fail(hashPos, `duplicate TYPE line for ${quote(name)}`);
       this.fail(hashPos, `contradicting TYPE lines for ${quote(name)}: ${quote(type)} after ${quote(st.fam.type)}`);
@@ -581,6 +605,12 @@ class Parser {
     st.fam.type = type;
     st.mask = mask;
     st.hasType = true;
+  }
+
+  /** OpenMetrics: HELP and UNIT, like TYPE, must come before the family's samples. */
+  private lateMetadata(hashPos: number, kw: string, st: FamState): never {
+    const first = st.fam.samples[0]!;
+    this.fail(hashPos, `${kw} line for ${quote(st.fam.name)} comes after its sample ${quote(first.name)}; OpenMetrics requires metadata first`);
   }
 
   /** Find or create the family named by a metadata line. */
@@ -611,6 +641,9 @@ class Parser {
       lastKey: '',
       keys: null,
       points: null,
+      group: null,
+      groupTs: undefined,
+      groups: null,
     };
     this.families.push(fam);
     this.byName.set(name, st);
@@ -728,6 +761,7 @@ class Parser {
     } else if (suffix === SUF_BARE && fam.type === 'summary') {
       if (!hasLabel(labels, 'quantile')) this.fail(ns, `summary sample ${quote(name)} has no "quantile" label`);
     }
+    if (this.om) this.metricPoint(st, suffix, name, labels, timestampMs, ns);
 
     const sample: MetricSample = { name, labels, value, numeric };
     if (timestampMs !== undefined) sample.timestampMs = timestampMs;
@@ -743,9 +777,9 @@ class Parser {
       } else {
         if (st.keys === null) {
           st.keys = new Map();
-          for (const o of fam.samples) addPoint(st, seriesKey(o.name, o.labels), o.timestampMs);
+          for (const o of fam.samples) addPoint(st, seriesKey(o.name, o.labels), o.timestampMs, this.om);
         }
-        if (!addPoint(st, key, timestampMs)) this.duplicate(ns, key, timestampMs);
+        if (!addPoint(st, key, timestampMs, this.om)) this.duplicate(ns, key, timestampMs);
       }
     }
     if (
@@ -759,6 +793,39 @@ class Parser {
 
     fam.samples.push(sample);
     this.prevLabels = labels;
+  }
+
+  /**
+   * OpenMetrics: a metric (the sample's label set, minus `le` of histogram buckets, `quantile`
+   * of summary quantiles and the state label of a stateset) is one group of lines: once another
+   * metric of the family has started it may not continue, and within it timestamps do not go
+   * backwards (compared at the microsecond, the precision kept), as client_python's parser (the
+   * suite's reference) checks it. Unlike client_python, lines without a timestamp may sit
+   * beside lines with one (the specification's own examples put `_created` without a
+   * timestamp next to a timestamped `_total`).
+   */
+  private metricPoint(st: FamState, suffix: number, name: string, labels: MetricLabel[], ts: number | undefined, ns: number): void {
+    const type = st.fam.type;
+    const drop =
+      suffix === SUF_BUCKET ? 'le' : type === 'summary' && suffix === SUF_BARE ? 'quantile' : type === 'stateset' ? st.fam.name : '';
+    const g = groupKey(labels, drop);
+    if (g === st.group) {
+      if (ts === undefined) return;
+      const prev = st.groupTs;
+      if (prev !== undefined && ts < prev) {
+        this.fail(ns, `timestamp of ${quote(name)} goes backwards (${ts / 1000} s after ${prev / 1000} s; OpenMetrics requires a metric's timestamps in increasing order)`);
+      }
+      st.groupTs = ts;
+      return;
+    }
+    const groups = (st.groups ??= new Map());
+    const first = groups.get(g);
+    if (first !== undefined) {
+      this.fail(ns, `metric ${quote(`${st.fam.name}{${g}}`)} of family ${quote(st.fam.name)} continues after another metric started (first seen on line ${first}; OpenMetrics requires each metric's lines to be contiguous)`);
+    }
+    groups.set(g, this.lineNo);
+    st.group = g;
+    st.groupTs = ts;
   }
 
   private duplicate(ns: number, key: string, ts: number | undefined): never {
@@ -865,9 +932,9 @@ class Parser {
           p++;
           if (p >= end) this.fail(vs - 1, `unterminated value of label ${quote(lname)} (missing closing '"')`);
           c = text.charCodeAt(p);
-          if (c !== BSLASH && c !== QUOTE && c !== 110) {
-            this.fail(p - 1, `invalid escape sequence '\\${text[p]}' in the value of label ${quote(lname)} (allowed: \\\\, \\", \\n)`);
-          }
+          // Another character after the backslash stays as written (backslash included); the
+          // same value can then be spelled two ways, so the raw text is no series key.
+          if (c !== BSLASH && c !== QUOTE && c !== 110) canonical = false;
         }
         p++;
       }
@@ -988,11 +1055,26 @@ function seriesKey(name: string, labels: readonly MetricLabel[]): string {
   return `${name}{${sorted.map((l) => `${l.name}="${escapeLabelValue(l.value)}"`).join(',')}}`;
 }
 
+/** A metric's identity within its family: labels sorted by name, without `drop`. */
+function groupKey(labels: readonly MetricLabel[], drop: string): string {
+  const n = labels.length;
+  if (n === 0) return '';
+  if (n === 1) {
+    const l = labels[0]!;
+    return l.name === drop ? '' : `${l.name}="${escapeLabelValue(l.value)}"`;
+  }
+  const kept = drop === '' ? [...labels] : labels.filter((l) => l.name !== drop);
+  kept.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return kept.map((l) => `${l.name}="${escapeLabelValue(l.value)}"`).join(',');
+}
+
 /**
  * Record one occurrence of a series; false if it is a duplicate. A repeated series is allowed
- * only as another point in time: every occurrence carries a timestamp, all different.
+ * only as another point in time: every occurrence carries a timestamp, all different in
+ * Prometheus text; in OpenMetrics equal timestamps are allowed too (the suite's
+ * duplicate_timestamps cases; their order is checked by metricPoint).
  */
-function addPoint(st: FamState, key: string, ts: number | undefined): boolean {
+function addPoint(st: FamState, key: string, ts: number | undefined, om: boolean): boolean {
   const keys = st.keys!;
   const first = keys.get(key);
   if (first === undefined) {
@@ -1000,6 +1082,7 @@ function addPoint(st: FamState, key: string, ts: number | undefined): boolean {
     return true;
   }
   if (ts === undefined || Number.isNaN(first)) return false;
+  if (om) return true;
   const points = (st.points ??= new Set<string>());
   points.add(`${key}\u0000${first}`);
   const point = `${key}\u0000${ts}`;
