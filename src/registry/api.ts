@@ -88,7 +88,7 @@ function scopeBody(body: unknown): { routers?: string[]; routerType?: string; al
 }
 
 /** Whether a deployment follows NAME@ALIAS (moving the alias then redeploys: it needs scope deploy too). */
-async function aliasDeployed(registry: Registry, name: string, alias: string): Promise<boolean> {
+export async function aliasDeployed(registry: Registry, name: string, alias: string): Promise<boolean> {
   return (await registry.listDeployments()).some((r) => r.target?.kind === 'model' && r.target.model === name && r.target.alias === alias);
 }
 

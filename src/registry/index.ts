@@ -15,6 +15,7 @@ import type { Fabric } from '../fabric/fabric.js';
 import type { ExperimentSource } from '../network/experiment.js';
 import { openTimeSeriesStore } from '../storage/index.js';
 import { registerRegistryRoutes } from './api.js';
+import { registerMlflowRoutes } from './mlflow/api.js';
 import { openArtifactStore } from './artifacts.js';
 import { Registry } from './registry.js';
 
@@ -85,6 +86,8 @@ export async function openRegistry(cfg: AppConfig, logger: Logger, fabric: Fabri
       routes: (a) => {
         app = a;
         registerRegistryRoutes(a, registry, { maxArtifactBytes: rc.maxArtifactBytes });
+        // the same models through MLflow's REST API and artifact proxy (src/registry/mlflow/)
+        registerMlflowRoutes(a, registry, { kv, artifacts, maxArtifactBytes: rc.maxArtifactBytes });
       },
       start: () => registry.start(),
     },
