@@ -24,3 +24,15 @@ export function service(envVar: string, what = envVar): ServiceHandle {
     skip: `${envVar} not set: needs a real ${what} (start it with scripts/services/ and export ${envVar})`,
   };
 }
+
+/**
+ * A tool a test runs (a JDK with Maven, Python with grpcio, …): `problem()` says what is missing
+ * (undefined when usable). Without it the test is skipped with the reason, except under CI=true,
+ * where it is a failure (.ci/run installs what the tests need).
+ */
+export function tool(what: string, problem: () => string | undefined, install: string): ServiceHandle {
+  const missing = problem();
+  if (missing === undefined) return { value: what, skip: false };
+  if (process.env.CI === 'true') throw new Error(`${what} is not usable (${missing}): under CI=true a missing tool is a failure (${install})`);
+  return { value: '', skip: `${what} not usable (${missing}): ${install}` };
+}

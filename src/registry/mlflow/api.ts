@@ -45,11 +45,21 @@ export const ARTIFACTS_PREFIX = '/api/2.0/mlflow-artifacts/artifacts';
 
 type Params = Record<string, unknown>;
 
-/** The request's fields: the query string, then (for a body that is a JSON object) the body over it. */
+/**
+ * The request's fields: the query string, then (for a body that is a JSON object) the body over
+ * it. Field names are the proto's (`run_id`) or, as protobuf's JSON mapping also allows and
+ * MLflow's server accepts, their lowerCamelCase JSON names (`runId`, what the Java client sends).
+ */
 function fieldsOf(req: FastifyRequest): Params {
   const q = (req.query ?? {}) as Params;
   const b = req.body;
-  return b && typeof b === 'object' && !Array.isArray(b) && !Buffer.isBuffer(b) ? { ...q, ...(b as Params) } : { ...q };
+  const all = b && typeof b === 'object' && !Array.isArray(b) && !Buffer.isBuffer(b) ? { ...q, ...(b as Params) } : { ...q };
+  const out: Params = Object.create(null) as Params;
+  for (const [k, v] of Object.entries(all)) {
+    const snake = k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    if (snake === k || !Object.hasOwn(all, snake)) out[snake] = v;
+  }
+  return out;
 }
 
 function str(p: Params, name: string, required: true): string;
