@@ -10,6 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, readStructuredFile, validateWithSchema } from '../core/config.js';
 import { experimentSchema } from './experiment-schema.js';
+import { routerIdOf } from './messages.js';
 
 export type RouterSource = 'collector' | 'direct' | 'test_metrics' | 'synthetic';
 
@@ -120,6 +121,11 @@ export function normalizeExperiment(raw: unknown, sourceName: string, baseDir?: 
   };
 }
 
+/** The `host:port` a router's messages carry as node_exporter (see the producer's sources). */
+export function exporterHostOf(r: RouterConfig): string {
+  return r.exporterUrl?.replace(/^https?:\/\//, '').replace(/\/.*$/, '') ?? `${r.id}:9100`;
+}
+
 /**
  * The distinct topics of one stage: routers may share a topic (e.g. `"topic": "TD"` for every
  * router and `topics.processed = "TP"`: one topic per stage, keyed by router id).
@@ -204,6 +210,10 @@ export class ExperimentSource {
   private watcher: { close(): void } | undefined;
   private byId = new Map<string, RouterConfig>();
   private byTopic = new Map<string, RouterConfig[]>();
+  /** Every stage topic (TD, TP, ML) → the ids of the routers that use it. */
+  private idsByAnyTopic = new Map<string, Set<string>>();
+  /** `host:port` of a router's exporter (what its messages carry as node_exporter) → router ids. */
+  private idsByExporter = new Map<string, Set<string>>();
 
   constructor(
     private exp: Experiment,
@@ -219,6 +229,19 @@ export class ExperimentSource {
       const list = this.byTopic.get(r.topic);
       if (list) list.push(r);
       else this.byTopic.set(r.topic, [r]);
+    }
+    const add = (map: Map<string, Set<string>>, k: string, id: string) => {
+      const set = map.get(k);
+      if (set) set.add(id);
+      else map.set(k, new Set([id]));
+    };
+    this.idsByAnyTopic = new Map();
+    this.idsByExporter = new Map();
+    for (const r of this.exp.routers) {
+      add(this.idsByAnyTopic, r.topic, r.id);
+      add(this.idsByAnyTopic, this.exp.processedTopic(r.id), r.id);
+      add(this.idsByAnyTopic, this.exp.predictionsTopic(r.id), r.id);
+      add(this.idsByExporter, exporterHostOf(r), r.id);
     }
   }
 
@@ -263,6 +286,25 @@ export class ExperimentSource {
 
   routerById(id: string): RouterConfig | undefined {
     return this.byId.get(id);
+  }
+
+  /**
+   * The router a message belongs to. wattflow keys every message by router id; the reference
+   * writes its records without a key (its producer and its Flink job), so a stage that replaces
+   * one of the reference's must route those by what they carry: the topic when exactly one
+   * router of the experiment uses it (the reference's `TD_r1`, `TP_r1`, `ML_r1`), else the
+   * message's `node_exporter` — the router whose exporter it is (host:port of `exporter_url` or
+   * `collector_url`, `<id>:9100` for test metrics), else the router named by its host — else
+   * the host itself (a router the experiment does not list; the stage's defaults apply).
+   */
+  routerOf(key: string, topic: string, nodeExporter: unknown): string {
+    if (key !== '') return key;
+    const onTopic = this.idsByAnyTopic.get(topic);
+    if (onTopic?.size === 1) return onTopic.values().next().value!;
+    const ne = typeof nodeExporter === 'string' ? nodeExporter : '';
+    const byExporter = this.idsByExporter.get(ne);
+    if (byExporter?.size === 1) return byExporter.values().next().value!;
+    return routerIdOf({ node_exporter: ne });
   }
 
   /** The routers whose collected (TD) topic this is (several when routers share a topic). */

@@ -24,6 +24,11 @@ export interface StageLoopOptions<In> {
   fabric: Fabric;
   logger: Logger;
   parse: MessageParser<In>;
+  /**
+   * The router of a message whose key is empty (the reference writes unkeyed records): see
+   * ExperimentSource.routerOf. Without it such a message has router id ''.
+   */
+  route?: (incoming: IncomingMessage, message: In) => string;
   /** Turns one valid message into output messages (pushed onto `out`). */
   handle?: (routerId: string, message: In, incoming: IncomingMessage, out: OutgoingMessage[]) => void | Promise<void>;
   /** Alternative to `handle`: all valid messages of a batch at once (micro-batching). */
@@ -96,7 +101,10 @@ export class StageLoop<In> {
       // the in-process bus hands over the published object: validate it without a JSON parse
       const parsed = msg.json !== undefined ? this.o.parse('', msg.json) : this.o.parse(msg.value);
       if (!parsed.ok) out.push(this.deadLetter(msg, parsed.reason));
-      else valid.push({ routerId: msg.key, message: parsed.message, incoming: msg });
+      else {
+        const routerId = msg.key !== '' || !this.o.route ? msg.key : this.o.route(msg, parsed.message);
+        valid.push({ routerId, message: parsed.message, incoming: msg });
+      }
     }
     if (this.o.handleMany) {
       await this.o.handleMany(valid, out);

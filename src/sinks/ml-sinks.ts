@@ -137,6 +137,7 @@ export function createMlInfluxSink(opts: MlInfluxSinkOptions): Component {
     fabric: opts.fabric,
     logger: log,
     parse: parseMl,
+    route: (m, ml) => opts.experiment.routerOf(m.key, m.topic, ml.node_exporter),
     handleMany,
   });
   // The writer may be shared (vehicle pipeline): flush, do not close.
@@ -172,6 +173,7 @@ export function createMlStoreSink(opts: MlStoreSinkOptions): Component {
     fabric: opts.fabric,
     logger: log,
     parse: parseMl,
+    route: (m, ml) => opts.experiment.routerOf(m.key, m.topic, ml.node_exporter),
     handleMany,
   });
   return sinkComponent('ml-store-sink', loop, opts.experiment);

@@ -116,6 +116,7 @@ export function createInference(opts: InferenceOptions): Component {
     fabric: opts.fabric,
     logger: log,
     parse: parseTp,
+    route: (m, tp) => opts.experiment.routerOf(m.key, m.topic, tp.node_exporter),
     handleMany,
   });
 

@@ -20,7 +20,6 @@ import {
   OCCUPATION,
   PACKET_LENGTH,
   PACKET_RATE,
-  routerIdOf,
   type InputMlMetric,
   type TdMessage,
   type TpMessage,
@@ -92,7 +91,7 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
   /** One TD message: state and (when the pair is usable) the TP message onto `out`; returns the TP message. */
   const handle = (key: string, td: TdMessage, incoming: IncomingMessage, out: OutgoingMessage[]): TpMessage | undefined => {
     const exp = opts.experiment.current;
-    const routerId = key || routerIdOf(td);
+    const routerId = key; // the message key, or for an unkeyed (reference) message its topic / node_exporter (StageLoop route)
     const router = opts.experiment.routerById(routerId);
     const dbg = td.flag_debug_params ? td.debug_params : undefined;
     const prev = last.get(routerId);
@@ -151,6 +150,7 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
     fabric: opts.fabric,
     logger: log,
     parse: parseTd,
+    route: (m, td) => opts.experiment.routerOf(m.key, m.topic, td.node_exporter),
     ...(predict ? { handleMany } : { handle: (key: string, td: TdMessage, incoming: IncomingMessage, out: OutgoingMessage[]) => void handle(key, td, incoming, out) }),
     internalTopics: new Set([stateTopic]),
     onAssigned: restoreState,

@@ -6,7 +6,7 @@
  *  - `test_metrics`: the reference's counter files (test-metrics.ts);
  *  - `synthetic`: made-up, time-of-day-like traffic per router (synthetic.ts; demos, load tests).
  */
-import type { RouterConfig, Experiment } from '../experiment.js';
+import { exporterHostOf, type RouterConfig, type Experiment } from '../experiment.js';
 import { COLLECTED_METRICS, type MetricFamilyJson } from '../messages.js';
 import { scrape, ScrapeError } from '../../collector/scrape.js';
 import { clientAuthHeaders } from '../../core/auth.js';
@@ -75,7 +75,7 @@ export function testMetricsPoller(experiment: () => Experiment): Poller {
     }
     const period = state.periods[state.next]!;
     state.next = (state.next + 1) % state.periods.length;
-    const host = router.exporterUrl?.replace(/^https?:\/\//, '').replace(/\/.*$/, '') ?? `${router.id}:9100`;
+    const host = exporterHostOf(router);
     return { nodeExporter: host, readAtMs: tickMs, families: testPeriodFamilies(period, router.interfaces) };
   };
 }
@@ -84,7 +84,7 @@ export function testMetricsPoller(experiment: () => Experiment): Poller {
 export function syntheticPoller(): Poller {
   const profiles = new Map<string, SyntheticProfile>();
   return async (router, tickMs) => {
-    const host = router.exporterUrl?.replace(/^https?:\/\//, '').replace(/\/.*$/, '') ?? `${router.id}:9100`;
+    const host = exporterHostOf(router);
     return { nodeExporter: host, readAtMs: tickMs, families: syntheticFamilies(router, tickMs, profiles) };
   };
 }
