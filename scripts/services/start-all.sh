@@ -13,7 +13,7 @@ set -euo pipefail
 SERVICE=start-all
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL_SERVICES=(redis node-exporter influxdb prometheus s3proxy kafka)
+ALL_SERVICES=(redis node-exporter influxdb prometheus s3proxy kafka helm)
 if (($# > 0)); then SELECTED=("$@"); else SELECTED=("${ALL_SERVICES[@]}"); fi
 for s in "${SELECTED[@]}"; do
   [[ -f "$SERVICES_SCRIPT_DIR/$s.sh" ]] || die "unknown service '$s' (known: ${ALL_SERVICES[*]})"
@@ -29,7 +29,7 @@ for s in "${SELECTED[@]}"; do
     node-exporter) command -v prometheus-node-exporter >/dev/null 2>&1 || pkgs+=(prometheus-node-exporter) ;;
     influxdb) command -v influxd >/dev/null 2>&1 || pkgs+=(influxdb) ;;
     prometheus) command -v prometheus >/dev/null 2>&1 || pkgs+=(prometheus) ;;
-    s3proxy | kafka)
+    s3proxy | kafka | helm)
       command -v java >/dev/null 2>&1 || pkgs+=(openjdk-17-jre-headless)
       command -v mvn >/dev/null 2>&1 || pkgs+=(maven)
       ;;
