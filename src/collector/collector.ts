@@ -58,7 +58,9 @@ export function createCollector(cfg: CollectorConfig): Component {
           return { error: `target ${target} is not in collector.allowTargets`, target };
         }
         const started = performance.now();
-        const before = flights.coalesced;
+        // decided now: requests arriving while this scrape is in flight must not make its
+        // starter count as coalesced (the counter once exceeded the requests it served)
+        const joined = flights.has(target);
         let res: ScrapeResult;
         try {
           res = await flights.run(target, () =>
@@ -74,7 +76,7 @@ export function createCollector(cfg: CollectorConfig): Component {
           reply.code(err.kind === 'timeout' ? 504 : 502);
           return { error: err.message, target, reason: err.kind };
         } finally {
-          if (flights.coalesced > before) coalescedTotal.inc();
+          if (joined) coalescedTotal.inc();
         }
         scrapeSeconds.observe((performance.now() - started) / 1000);
         const query = new URLSearchParams(req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '');

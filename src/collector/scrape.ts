@@ -82,7 +82,13 @@ export async function scrape(url: string, target: string, opts: ScrapeOptions): 
 /** Single flight: concurrent calls with the same key share one in-flight promise. */
 export class SingleFlight<T> {
   private inflight = new Map<string, Promise<T>>();
+  /** Calls that joined an in-flight call (the call that started it not included). */
   coalesced = 0;
+
+  /** Is a call with this key in flight (a run() now would join it)? */
+  has(key: string): boolean {
+    return this.inflight.has(key);
+  }
 
   run(key: string, fn: () => Promise<T>): Promise<T> {
     const existing = this.inflight.get(key);

@@ -6,7 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { createCollector } from '../../src/collector/collector.js';
 import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { registry } from '../../src/core/metrics.js';
 import { service } from '../helpers/services.js';
+
+const coalescedTotal = async (): Promise<number> => (await registry.getSingleMetric('wattflow_collector_coalesced_total')!.get()).values[0]?.value ?? 0;
 
 /** A local upstream that answers what each test needs (bad exposition, errors, slowness). */
 function upstream(handler: (path: string) => { status: number; body: string; delayMs?: number }): Promise<{ server: Server; target: string; hits: () => number }> {
@@ -40,12 +43,13 @@ const GOOD = '# HELP node_network_receive_bytes_total Network device statistic r
 describe('collector errors and filters', () => {
   let up: Awaited<ReturnType<typeof upstream>>;
   let app: RunningApp;
-  let mode: 'good' | 'bad' | 'status' | 'slow' | 'big' = 'good';
+  let mode: 'good' | 'bad' | 'status' | 'slow' | 'delayed' | 'big' = 'good';
   before(async () => {
     up = await upstream(() => {
       if (mode === 'bad') return { status: 200, body: 'ok_metric 1\nbroken{device="eth2" 5\n' };
       if (mode === 'status') return { status: 503, body: 'exporter overloaded' };
       if (mode === 'slow') return { status: 200, body: GOOD, delayMs: 600 };
+      if (mode === 'delayed') return { status: 200, body: GOOD, delayMs: 150 };
       if (mode === 'big') return { status: 200, body: 'x 1\n'.repeat(400_000) };
       return { status: 200, body: GOOD };
     });
@@ -112,11 +116,20 @@ describe('collector errors and filters', () => {
   });
 
   test('identical concurrent scrapes of one target are coalesced into one upstream request', async () => {
-    mode = 'good';
+    mode = 'delayed'; // every request arrives while the first scrape is in flight (150 ms, under the 300 ms timeout)
     const before = up.hits();
+    const coalescedBefore = await coalescedTotal();
     const results = await Promise.all(Array.from({ length: 10 }, () => get(`/metrics/${name()}.json`)));
     assert.ok(results.every((r) => r.status === 200));
-    assert.ok(up.hits() - before < 10, `upstream hits ${up.hits() - before} for 10 concurrent requests`);
+    const scrapes = up.hits() - before;
+    assert.ok(scrapes < 10, `upstream hits ${scrapes} for 10 concurrent requests`);
+    // served by an in-flight scrape: every request but the ones that started a scrape (issue 17)
+    assert.equal((await coalescedTotal()) - coalescedBefore, 10 - scrapes);
+    // a lone request is never counted
+    mode = 'good';
+    const lone = await coalescedTotal();
+    assert.equal((await get(`/metrics/${name()}.json`)).status, 200);
+    assert.equal(await coalescedTotal(), lone);
   });
 });
 
