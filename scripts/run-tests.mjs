@@ -29,7 +29,9 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const reporter = process.env.TEST_REPORTER ?? 'spec';
+// the default reporter is Node's spec reporter plus the file of each test and every file's
+// duration (scripts/test-reporter.mjs); TEST_REPORTER=spec|tap|dot|junit picks a built-in one
+const reporter = process.env.TEST_REPORTER ?? join(root, 'scripts', 'test-reporter.mjs');
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', `--test-reporter=${reporter}`, '--test-concurrency=1', ...passthrough, ...files],
