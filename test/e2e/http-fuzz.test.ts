@@ -90,13 +90,15 @@ async function seriesCount(): Promise<{ count: number; text: string }> {
   return { count: r.text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length, text: r.text };
 }
 
-/** Checks one answer: no 5xx; a 4xx is JSON whose error is a non-empty string. Returns the problem, if any. */
+/** Checks one answer: no 5xx; a 4xx is JSON whose error (MLflow API: message) is a non-empty string. Returns the problem, if any. */
 function problemOf(r: Answer, method: string): string | undefined {
   if (r.status >= 500) return `status ${r.status}`;
   if (r.status >= 400 && method !== 'HEAD') {
     let err: unknown;
     try {
-      err = (JSON.parse(r.text) as { error?: unknown }).error;
+      const b = JSON.parse(r.text) as { error?: unknown; error_code?: unknown; message?: unknown };
+      // the MLflow-compatible API answers MLflow's shape {error_code, message} (src/registry/mlflow/)
+      err = typeof b.error_code === 'string' ? b.message : b.error;
     } catch {
       return `status ${r.status} without a JSON body`;
     }

@@ -319,13 +319,13 @@ export function registerMlflowRoutes(app: FastifyInstance, registry: Registry, o
     });
 
     // anything else under the prefix: MLflow's ENDPOINT_NOT_FOUND, naming what is served
-    scope.all(`${MLFLOW_PREFIX}/*`, READ, async (req, reply) => {
+    scope.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url: `${MLFLOW_PREFIX}/*`, ...READ, handler: async (req, reply) => {
       reply.code(404);
       return {
         error_code: 'ENDPOINT_NOT_FOUND',
         message: `${req.method} ${req.url.split('?')[0]!.slice(0, 200)} is not part of wattflow's MLflow API subset (served: ${routes.join(', ')}; docs/registry.md)`,
       };
-    });
+    } });
   });
 
   // ---------------------------------------------------------- the artifact proxy (own scope: any content type is the file's bytes)
