@@ -260,12 +260,31 @@ export function declaredRoutes(app: FastifyInstance): ReadonlyArray<{ method: st
   return declared.get(app) ?? [];
 }
 
+/** The 403 answer naming the scope that is needed, for any transport (HTTP here, gRPC PERMISSION_DENIED in v2-grpc.ts). */
+export function forbiddenAnswer(caller: Caller | null | undefined, scope: Scope, what: string): { status: 403; body: { error: string }; headers: Record<string, string> } {
+  authFailures.inc({ reason: 'scope' });
+  return {
+    status: 403,
+    body: { error: `${what} needs scope "${scope}"; token "${caller?.name ?? 'anonymous'}" has ${caller && caller.scopes.size ? [...caller.scopes].join(', ') : 'none'}` },
+    headers: { 'www-authenticate': `${REALM}, error="insufficient_scope", scope="${scope}"` },
+  };
+}
+
 /** The 403 answer naming the scope that is needed (for checks inside a handler). */
 export function forbidden(reply: FastifyReply, scope: Scope, what: string): { error: string } {
-  const caller = reply.request.caller;
-  authFailures.inc({ reason: 'scope' });
-  reply.code(403).header('www-authenticate', `${REALM}, error="insufficient_scope", scope="${scope}"`);
-  return { error: `${what} needs scope "${scope}"; token "${caller?.name ?? 'anonymous'}" has ${caller && caller.scopes.size ? [...caller.scopes].join(', ') : 'none'}` };
+  const a = forbiddenAnswer(reply.request.caller, scope, what);
+  reply.code(403).header('www-authenticate', a.headers['www-authenticate']!);
+  return a.body;
+}
+
+/** Whether a caller (null: auth off) has `scope`. */
+export function callerHasScope(caller: Caller | null | undefined, scope: Scope): boolean {
+  return caller === null || caller === undefined || caller.scopes.has(scope);
+}
+
+/** Counts a refusal of a transport that does not go through the HTTP hook (gRPC). */
+export function countAuthFailure(reason: 'missing_token' | 'invalid_token' | 'scope'): void {
+  authFailures.inc({ reason });
 }
 
 /** Whether the caller of `req` has `scope` (always true when auth is off, or on an app built without buildServer). */

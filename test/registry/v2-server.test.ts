@@ -95,7 +95,7 @@ describe('V2 server: model name clashes', () => {
     resolve: (name) => (names().includes(name) ? '1' : undefined),
     metadata: (name) => ({ name, label }),
     modelReady: () => true,
-    infer: async ({ name }) => ({ model_name: name, by: label }),
+    infer: async ({ name }) => ({ status: 200, body: { model_name: name, by: label } }),
   });
 
   test('two providers claiming the same model name at registration is an error naming both', async () => {

@@ -30,7 +30,7 @@ import type { PowerFeatureRow } from '../../ml/runtime/onnx-power-model.js';
 import { compareVersions } from '../../registry/store.js';
 import type { ModelPredictor } from './model-predictor.js';
 import { inferErrorStatus, inferInputs, requestedOutputs, tensorNumbers, tensorShape, V2BadRequest, type V2InferInput } from './v2-protocol.js';
-import { registerV2Provider, type V2InferContext, type V2Provider } from './v2-server.js';
+import { registerV2Provider, type V2Answer, type V2InferContext, type V2Provider } from './v2-server.js';
 
 const requests = counter<'model' | 'code'>({
   name: 'wattflow_kserve_requests_total',
@@ -151,20 +151,18 @@ export function kserveProvider(src: KServeSource): V2Provider {
 
   const label = (name: string): string => (src.served().some((s) => s.predictor.info.model === name) ? name : OTHER_MODEL);
 
-  const infer = async ({ name, version, body: reqBody, reply }: V2InferContext) => {
+  const infer = async ({ name, version, body: reqBody }: V2InferContext): Promise<V2Answer> => {
     const started = performance.now();
     const model = label(name);
     if (!src.ready()) {
-      reply.code(503);
       requests.inc({ model, code: '503' });
-      return { error: 'this worker is not ready' };
+      return { status: 503, body: { error: 'this worker is not ready' } };
     }
     const p = pick(name, version);
     if (!p) {
       // unloaded between dispatch and now
-      reply.code(404);
       requests.inc({ model, code: '404' });
-      return { error: `model "${name}" version "${version}" is not served by this worker` };
+      return { status: 404, body: { error: `model "${name}" version "${version}" is not served by this worker` } };
     }
     try {
       const body = reqBody as { id?: unknown; outputs?: unknown };
@@ -189,18 +187,20 @@ export function kserveProvider(src: KServeSource): V2Provider {
       }
       requests.inc({ model, code: '200' });
       return {
-        model_name: p.info.model,
-        model_version: p.info.version,
-        ...(body.id !== undefined ? { id: body.id } : {}),
-        parameters: { processing_time_ms: performance.now() - started },
-        outputs,
+        status: 200,
+        body: {
+          model_name: p.info.model,
+          model_version: p.info.version,
+          ...(body.id !== undefined ? { id: body.id } : {}),
+          parameters: { processing_time_ms: performance.now() - started },
+          outputs,
+        },
       };
     } catch (err) {
       const status = inferErrorStatus(err);
       requests.inc({ model, code: String(status) });
       if (status >= 500) throw err; // a failure, not a bad request: the server logs it and answers 500 with the request id (not its message)
-      reply.code(status);
-      return { error: (err as Error).message };
+      return { status, body: { error: (err as Error).message } };
     }
   };
 

@@ -17,8 +17,13 @@
  * Two providers claiming the same model name is an error: at registration (for the models
  * served then) and on every request that names it (500 naming both providers) — never a
  * silent shadowing. Request tensors are decoded by v2-protocol.ts.
+ *
+ * One handler, two transports: the answers come from the transport-neutral `V2Core` (status
+ * and body); the REST routes below and the gRPC service (v2-grpc.ts,
+ * `inference.GRPCInferenceService`) both call it, so the same request gets the same answer.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Caller } from '../../core/auth.js';
 
 /** One model version a provider serves now. */
 export interface V2ModelEntry {
@@ -29,12 +34,19 @@ export interface V2ModelEntry {
   listing?: Record<string, unknown>;
 }
 
-/** What an infer handler gets: the model and the version that answers (resolved). */
+/** An answer of the V2 core: the HTTP status (gRPC maps it to a status code), the JSON body, extra headers. */
+export interface V2Answer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+/** What an infer handler gets: the model and the version that answers (resolved), the request body, the caller (null: auth off). */
 export interface V2InferContext {
   name: string;
   version: string;
   body: unknown;
-  reply: FastifyReply;
+  caller: Caller | null;
 }
 
 export interface V2Provider {
@@ -53,22 +65,11 @@ export interface V2Provider {
   metadata(name: string, version: string): unknown;
   /** Readiness of a resolved version. */
   modelReady(name: string, version: string): boolean;
-  /** Inference (absent: the provider does not take infer requests; they are answered 404). */
-  infer?(ctx: V2InferContext): Promise<unknown>;
+  /** Inference (absent: the provider does not take infer requests; they are answered 404). A failure (not a refusal) is thrown. */
+  infer?(ctx: V2InferContext): Promise<V2Answer>;
   /** Told about an infer request answered by the server on the provider's behalf (for metrics). */
   onInferAnswered?(name: string, status: number): void;
 }
-
-interface V2State {
-  providers: V2Provider[];
-  repositoryRoute: boolean;
-}
-
-const states = new WeakMap<FastifyInstance, V2State>();
-
-/** Scopes (src/core/auth.ts): the health routes are public (probes); metadata and inference need `read` (a provider writing predictions to a sink checks `ingest` itself). */
-const PUBLIC = { config: { auth: 'public' } } as const;
-const READ = { config: { auth: 'read' } } as const;
 
 /** The error a name clash raises (registration) or answers (requests). */
 export function clashMessage(name: string, owners: readonly V2Provider[]): string {
@@ -80,119 +81,153 @@ function servedList(providers: readonly V2Provider[]): string {
   return all.join(', ') || 'no models';
 }
 
-/** Registers `provider` on the app's V2 server, installing the generic routes on first use. */
-export function registerV2Provider(app: FastifyInstance, provider: V2Provider): void {
-  let state = states.get(app);
-  if (state) {
-    const mine = new Set(provider.models().map((m) => m.name));
-    for (const other of state.providers) {
-      for (const m of other.models()) if (mine.has(m.name)) throw new Error(clashMessage(m.name, [other, provider]));
-    }
-    state.providers.push(provider);
-  } else {
-    state = { providers: [provider], repositoryRoute: false };
-    states.set(app, state);
-    installRoutes(app, state);
-  }
-  if (!state.repositoryRoute && provider.extensions?.includes('model_repository')) {
-    state.repositoryRoute = true;
-    const st = state;
-    app.post('/v2/repository/index', READ, async () =>
-      st.providers.flatMap((p) => p.models().map((m) => ({ name: m.name, version: m.version, state: 'READY' }))),
-    );
-  }
-}
+/**
+ * The V2 server's answers, whatever the transport: the providers of one app (REST) — and of its
+ * gRPC service, which serves the same providers.
+ */
+export class V2Core {
+  readonly providers: V2Provider[] = [];
+  repositoryRoute = false;
 
-function installRoutes(app: FastifyInstance, state: V2State): void {
-  const { providers } = state;
-  const by = () => (providers.length === 1 ? providers[0]!.label : 'this server');
-  const notReady = () => providers.find((p) => p.ready() !== true);
+  private by(): string {
+    return this.providers.length === 1 ? this.providers[0]!.label : 'this server';
+  }
 
-  const notFound = (reply: FastifyReply, name: string, version?: string) => {
-    reply.code(404);
-    return { error: `model "${name}"${version !== undefined ? ` version "${version}"` : ''} is not served by ${by()} (serving: ${servedList(providers)})` };
-  };
+  private notFound(name: string, version?: string): V2Answer {
+    return { status: 404, body: { error: `model "${name}"${version !== undefined ? ` version "${version}"` : ''} is not served by ${this.by()} (serving: ${servedList(this.providers)})` } };
+  }
 
   /** The provider serving `name`, or the answer to send instead. */
-  const owner = (name: string, reply: FastifyReply): { provider: V2Provider } | { answer: unknown } => {
-    const owners = providers.filter((p) => p.models().some((m) => m.name === name));
-    if (owners.length > 1) {
-      reply.code(500);
-      return { answer: { error: clashMessage(name, owners) } };
-    }
-    if (owners.length === 0) return { answer: notFound(reply, name) };
+  private owner(name: string): { provider: V2Provider } | { answer: V2Answer } {
+    const owners = this.providers.filter((p) => p.models().some((m) => m.name === name));
+    if (owners.length > 1) return { answer: { status: 500, body: { error: clashMessage(name, owners) } } };
+    if (owners.length === 0) return { answer: this.notFound(name) };
     return { provider: owners[0]! };
-  };
+  }
 
-  app.get('/v2', READ, async () => ({
-    name: providers.length === 1 ? providers[0]!.serverName : 'wattflow',
-    version: '1',
-    extensions: [...new Set(providers.flatMap((p) => p.extensions ?? []))],
-  }));
-  app.get('/v2/health/live', PUBLIC, async () => ({ live: true }));
-  app.get('/v2/health/ready', PUBLIC, async (_req, reply) => {
+  private resolved(name: string, version?: string): { provider: V2Provider; version: string } | { answer: V2Answer } {
+    const o = this.owner(name);
+    if ('answer' in o) return o;
+    const v = o.provider.resolve(name, version);
+    if (v === undefined) return { answer: this.notFound(name, version) };
+    return { provider: o.provider, version: v };
+  }
+
+  serverMetadata(): { name: string; version: string; extensions: string[] } {
+    return {
+      name: this.providers.length === 1 ? this.providers[0]!.serverName : 'wattflow',
+      version: '1',
+      extensions: [...new Set(this.providers.flatMap((p) => p.extensions ?? []))],
+    };
+  }
+
+  ready(): V2Answer {
     const reasons: string[] = [];
     let ready = true;
-    for (const p of providers) {
+    for (const p of this.providers) {
       const r = p.ready();
       if (r === true) continue;
       ready = false;
       if (typeof r === 'string') reasons.push(r);
     }
-    if (!ready) reply.code(503);
-    return ready ? { ready } : { ready, ...(reasons.length ? { reason: reasons.join('; ') } : {}) };
-  });
-  app.get('/v2/models', READ, async () => ({
-    models: providers.flatMap((p) => p.models().map((m) => ({ name: m.name, version: m.version, ...m.listing }))),
-  }));
+    return ready ? { status: 200, body: { ready } } : { status: 503, body: { ready, ...(reasons.length ? { reason: reasons.join('; ') } : {}) } };
+  }
 
-  type Req = { params: unknown };
-  const resolved = (req: Req, reply: FastifyReply): { provider: V2Provider; name: string; version: string } | { answer: unknown } => {
-    const { name, version } = req.params as { name: string; version?: string };
-    const o = owner(name, reply);
-    if ('answer' in o) return o;
-    const v = o.provider.resolve(name, version);
-    if (v === undefined) return { answer: notFound(reply, name, version) };
-    return { provider: o.provider, name, version: v };
-  };
+  models(): Array<Record<string, unknown>> {
+    return this.providers.flatMap((p) => p.models().map((m) => ({ name: m.name, version: m.version, ...m.listing })));
+  }
 
-  const meta = async (req: Req, reply: FastifyReply) => {
-    const r = resolved(req, reply);
-    return 'answer' in r ? r.answer : r.provider.metadata(r.name, r.version);
-  };
-  app.get('/v2/models/:name', READ, meta);
-  app.get('/v2/models/:name/versions/:version', READ, meta);
+  modelMetadata(name: string, version?: string): V2Answer {
+    const r = this.resolved(name, version);
+    return 'answer' in r ? r.answer : { status: 200, body: r.provider.metadata(name, r.version) };
+  }
 
-  const ready = async (req: Req, reply: FastifyReply) => {
-    const r = resolved(req, reply);
-    return 'answer' in r ? r.answer : { name: r.name, version: r.version, ready: r.provider.modelReady(r.name, r.version) };
-  };
-  app.get('/v2/models/:name/ready', READ, ready);
-  app.get('/v2/models/:name/versions/:version/ready', READ, ready);
+  modelReady(name: string, version?: string): V2Answer {
+    const r = this.resolved(name, version);
+    return 'answer' in r ? r.answer : { status: 200, body: { name, version: r.version, ready: r.provider.modelReady(name, r.version) } };
+  }
 
-  const infer = async (req: Req & { body: unknown }, reply: FastifyReply) => {
-    const { name, version } = req.params as { name: string; version?: string };
-    const owners = providers.filter((p) => p.models().some((m) => m.name === name));
+  async infer(name: string, version: string | undefined, body: unknown, caller: Caller | null): Promise<V2Answer> {
+    const owners = this.providers.filter((p) => p.models().some((m) => m.name === name));
     if (owners.length === 0) {
       // a model not (yet) loaded by a provider that is not ready: 503, as before it is ready
-      const waiting = notReady();
+      const waiting = this.providers.find((p) => p.ready() !== true);
       if (waiting) {
-        reply.code(503);
         waiting.onInferAnswered?.(name, 503);
-        return { error: `${waiting.label} is not ready` };
+        return { status: 503, body: { error: `${waiting.label} is not ready` } };
       }
     }
-    const r = resolved(req, reply);
+    const r = this.resolved(name, version);
     if ('answer' in r) {
-      for (const p of owners.length ? owners : providers) p.onInferAnswered?.(name, reply.statusCode);
+      for (const p of owners.length ? owners : this.providers) p.onInferAnswered?.(name, r.answer.status);
       return r.answer;
     }
     if (!r.provider.infer) {
-      reply.code(404);
-      return { error: `model "${name}"${version !== undefined ? ` version "${version}"` : ''} does not take infer requests on ${r.provider.label}` };
+      return { status: 404, body: { error: `model "${name}"${version !== undefined ? ` version "${version}"` : ''} does not take infer requests on ${r.provider.label}` } };
     }
-    return r.provider.infer({ name: r.name, version: r.version, body: req.body, reply });
-  };
+    return r.provider.infer({ name, version: r.version, body, caller });
+  }
+}
+
+const cores = new WeakMap<FastifyInstance, V2Core>();
+
+/** The V2 core of an app (undefined when no provider registered on it). */
+export function v2CoreOf(app: FastifyInstance): V2Core | undefined {
+  return cores.get(app);
+}
+
+/** Scopes (src/core/auth.ts): the health routes are public (probes); metadata and inference need `read` (a provider writing predictions to a sink checks `ingest` itself). */
+const PUBLIC = { config: { auth: 'public' } } as const;
+const READ = { config: { auth: 'read' } } as const;
+
+/** Registers `provider` on the app's V2 server, installing the generic routes on first use. */
+export function registerV2Provider(app: FastifyInstance, provider: V2Provider): void {
+  let core = cores.get(app);
+  if (core) {
+    const mine = new Set(provider.models().map((m) => m.name));
+    for (const other of core.providers) {
+      for (const m of other.models()) if (mine.has(m.name)) throw new Error(clashMessage(m.name, [other, provider]));
+    }
+    core.providers.push(provider);
+  } else {
+    core = new V2Core();
+    core.providers.push(provider);
+    cores.set(app, core);
+    installRoutes(app, core);
+  }
+  if (!core.repositoryRoute && provider.extensions?.includes('model_repository')) {
+    core.repositoryRoute = true;
+    const c = core;
+    app.post('/v2/repository/index', READ, async () => c.providers.flatMap((p) => p.models().map((m) => ({ name: m.name, version: m.version, state: 'READY' }))));
+  }
+}
+
+/** Sends a core answer on a REST reply. */
+function send(reply: FastifyReply, a: V2Answer): unknown {
+  reply.code(a.status);
+  for (const [k, v] of Object.entries(a.headers ?? {})) reply.header(k, v);
+  return a.body;
+}
+
+function installRoutes(app: FastifyInstance, core: V2Core): void {
+  type Req = { params: unknown };
+  const params = (req: Req) => req.params as { name: string; version?: string };
+
+  app.get('/v2', READ, async () => core.serverMetadata());
+  app.get('/v2/health/live', PUBLIC, async () => ({ live: true }));
+  app.get('/v2/health/ready', PUBLIC, async (_req, reply) => send(reply, core.ready()));
+  app.get('/v2/models', READ, async () => ({ models: core.models() }));
+
+  const meta = async (req: Req, reply: FastifyReply) => send(reply, core.modelMetadata(params(req).name, params(req).version));
+  app.get('/v2/models/:name', READ, meta);
+  app.get('/v2/models/:name/versions/:version', READ, meta);
+
+  const ready = async (req: Req, reply: FastifyReply) => send(reply, core.modelReady(params(req).name, params(req).version));
+  app.get('/v2/models/:name/ready', READ, ready);
+  app.get('/v2/models/:name/versions/:version/ready', READ, ready);
+
+  const infer = async (req: Req & { body: unknown }, reply: FastifyReply) =>
+    send(reply, await core.infer(params(req).name, params(req).version, req.body, reply.request.caller ?? null));
   app.post('/v2/models/:name/infer', READ, infer);
   app.post('/v2/models/:name/versions/:version/infer', READ, infer);
 }

@@ -37,10 +37,10 @@
  * the provider.
  */
 import type { FastifyInstance } from 'fastify';
-import { callerHas, forbidden } from '../../core/auth.js';
+import { callerHasScope, forbiddenAnswer } from '../../core/auth.js';
 import type { Logger } from '../../core/logger.js';
 import { inferErrorStatus, inferInputs, requestedOutputs, tensorNumbers, tensorShape, V2BadRequest } from '../../network/inference/v2-protocol.js';
-import { registerV2Provider, type V2InferContext, type V2Provider } from '../../network/inference/v2-server.js';
+import { registerV2Provider, type V2Answer, type V2InferContext, type V2Provider } from '../../network/inference/v2-server.js';
 import type { AlignedVector } from '../align/vector.js';
 import { VEHICLE_ID_PATTERN } from '../store/store.js';
 import { modelInfo, MAX_VECTORS_PER_REQUEST } from './json-endpoint.js';
@@ -178,7 +178,7 @@ export function decodeV2Request(body: unknown, features: readonly string[], now 
 export function vehicleV2Provider(predictor: VehiclePredictor, logger: Logger, opts: { predict: boolean; ready: () => true | string }): V2Provider {
   const matches = (name: string, version?: string) => name === predictor.model.name && (version === undefined || version === predictor.model.version);
 
-  const infer = async ({ body: reqBody, reply }: V2InferContext) => {
+  const infer = async ({ body: reqBody, caller }: V2InferContext): Promise<V2Answer> => {
     const started = performance.now();
     const model = predictor.model;
     let decoded: DecodedRequest;
@@ -190,13 +190,12 @@ export function vehicleV2Provider(predictor: VehiclePredictor, logger: Logger, o
     } catch (err) {
       const status = (err as { status?: number }).status ?? inferErrorStatus(err);
       if (status >= 500) throw err; // a failure, not a bad request: the server logs it and answers 500 with the request id
-      reply.code(status);
-      return { error: (err as Error).message };
+      return { status, body: { error: (err as Error).message } };
     }
     // the request writes to the sink (InfluxDB, embedded storage) only for a caller allowed to ingest:
     // a refusal, not a silent `written: false` (a forwarder with the wrong token would lose predictions unnoticed)
-    if (decoded.write && !callerHas(reply.request, 'ingest')) {
-      return forbidden(reply, 'ingest', 'writing predictions (parameters.vehicle_id; without it the request only scores)');
+    if (decoded.write && !callerHasScope(caller, 'ingest')) {
+      return forbiddenAnswer(caller, 'ingest', 'writing predictions (parameters.vehicle_id; without it the request only scores)');
     }
     let predictions: VehiclePrediction[];
     if (decoded.write) {
@@ -204,7 +203,7 @@ export function vehicleV2Provider(predictor: VehiclePredictor, logger: Logger, o
         predictions = await predictor.predict(decoded.vectors);
       } catch (err) {
         logger.warn({ err: (err as Error).message, vectors: decoded.vectors.length }, 'prediction batch failed (sink)');
-        return reply.code(503).header('retry-after', '1').send({ error: `could not write the predictions: ${(err as Error).message}` });
+        return { status: 503, body: { error: `could not write the predictions: ${(err as Error).message}` }, headers: { 'retry-after': '1' } };
       }
     } else {
       const now = Date.now();
@@ -217,16 +216,19 @@ export function vehicleV2Provider(predictor: VehiclePredictor, logger: Logger, o
         : { name: w, datatype: 'BYTES', shape: [n], data: predictions.map((p) => p.label) },
     );
     return {
-      model_name: model.name,
-      model_version: model.version,
-      ...(body.id !== undefined ? { id: body.id } : {}),
-      parameters: {
-        processing_time_ms: performance.now() - started,
-        threshold: model.threshold,
-        written: decoded.write,
-        ...(decoded.write ? { predictions } : {}),
+      status: 200,
+      body: {
+        model_name: model.name,
+        model_version: model.version,
+        ...(body.id !== undefined ? { id: body.id } : {}),
+        parameters: {
+          processing_time_ms: performance.now() - started,
+          threshold: model.threshold,
+          written: decoded.write,
+          ...(decoded.write ? { predictions } : {}),
+        },
+        outputs,
       },
-      outputs,
     };
   };
 
