@@ -143,7 +143,7 @@ export function configProblems(objects: Obj[]): string[] {
         const env = Object.fromEntries(((c.env ?? []) as Obj[]).map((e) => [e.name, e.value ?? (e.valueFrom ? 'from-a-secret-or-field' : '')]));
         if (!env.WATTFLOW_CONFIG) continue;
         // the ConfigMap behind the config volume
-        const vol = ((spec.volumes ?? []) as Obj[]).find((v) => v.name === 'config');
+        const vol = ((spec?.volumes ?? []) as Obj[]).find((v) => v.name === 'config');
         const cm = vol?.configMap?.name ? cms.get(vol.configMap.name) : undefined;
         if (!cm) {
           out.push(`${idOf(w)}: the config ConfigMap ${vol?.configMap?.name ?? '(no volume "config")'} is not rendered`);
