@@ -35,6 +35,8 @@ for s in "${SELECTED[@]}"; do
       ;;
   esac
 done
+# Debian's Chromium for the web UI's browser tests, in the same apt-get run (WATTFLOW_NO_CHROMIUM=1 skips it)
+if [[ -z "${WATTFLOW_NO_CHROMIUM:-}" ]] && ! command -v chromium >/dev/null 2>&1; then pkgs+=(chromium); fi
 if ((${#pkgs[@]} > 0)); then
   mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
   apt_install "${pkgs[@]}"
@@ -56,4 +58,5 @@ if ((${#failed[@]} > 0)); then
   die "failed to start: ${failed[*]} (logs under $WATTFLOW_SERVICES_DIR/<service>/)"
 fi
 for s in "${SELECTED[@]}"; do cat "$out/$s.env"; done
+[[ -n "${WATTFLOW_NO_CHROMIUM:-}" ]] || bash "$SERVICES_SCRIPT_DIR/chromium.sh"
 log "all healthy (${SELECTED[*]}) in $((SECONDS - started_at))s"

@@ -6,6 +6,7 @@
 import { getJson, getToken, onAuthProblem, onStreamState, setToken, HttpError } from './api.js';
 import { h, notice, replace } from './dom.js';
 import { routersView, routerView } from './pages/routers.js';
+import { allCharts } from './charts.js';
 
 /**
  * @typedef {{version: string, role: string, experiment_id: string, polling_interval: number, routers: number,
@@ -84,12 +85,16 @@ async function render() {
     if (seq !== renderSeq) return;
     main.replaceChildren();
     document.title = `wattflow · ${name}${parts[1] ? ` ${parts[1]}` : ''}`;
+    document.body.removeAttribute('data-ready');
     const mounted = await view({ main, info: i, query, params: parts.slice(1), navigate });
     if (seq !== renderSeq) {
       mounted.unmount?.();
       return;
     }
     current = mounted;
+    // the view has its first data on screen (the browser tests and the load benchmark wait for this)
+    document.body.setAttribute('data-view', name);
+    document.body.setAttribute('data-ready', String(performance.now()));
   } catch (err) {
     if (seq !== renderSeq) return;
     const e = /** @type {Error} */ (err);
@@ -150,6 +155,11 @@ function onKey(e) {
     }
   }
 }
+
+// read-only hooks for the browser tests and the load benchmark: the charts on screen and their points
+Object.defineProperty(window, 'wattflow', {
+  value: Object.freeze({ charts: () => allCharts().map((c) => ({ label: c.el.getAttribute('aria-label') ?? '', points: c.points })) }),
+});
 
 document.getElementById('token-button')?.addEventListener('click', () => openTokenDialog());
 document.addEventListener('keydown', onKey);
