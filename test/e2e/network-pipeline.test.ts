@@ -40,6 +40,8 @@ async function runPipeline(kind: 'memory' | 'kafka') {
   const cfg = loadAppConfig(undefined, {
     '/http/port': 0,
     '/fabric/kind': kind,
+    // the test reads the TD and ML history back (readAll): keep consumed messages on the in-process bus
+    '/fabric/memory/retainConsumed': 1000,
     '/fabric/kafka/brokers': kind === 'kafka' ? kafka.value.split(',') : ['127.0.0.1:9092'],
     '/influx/url': influx.value,
     '/influx/database': database,
