@@ -267,10 +267,31 @@ const registrySection = {
   default: {},
 };
 
+/**
+ * The KServe V2 gRPC server (`inference.GRPCInferenceService`, src/network/inference/v2-grpc.ts)
+ * beside the REST one, on every process that serves V2 models (inference workers, the vehicle
+ * predictor, `up`).
+ */
+const grpcSection = {
+  type: 'object',
+  properties: {
+    enabled: { type: 'boolean', default: true },
+    /** Listen address (default http.host). */
+    host: { type: 'string', minLength: 1 },
+    /** Port; default http.port + 1 (8001 beside 8000, as Triton/KServe), and 0 (any free port) when http.port is 0. */
+    port: { type: 'integer', minimum: 0, maximum: 65535 },
+    /** Largest gRPC message received or sent (bytes). */
+    maxMessageBytes: { type: 'integer', minimum: 1024, default: 4 * 1024 * 1024 },
+  },
+  additionalProperties: false,
+  default: {},
+};
+
 /** Sections other modules add (vehicle, registry, …) register here. */
 export const sections: Record<string, JsonObject> = {
   log: logSection,
   http: httpSection,
+  grpc: grpcSection,
   fabric: fabricSection,
   collector: collectorSection,
   network: networkSection,
@@ -295,6 +316,7 @@ export const aliases: EnvAlias[] = [
   { env: 'WATTFLOW_LOG_LEVEL', path: '/log/level', parse: (v) => v },
   { env: 'PORT', path: '/http/port' },
   { env: 'WATTFLOW_HOST', path: '/http/host', parse: (v) => v },
+  { env: 'GRPC_PORT', path: '/grpc/port' },
   { env: 'KAFKA_BROKERS', path: '/fabric/kafka/brokers', parse: commaList, implies: [{ path: '/fabric/kind', value: 'kafka' }] },
   { env: 'KAFKA_SASL_MECHANISM', path: '/fabric/kafka/sasl/mechanism', parse: (v) => v },
   { env: 'KAFKA_SASL_USERNAME', path: '/fabric/kafka/sasl/username', parse: (v) => v },
@@ -329,6 +351,7 @@ export function appSchema(): JsonObject {
 export interface AppConfig {
   log: { level: string; format: 'auto' | 'json' | 'pretty' };
   http: HttpLimits & { host: string; port: number; tls?: TlsConfig };
+  grpc: { enabled: boolean; host?: string; port?: number; maxMessageBytes: number };
   fabric: { kind: 'memory' | 'kafka'; memory: { maxMessages: number; maxBytes: number; retainConsumed: number }; kafka: { brokers: string[]; clientId: string; partitions: number; consumer: Partial<Record<'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'rebalanceTimeoutMs' | 'maxWaitTimeMs' | 'maxBatchSize' | 'commitIntervalMs', number>>; sasl?: KafkaSaslSettings; tls?: boolean | KafkaTlsSettings } };
   collector: { allowTargets: string[]; allowAnyTarget: boolean; timeoutMs: number; maxResponseBytes: number };
   network: { experiment?: string; watch: boolean; formulaDir?: string; epsilon: number; spreadPolls: boolean; spreadSlotMs: number; chainInference: boolean; outboxMaxAgeMs: number; outboxMaxMessages: number };

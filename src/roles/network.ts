@@ -22,6 +22,7 @@ import { openTimeSeriesStore, type TimeSeriesStore } from '../storage/index.js';
 import type { Role } from './role.js';
 import { ConfigError, createFabric, fabricComponent, loadRoleConfig, parseRoleArgs, roleLogger, serve } from './common.js';
 import { stageEnergyComponents } from './energy.js';
+import { v2GrpcComponent } from '../network/inference/v2-grpc.js';
 import { createUi } from '../ui/index.js';
 
 export const DEFAULT_EXPERIMENT_FILE = resolve(BUNDLED_CONFIG_DIR, 'default-experiment.json');
@@ -123,6 +124,8 @@ function networkRole(name: string, summary: string, parts: NetworkParts, extraUs
         ...(await networkComponents(cfg, logger, fabric, experiment, parts)),
         // energy per message of the stage this process runs (wattflow_stage_energy_*: docs/energy.md)
         ...(parts.processor ? stageEnergyComponents(cfg, logger, 'processor') : parts.inference ? stageEnergyComponents(cfg, logger, 'inference') : []),
+        // KServe V2 over gRPC beside the REST server, wherever models are served (src/network/inference/v2-grpc.ts)
+        ...(parts.inference || (cfg.network.chainInference && parts.processor) ? [v2GrpcComponent(cfg, logger)] : []),
       ];
       await serve(cfg, logger, components);
     },

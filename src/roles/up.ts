@@ -22,6 +22,7 @@ import { createFabric, fabricComponent, loadRoleConfig, parseRoleArgs, roleLogge
 import { DEFAULT_EXPERIMENT_FILE, experimentFor, networkComponents } from './network.js';
 import { enableStageEnergy, energyComponentsForUp } from './energy.js';
 import { createUi } from '../ui/index.js';
+import { v2GrpcComponent } from '../network/inference/v2-grpc.js';
 
 const LOCAL_EXPORTER = '127.0.0.1:9100';
 
@@ -107,6 +108,9 @@ export const upRole: Role = {
     const { components, fabric, experiment } = await upComponents(cfg, logger);
     const energy = await energyComponentsForUp(cfg, logger); // the energy exporter: its own listener (28282)
     components.push(...energy.components);
+    // KServe V2 over gRPC beside the REST server (grpc.port, default http.port + 1; a busy port is logged, up carries on)
+    const grpcV2 = v2GrpcComponent(cfg, logger, { optional: true });
+    components.push(grpcV2);
     await serve(cfg, logger, components, (url, auth) => {
       const exp = experiment.current;
       console.log(
@@ -117,6 +121,7 @@ export const upRole: Role = {
           `  latest:       ${url}/api/routers/${exp.routers[0]?.id ?? 'r1'}/latest`,
           `  collector:    ${url}/metrics/127.0.0.1_9100.json`,
           `  models:       ${url}/registry   (wattflow models --help; KServe V2: ${url}/v2/health/ready)`,
+          grpcV2.bannerLine(),
           `  vehicles:     ${url}/api/vehicles   (wattflow replay-vehicle --file test/fixtures/vehicle/DS2_…csv --vehicle-id car-1 --as-fast-as-possible)`,
           `  metrics:      ${url}/metrics   health: ${url}/healthz   ready: ${url}/readyz`,
           energy.bannerLine(),

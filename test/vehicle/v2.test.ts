@@ -91,7 +91,7 @@ describe('vehicle predictor: Open Inference Protocol (KServe V2)', () => {
     assert.equal(byName.label.datatype, 'BYTES');
     // same as the model on the same values (flags and non-feature signals aside, which only change the label)
     const own = vectors.map((v) => model.score({ ...v, flags: [], outOfRange: [] }));
-    assert.deepEqual(byName.score.data, own.map((s) => s.score ?? NO_SCORE));
+    assert.deepEqual(byName.score.data, own.map((s) => Math.fround(s.score ?? NO_SCORE))); // FP32 as declared
     assert.deepEqual(byName.label.data, own.map((s) => s.label));
     // flat data gives the same answer
     const flat = await post(`${base}/versions/${model.version}/infer`, { inputs: [{ name: 'features', shape: [5, F], datatype: 'FP64', data: rows.flat() }], outputs: [{ name: 'score' }] });

@@ -14,7 +14,8 @@
  *          features in the metadata's order (`parameters.features`); values in catalog units,
  *          used at the precision sent (not rounded to single precision). Missing features are
  *          named in the `missing` parameter (their cells are ignored; any number, e.g. 0).
- *   output `score`     FP32 [N]: the anomaly score in (0, 1]; -1 when the label is
+ *   output `score`     FP32 [N]: the anomaly score in (0, 1] (rounded to single precision, as
+ *          declared; `parameters.predictions` keeps the full one); -1 when the label is
  *          insufficient_data (too few features present).
  *   output `label`     BYTES [N]: normal | anomaly | implausible | insufficient_data.
  * Per-row context travels in the request's `parameters` (a scalar applies to every row, an
@@ -212,7 +213,8 @@ export function vehicleV2Provider(predictor: VehiclePredictor, logger: Logger, o
     const n = predictions.length;
     const outputs = wanted.map((w) =>
       w === 'score'
-        ? { name: w, datatype: 'FP32', shape: [n], data: predictions.map((p) => p.score ?? NO_SCORE) }
+        ? // FP32 as declared: the score rounded to single precision (it used to carry the double, which a gRPC client's fp32_contents could not)
+          { name: w, datatype: 'FP32', shape: [n], data: predictions.map((p) => Math.fround(p.score ?? NO_SCORE)) }
         : { name: w, datatype: 'BYTES', shape: [n], data: predictions.map((p) => p.label) },
     );
     return {
