@@ -37,6 +37,14 @@ for s in "${SELECTED[@]}"; do
 done
 # Debian's Chromium for the web UI's browser tests, in the same apt-get run (WATTFLOW_NO_CHROMIUM=1 skips it)
 if [[ -z "${WATTFLOW_NO_CHROMIUM:-}" ]] && ! command -v chromium >/dev/null 2>&1; then pkgs+=(chromium); fi
+# The tests' independent clients (not services; idempotent: only what is missing): Python gRPC
+# for the KServe V2 gRPC client (test/network/v2-grpc.test.ts), a JDK (the source launcher needs
+# jdk.compiler) and Maven for MLflow's Java client (test/registry/mlflow-java-client.test.ts).
+if ((${#SELECTED[@]} == ${#ALL_SERVICES[@]})); then
+  /usr/bin/python3 -c 'import grpc, grpc_tools.protoc' >/dev/null 2>&1 || pkgs+=(python3-grpcio python3-grpc-tools)
+  java --list-modules 2>/dev/null | grep -q '^jdk.compiler' || pkgs+=(openjdk-17-jdk-headless)
+  command -v mvn >/dev/null 2>&1 || pkgs+=(maven)
+fi
 if ((${#pkgs[@]} > 0)); then
   mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
   apt_install "${pkgs[@]}"
@@ -50,10 +58,19 @@ for s in "${SELECTED[@]}"; do
   bash "$SERVICES_SCRIPT_DIR/$s.sh" start >"$out/$s.env" </dev/null &
   pids[$s]=$!
 done
+# MLflow's Java client into ~/.m2 meanwhile (what the test resolves; a failure here is only a warning, the test says more)
+clients_pid=
+if ((${#SELECTED[@]} == ${#ALL_SERVICES[@]})) && command -v mvn >/dev/null 2>&1; then
+  mvn -B -q -f "$SERVICES_SCRIPT_DIR/../../test/registry/mlflow/pom.xml" dependency:resolve >"$out/mlflow-client.log" 2>&1 </dev/null &
+  clients_pid=$!
+fi
 failed=()
 for s in "${SELECTED[@]}"; do
   wait "${pids[$s]}" || failed+=("$s")
 done
+if [[ -n "$clients_pid" ]] && ! wait "$clients_pid"; then
+  log "warning: could not resolve org.mlflow:mlflow-client into ~/.m2 (test/registry/mlflow/pom.xml): $(tail -3 "$out/mlflow-client.log" | tr '\n' ' ')"
+fi
 if ((${#failed[@]} > 0)); then
   die "failed to start: ${failed[*]} (logs under $WATTFLOW_SERVICES_DIR/<service>/)"
 fi

@@ -400,8 +400,17 @@ export function v2GrpcComponent(cfg: AppConfig, logger: Logger, opts: { optional
       }
       const auth = serverAuthOf(cfg);
       const core = v2CoreOf(app);
+      let service: grpc.ServiceDefinition;
+      try {
+        service = v2ServiceDefinition();
+      } catch (err) {
+        problem = `cannot load ${V2_PROTO_FILE}: ${(err as Error).message.split('\n')[0]}`;
+        if (!opts.optional) throw new Error(`KServe V2 gRPC: ${problem}`);
+        log.error(`KServe V2 gRPC not started: ${problem}`);
+        return;
+      }
       server = new grpc.Server({ 'grpc.max_receive_message_length': cfg.grpc.maxMessageBytes, 'grpc.max_send_message_length': cfg.grpc.maxMessageBytes });
-      server.addService(v2ServiceDefinition(), v2GrpcHandlers({ core: () => core, authenticate: auth.enabled ? (h) => auth.authenticate(h) : null, logger: log }));
+      server.addService(service, v2GrpcHandlers({ core: () => core, authenticate: auth.enabled ? (h) => auth.authenticate(h) : null, logger: log }));
       const tls = cfg.http.tls;
       const creds = tls
         ? grpc.ServerCredentials.createSsl(tls.caFile ? readFileSync(tls.caFile) : null, [{ cert_chain: readFileSync(tls.certFile), private_key: readFileSync(tls.keyFile) }], tls.requireClientCert === true)
