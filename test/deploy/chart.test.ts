@@ -84,6 +84,12 @@ describe('Helm chart (real Helm engine, no cluster)', { skip }, () => {
       assert.ok(!d.spec.template.metadata.annotations['checksum/experiment'], `${c}: no restart on an experiment change`);
       assert.ok(d.spec.template.metadata.annotations['checksum/config'], `${c}: restarted on a config change`);
     }
+    // the inference worker reports a URL the registry can reach: its pod IP
+    const inf = container(find(o, 'Deployment', 'wattflow-inference'));
+    assert.deepEqual(env(inf, 'POD_IP')!.valueFrom, { fieldRef: { fieldPath: 'status.podIP' } });
+    assert.equal(env(inf, 'WATTFLOW_HOST')!.value, '$(POD_IP)');
+    assert.ok((inf.env as Obj[]).findIndex((e) => e.name === 'POD_IP') < (inf.env as Obj[]).findIndex((e) => e.name === 'WATTFLOW_HOST'), 'defined before it is used');
+    assert.equal(env(inf, 'WATTFLOW__registry__worker__id')!.value, '$(POD_NAME)');
     const exp = JSON.parse(find(o, 'ConfigMap', 'wattflow-experiment').data['config.json']) as Obj;
     assert.equal(exp.routers.length, 3);
     // Strimzi
