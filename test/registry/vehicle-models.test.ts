@@ -154,7 +154,7 @@ for (const st of stores) {
       assert.equal(body.model_version, local.version);
       const values = Object.fromEntries(local.features.map((f, i) => [f, row[i]!]));
       const own = local.score({ vehicleId: 'x', ts: 0, seq: 1, values, sourceTs: {}, missing: [], filled: [], outOfRange: [], flags: [] });
-      assert.deepEqual(body.outputs.find((o) => o.name === 'score')!.data, [own.score]);
+      assert.deepEqual(body.outputs.find((o) => o.name === 'score')!.data, [Math.fround(own.score!)]); // FP32 as declared
       child.kill('SIGTERM');
 
       // tamper with the stored artifact: the registry refuses to hand it out, the predictor refuses it
