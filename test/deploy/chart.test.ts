@@ -12,7 +12,9 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { checkRendered, configProblems, policyProblems, renderSets, VALUES_SETS, type Rendered } from '../../scripts/deploy/chart-check.js';
@@ -218,6 +220,34 @@ describe('Helm chart (real Helm engine, no cluster)', { skip }, () => {
     const t2 = parseYaml(find(again!.objects, 'Secret', 'wattflow-tokens').stringData['tokens.yaml']) as Obj[];
     assert.equal(t2[0]!.sha256, sha(kept), 'the existing internal token is kept across an upgrade');
     assert.ok(lookups.requests.includes('GET /api/v1/namespaces/wattflow/secrets/wattflow-internal-token'), lookups.requests.join(', '));
+  });
+
+  test('Prometheus without the Operator: the scrape jobs ConfigMap is a valid Prometheus configuration (promtool) and keeps the release\'s pods, the energy exporter on its own port', (t) => {
+    if (spawnSync('sh', ['-c', 'command -v promtool']).status !== 0) {
+      if (process.env.CI === 'true') assert.fail('promtool is missing (scripts/services/prometheus.sh installs it)');
+      return t.skip('promtool not installed (Debian package prometheus; scripts/services/prometheus.sh)');
+    }
+    const o = set('network').objects;
+    const cm = find(o, 'ConfigMap', 'wattflow-prometheus-scrape');
+    const jobs = parseYaml(cm.data['wattflow-scrape.yaml']) as Obj;
+    assert.deepEqual((jobs.scrape_configs as Obj[]).map((j) => j.job_name), ['wattflow', 'wattflow-energy']);
+    const dir = mkdtempSync(join(tmpdir(), 'wattflow-promtool-'));
+    try {
+      // Debian's Prometheus is built without Kubernetes discovery: promtool checks the jobs (relabel
+      // rules, regexes, fields) with a static target in place of kubernetes_sd_configs
+      for (const j of jobs.scrape_configs as Obj[]) {
+        assert.deepEqual(j.kubernetes_sd_configs, [{ role: 'pod', namespaces: { names: ['wattflow'] } }]);
+        delete j.kubernetes_sd_configs;
+        j.static_configs = [{ targets: ['127.0.0.1:9'] }];
+      }
+      writeFileSync(join(dir, 'prometheus.yml'), JSON.stringify({ global: { scrape_interval: '15s' }, ...jobs }));
+      const r = spawnSync('promtool', ['check', 'config', join(dir, 'prometheus.yml')], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const ee = find(set('combined').objects, 'DaemonSet', 'wattflow-energy-exporter');
+    assert.equal(ee.spec.template.metadata.annotations['wattflow.dev/energy-port'], undefined, 'combined uses ServiceMonitors (annotatePods off)');
   });
 
   test('the energy exporter as root (RAPL) is the one accepted exception, and it says so on the pod', () => {
