@@ -2,7 +2,7 @@
  * Page load of the web UI with 1,000 routers running: the real `wattflow up` (a child process)
  * on a generated experiment of 1,000 synthetic routers polled every second (1,000 predictions/s
  * through the in-process bus), a reference vehicle log replayed into it; Debian's Chromium
- * (playwright-core, headless) opens each view cold (new profile: nothing cached) and warm
+ * (playwright-core, headless) opens each view cold (a new browser context: nothing cached, a first visit) and warm
  * (reload: assets from the cache, the page revalidated), RUNS times each. The figure is the time
  * from navigation start to the view's first data on screen (the page sets body[data-ready] once
  * its view has mounted with data: the fleet's rows, a router's four charts with their history,
@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, launchChromium } from '../test/helpers/chromium.js';
+import { chromium, launchBrowser } from '../test/helpers/chromium.js';
 import { freePort } from '../test/helpers/ports.js';
 import { poll, ROOT, runCli } from '../test/e2e/helpers.js';
 import { replayVehicleLog } from '../src/vehicle/replay/replay.js';
@@ -63,8 +63,9 @@ async function main(): Promise<void> {
       const f = (await (await fetch(`${url}/api/ui/fleet?limit=1`)).json()) as { stats: { live: number } };
       return f.stats.live === ROUTERS ? true : undefined;
     }, 60_000, 500);
-    console.log(`${ROUTERS} routers live (1,000 predictions/s at 1 s polling); letting 60 s of history accumulate…`);
-    await new Promise((r) => setTimeout(r, 60_000));
+    const warm = Number(process.env.BENCH_WARMUP_S ?? 60);
+    console.log(`${ROUTERS} routers live (${ROUTERS} predictions/s at 1 s polling); letting ${warm} s of history accumulate…`);
+    await new Promise((r) => setTimeout(r, warm * 1000));
     const health = (await (await fetch(`${url}/api/ui/health`)).json()) as { now: { stages: Array<{ stage: string; out_per_s: number }>; hops: Array<{ hop: string; p99_ms: number | null }> } };
     console.log(`pipeline while measuring: inference ${health.now.stages.find((s) => s.stage === 'inference')?.out_per_s} msg/s, end-to-end p99 ${health.now.hops.find((h) => h.hop === 'end_to_end')?.p99_ms} ms`);
 
@@ -82,15 +83,15 @@ async function main(): Promise<void> {
     console.log('\nAPI (median of 10):');
     for (const p of ['/api/ui/fleet?limit=50&points=40', '/api/ui/fleet?sort=power&order=desc&limit=50&points=40', '/api/routers/edge-0500/series?metric=power&from=-15m&points=600', '/api/ui/health', '/api/ui/energy']) console.log(`  ${p.padEnd(60)} ${await timeApi(p)}`);
 
-    const b = await launchChromium(browser.path);
-    close.unshift(b.close);
+    const b = await launchBrowser(browser.path);
+    close.unshift(() => b.close());
     const rows: Array<{ view: string; cold: number[]; warm: number[]; load: number[]; kb: number }> = [];
     for (const [label, hash, view] of VIEWS) {
       const row = { view: label, cold: [] as number[], warm: [] as number[], load: [] as number[], kb: 0 };
       for (let i = 0; i < RUNS; i++) {
-        // cold: a new context (empty cache)
-        const fresh = await launchChromium(browser.path);
-        const page = await fresh.context.newPage();
+        // cold: a new browser context (empty cache, no storage: a first visit)
+        const fresh = await b.newContext({ viewport: { width: 1400, height: 900 } });
+        const page = await fresh.newPage();
         let bytes = 0;
         page.on('response', (r) => void r.body().then((x) => (bytes += Number(r.headers()['content-length'] ?? x.length))).catch(() => undefined));
         await page.goto(`${url}/${hash}`);
@@ -98,6 +99,12 @@ async function main(): Promise<void> {
         row.cold.push(Number(await page.getAttribute('body', 'data-ready')));
         row.load.push(Number(await page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")));
         row.kb = Math.max(row.kb, bytes / 1024);
+        if (process.env.BENCH_WATERFALL && i === RUNS - 1) {
+          const entries = (await page.evaluate(
+            "[...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')].map((e) => [e.name.replace(location.origin, ''), Math.round(e.startTime), Math.round(e.responseEnd)])",
+          )) as Array<[string, number, number]>;
+          console.log(`  waterfall ${label}: ${entries.map(([n, a, b]) => `${n.slice(0, 60)} ${a}→${b}`).join(' | ')} | ready ${row.cold[row.cold.length - 1]?.toFixed(0)}`);
+        }
         // warm: the same page reloaded (assets cached, immutable; the page revalidated)
         await page.reload();
         await page.waitForSelector(`body[data-view="${view}"][data-ready]`, { timeout: 30_000 });

@@ -73,12 +73,17 @@ export function loadStaticBundle(dir = STATIC_DIR): StaticBundle {
   const require = createRequire(import.meta.url);
   const uplotDir = dirname(require.resolve('uplot/package.json'));
   files.set('vendor/uplot.js', file(readFileSync(join(uplotDir, 'dist', 'uPlot.iife.min.js')), TYPES['.js']!));
-  files.set('vendor/uplot.css', file(readFileSync(join(uplotDir, 'dist', 'uPlot.min.css')), TYPES['.css']!));
+  // one stylesheet: uPlot's (2 KB) then ours — one request fewer on a cold load
+  files.set('app.css', file(Buffer.concat([readFileSync(join(uplotDir, 'dist', 'uPlot.min.css')), Buffer.from('\n'), readFileSync(join(dir, 'app.css'))]), TYPES['.css']!));
   const h = createHash('sha256');
   for (const [rel, f] of [...files.entries()].sort(([a], [b]) => a.localeCompare(b))) h.update(rel).update(f.etag);
   const template = readFileSync(join(dir, 'index.html'), 'utf8');
   h.update(template);
   const version = h.digest('hex').slice(0, 12);
-  const index = file(Buffer.from(template.split('{{VERSION}}').join(version)), TYPES['.html']!);
+  // every module is preloaded from the page: the browser fetches them in parallel instead of
+  // discovering them import by import (the views are small; a cold load is one round of requests)
+  const modules = [...files.keys()].filter((rel) => rel.endsWith('.js') && rel !== 'app.js' && !rel.startsWith('vendor/')).sort();
+  const preload = modules.map((rel) => `<link rel="modulepreload" href="/ui/{{VERSION}}/${rel}">`).join('\n');
+  const index = file(Buffer.from(template.split('{{MODULEPRELOAD}}').join(preload).split('{{VERSION}}').join(version)), TYPES['.html']!);
   return { version, files, index };
 }

@@ -7,7 +7,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
 
@@ -38,4 +38,10 @@ export async function launchChromium(path: string, viewport = { width: 1400, hei
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** A headless browser (Playwright gives it a temporary profile); each newContext() is a fresh cache and storage. */
+export async function launchBrowser(path: string): Promise<Browser> {
+  const { chromium: pw } = await import('playwright-core');
+  return pw.launch({ executablePath: path, headless: true, args: CHROMIUM_ARGS });
 }

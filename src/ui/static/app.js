@@ -51,8 +51,27 @@ function parseHash() {
   return { parts, query: new URLSearchParams(qs ?? '') };
 }
 
+/** @type {Promise<Info> | undefined} */
+let infoPending;
+
+/** What the server serves; kept in the tab (shown at once on a reload, refreshed behind). */
 async function loadInfo() {
-  info = await getJson('/api/ui/info');
+  infoPending ??= getJson('/api/ui/info').then(
+    (x) => {
+      infoPending = undefined;
+      try {
+        sessionStorage.setItem('wattflow.info', JSON.stringify(x));
+      } catch {
+        /* storage disabled */
+      }
+      return /** @type {Info} */ (x);
+    },
+    (err) => {
+      infoPending = undefined;
+      throw err;
+    },
+  );
+  info = await infoPending;
   const i = /** @type {Info} */ (info);
   replace(footer, `wattflow ${i.version} · role ${i.role} · experiment ${i.experiment_id} · ${i.routers} routers, polling every ${i.polling_interval} s · keys: 1–5 views, / filter, ↑↓ Enter in tables`);
   return i;
@@ -71,18 +90,20 @@ async function render() {
     else a.removeAttribute('aria-current');
   }
   try {
-    const i = info ?? (await loadInfo());
+    /** @returns {Promise<View | undefined>} */
+    const viewOf = async () => {
+      if (name === 'routers') return parts[1] ? routerView : routersView;
+      if (name === 'vehicles') return (await (parts[1] ? lazy.vehicle : lazy.vehicles)()).default;
+      if (lazy[name]) return (await lazy[name]()).default;
+      return undefined;
+    };
+    // the server's description and the view's code at the same time
+    const [i, view] = await Promise.all([info ?? loadInfo(), viewOf()]);
     if (seq !== renderSeq) return;
-    /** @type {View} */
-    let view;
-    if (name === 'routers') view = parts[1] ? routerView : routersView;
-    else if (name === 'vehicles') view = (await (parts[1] ? lazy.vehicle : lazy.vehicles)()).default;
-    else if (lazy[name]) view = (await lazy[name]()).default;
-    else {
+    if (!view) {
       replace(main, notice('warn', `No view "${name}". `, h('a', { href: '#/routers' }, 'Go to the routers.')));
       return;
     }
-    if (seq !== renderSeq) return;
     main.replaceChildren();
     document.title = `wattflow · ${name}${parts[1] ? ` ${parts[1]}` : ''}`;
     document.body.removeAttribute('data-ready');
@@ -164,4 +185,13 @@ Object.defineProperty(window, 'wattflow', {
 document.getElementById('token-button')?.addEventListener('click', () => openTokenDialog());
 document.addEventListener('keydown', onKey);
 window.addEventListener('hashchange', () => void render());
+try {
+  const cached = sessionStorage.getItem('wattflow.info');
+  if (cached) {
+    info = JSON.parse(cached);
+    void loadInfo().catch(() => undefined); // refreshed behind the first render
+  }
+} catch {
+  /* storage disabled or bad JSON: loaded by render() */
+}
 void render();

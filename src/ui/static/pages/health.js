@@ -45,6 +45,9 @@ export default async function healthView(ctx) {
     h('section', {}, h('h2', {}, 'Newest dead letters ', h('a', { href: '#/health/dead-letters', class: 'small' }, 'all')), dlBox),
   );
 
+  /** @type {Promise<{dead_letters: DeadLetter[]}>} */
+  const dlP = getJson('/api/ui/dead-letters?limit=10');
+  dlP.catch(() => undefined); // awaited below
   /** @type {{now: Health, history: {t: number[], series: Record<string, Array<number | null>>}, dead_letters: true | string}} */
   const first = await getJson('/api/ui/health');
   const stageNames = first.now.stages.map((s) => s.stage);
@@ -106,9 +109,7 @@ export default async function healthView(ctx) {
     else replace(dlBox, deadLetterTable(dls.slice(0, 10)));
   };
   try {
-    /** @type {{dead_letters: DeadLetter[]}} */
-    const r = await getJson('/api/ui/dead-letters?limit=10');
-    dls = r.dead_letters;
+    dls = (await dlP).dead_letters;
   } catch {
     /* shown empty */
   }

@@ -126,16 +126,20 @@ export async function vehicleView(ctx) {
   if (!ctx.info.features.vehicles) return noVehicles(ctx);
   const id = ctx.params[0] ?? '';
   const range = rangeOf(ctx.query, '1h');
-  /** @type {{signals: Signal[]}} */
-  const catalog = await getJson('/api/vehicle-signals');
+  // the catalog, the latest vector and the score history at once
+  /** @type {Promise<{signals: Signal[]}>} */
+  const catalogP = getJson('/api/vehicle-signals');
+  /** @type {Promise<{source: string, points: Array<{t: number, value: number | null}>}>} */
+  const scoresP = getJson(`/api/ui/vehicles/${encodeURIComponent(id)}/scores?from=${encodeURIComponent(range.from)}&to=${encodeURIComponent(range.to)}&points=800`);
+  scoresP.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+  const latestP = getJson(`/api/vehicles/${encodeURIComponent(id)}/latest`).catch((err) => {
+    if (/** @type {{status?: number}} */ (err).status === 404) return null;
+    throw err;
+  });
+  const catalog = await catalogP;
   const signals = new Map(catalog.signals.map((s) => [s.id, s]));
   /** @type {{vehicleId: string, vector: {ts: number, flags: Array<{rule: string, message: string}>, missing: string[], filled: string[], outOfRange: string[], values: Record<string, number | null>} | null, prediction: {score: number | null, label: string, threshold: number, modelName: string, modelVersion: string} | null, measurements: Record<string, {ts: number, value: number, flagged?: boolean}>} | null} */
-  let latest = null;
-  try {
-    latest = await getJson(`/api/vehicles/${encodeURIComponent(id)}/latest`);
-  } catch (err) {
-    if (/** @type {{status?: number}} */ (err).status !== 404) throw err;
-  }
+  const latest = /** @type {any} */ (await latestP);
   const cards = h('div', { class: 'cards', 'aria-live': 'polite' });
   const flagsBox = h('div');
   const signalsBox = h('div');
@@ -216,8 +220,7 @@ export async function vehicleView(ctx) {
   // the score's history: downsampled on the server; a gap in the vectors breaks the line
   let threshold = latest?.prediction?.threshold ?? null;
   try {
-    /** @type {{source: string, points: Array<{t: number, value: number | null}>}} */
-    const hist = await getJson(`/api/ui/vehicles/${encodeURIComponent(id)}/scores?from=${encodeURIComponent(range.from)}&to=${encodeURIComponent(range.to)}&points=800`);
+    const hist = await scoresP;
     const t = hist.points.map((p) => p.t);
     const steps = t.slice(1).map((x, i) => x - t[i]).sort((a, b) => a - b);
     const step = steps[Math.floor(steps.length / 2)] ?? 1000;
