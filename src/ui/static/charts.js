@@ -7,7 +7,7 @@ export const COLORS = ['#1f6feb', '#d1495b', '#2e8540', '#8e44ad', '#e08e0b', '#
 
 /**
  * @typedef {{label: string, color?: string, unit?: string, scale?: string, dash?: number[], width?: number, fill?: string}} SeriesSpec
- * @typedef {{title?: string, series: SeriesSpec[], height?: number, units?: Record<string, string>, windowS?: number | null, gapS?: number, ariaLabel?: string}} ChartSpec
+ * @typedef {{title?: string, series: SeriesSpec[], height?: number, units?: Record<string, string>, windowS?: number | null, gapS?: number, ariaLabel?: string, fixed?: {fromMs: number, toMs: number}}} ChartSpec
  */
 
 /** @type {Set<TimeChart>} */
@@ -50,7 +50,8 @@ export class TimeChart {
         ...(s.fill ? { fill: s.fill } : {}),
         scale: s.scale ?? 'y',
         spanGaps: false,
-        points: { show: false },
+        // dots while there are few points (a single prediction is visible before it has a line)
+        points: { show: (/** @type {UPlot} */ u) => (u.data[0]?.length ?? 0) < 30, size: 5 },
         value: (/** @type {UPlot} */ _u, /** @type {number | null} */ v) => (v === null || v === undefined ? '–' : `${fmt(v)}${s.unit ? ` ${s.unit}` : ''}`),
       })),
     ];
@@ -79,7 +80,21 @@ export class TimeChart {
       ...(spec.title ? { title: spec.title } : {}),
       series,
       axes,
-      scales: { x: { time: true } },
+      // the x axis spans the chosen time range (live: the last windowS seconds up to now), not
+      // just the data: a first point shows where it belongs, not stretched over years
+      scales: {
+        x: {
+          time: true,
+          range: (/** @type {UPlot} */ _u, /** @type {number} */ min, /** @type {number} */ max) => {
+            if (spec.fixed) return [spec.fixed.fromMs / 1000, spec.fixed.toMs / 1000];
+            if (this.windowS !== null) {
+              const now = Date.now() / 1000;
+              return [now - this.windowS, Math.max(now, Number.isFinite(max) ? max : now)];
+            }
+            return Number.isFinite(min) && max > min ? [min, max] : [(min || Date.now() / 1000) - 60, (max || Date.now() / 1000) + 1];
+          },
+        },
+      },
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
     };

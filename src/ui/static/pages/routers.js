@@ -298,6 +298,7 @@ export async function routerView(ctx) {
   const interval = ctx.info.polling_interval;
   const gapS = interval * 2.5;
   const windowS = range.live ? range.seconds : null;
+  const fixed = range.live ? undefined : { fromMs: Date.parse(range.from), toMs: Date.parse(range.to) };
 
   const latest = h('div', { class: 'cards', 'aria-live': 'polite' });
   const modelBadge = h('span', { class: 'badge' }, '…');
@@ -317,9 +318,9 @@ export async function routerView(ctx) {
     h('div', { class: 'grid2' }, h('section', {}, h('h2', {}, 'Average packet length'), charts.packet_length), h('section', {}, h('h2', {}, 'Rates'), charts.rates)),
     status,
   );
-  const power = new TimeChart(charts.power, { series: [{ label: 'power', unit: 'W' }], units: { y: 'W' }, windowS, gapS, ariaLabel: `power of ${id} (W)` });
-  const occupation = new TimeChart(charts.occupation, { series: [{ label: 'occupation', unit: '%', color: '#2e8540' }], units: { y: '%' }, windowS, gapS, ariaLabel: `occupation of ${id} (%)` });
-  const length = new TimeChart(charts.packet_length, { series: [{ label: 'packet length', unit: 'B', color: '#8e44ad' }], units: { y: 'bytes' }, windowS, gapS, ariaLabel: `average packet length of ${id} (bytes)` });
+  const power = new TimeChart(charts.power, { series: [{ label: 'power', unit: 'W' }], units: { y: 'W' }, windowS, gapS, ...(fixed ? { fixed } : {}), ariaLabel: `power of ${id} (W)` });
+  const occupation = new TimeChart(charts.occupation, { series: [{ label: 'occupation', unit: '%', color: '#2e8540' }], units: { y: '%' }, windowS, gapS, ...(fixed ? { fixed } : {}), ariaLabel: `occupation of ${id} (%)` });
+  const length = new TimeChart(charts.packet_length, { series: [{ label: 'packet length', unit: 'B', color: '#8e44ad' }], units: { y: 'bytes' }, windowS, gapS, ...(fixed ? { fixed } : {}), ariaLabel: `average packet length of ${id} (bytes)` });
   const rates = new TimeChart(charts.rates, {
     series: [
       { label: 'packets/s', unit: 'pkt/s', color: '#e08e0b', scale: 'pps' },
@@ -328,6 +329,7 @@ export async function routerView(ctx) {
     units: { pps: 'packets/s', mbps: 'Mbit/s' },
     windowS,
     gapS,
+    ...(fixed ? { fixed } : {}),
     ariaLabel: `packet and bit rates of ${id}`,
   });
   const all = [power, occupation, length, rates];

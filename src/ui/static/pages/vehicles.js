@@ -165,9 +165,16 @@ export async function vehicleView(ctx) {
       { label: 'threshold', color: '#555', dash: [6, 4], width: 1 },
     ],
     windowS: range.live ? range.seconds : null,
+    ...(range.live ? {} : { fixed: { fromMs: Date.parse(range.from), toMs: Date.parse(range.to) } }),
     ariaLabel: `anomaly score of ${id} with the threshold`,
   });
-  const signalChart = new TimeChart(signalEl, { series: [{ label: 'value', color: '#1f6feb' }], height: 180, windowS: range.live ? range.seconds : null, ariaLabel: `signal history of ${id}` });
+  const signalChart = new TimeChart(signalEl, {
+    series: [{ label: 'value', color: '#1f6feb' }],
+    height: 180,
+    windowS: range.live ? range.seconds : null,
+    ...(range.live ? {} : { fixed: { fromMs: Date.parse(range.from), toMs: Date.parse(range.to) } }),
+    ariaLabel: `signal history of ${id}`,
+  });
 
   /** @param {VehicleState | null} s */
   const showState = (s) => {
