@@ -294,7 +294,7 @@ test('keyboard: 1–5 switch views, Tab reaches the navigation, / filters, ↑�
   assert.deepEqual(w.errors, []);
 });
 
-test('with authentication on, the page asks for a token, keeps it in the tab, and then loads', { skip: browser.skip, timeout: 60_000 }, async () => {
+test('with authentication on, the page asks for a token, keeps it in the tab, and then loads; without an energy exporter or a registry the views say so', { skip: browser.skip, timeout: 60_000 }, async () => {
   const token = newToken();
   const cfg = loadAppConfig(undefined, { '/auth/tokens': [tokenEntry('ui', token, ['read'])], '/energy/enabled': false }, {});
   const experiment = new ExperimentSource(loadExperiment(DEFAULT_EXPERIMENT_FILE));
@@ -312,6 +312,14 @@ test('with authentication on, the page asks for a token, keeps it in the tab, an
     await page.waitForFunction(() => document.querySelectorAll('tr[data-router]').length >= 7);
     assert.equal(await page.evaluate(() => sessionStorage.getItem('wattflow.token')), token);
     await page.waitForFunction(() => /live/.test(document.querySelector('#conn')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    // no energy exporter here: the Energy view says so instead of failing
+    await page.keyboard.press('4');
+    await ready(page, 'energy');
+    assert.match((await page.textContent('main .notice')) ?? '', /Energy exporter off/);
+    // and the views of parts this process does not run (role api: no registry, no vehicles)
+    await page.keyboard.press('3');
+    await ready(page, 'models');
+    assert.match((await page.textContent('main .notice')) ?? '', /registry does not run in this process/);
   } finally {
     await page.close();
     await app.stop();
