@@ -10,6 +10,7 @@ import { buildServer } from './server.js';
 import type { HttpLimits } from './http-limits.js';
 import type { Authenticator } from './auth.js';
 import { schemeOf, type TlsConfig } from './tls.js';
+import { portError } from './instance.js';
 
 export interface RunOptions {
   host: string;
@@ -62,7 +63,12 @@ export async function startComponents(components: Component[], opts: RunOptions)
       started.push(c);
       log.debug({ component: c.name }, 'component started');
     }
-    await app.listen({ host: opts.host, port: opts.port });
+    try {
+      await app.listen({ host: opts.host, port: opts.port });
+    } catch (err) {
+      // a port in use (or not allowed) is the operator's to fix: one clear line, not a stack
+      throw portError(err, opts.host, opts.port) ?? err;
+    }
   } catch (err) {
     await stop();
     throw err;

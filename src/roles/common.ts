@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../core/logger.js';
 import type { Fabric } from '../fabric/fabric.js';
 import { kafkaSecurityOptions, kafkaSecurityWarnings } from '../fabric/kafka-security.js';
 import { MemoryFabric } from '../fabric/memory-fabric.js';
+import { closest } from '../core/suggest.js';
 
 export const commonOptions = {
   config: { type: 'string', short: 'c' },
@@ -24,11 +25,31 @@ export const commonOptions = {
 export class UsageError extends Error {}
 
 export function parseRoleArgs<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  const all = { ...commonOptions, ...options };
   try {
-    return parseArgs({ args, options: { ...commonOptions, ...options }, allowPositionals: true, strict: true });
+    return parseArgs({ args, options: all, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(argsErrorMessage(err as Error & { code?: string }, all));
   }
+}
+
+/** Node's parseArgs errors in wattflow's words: the option, what is wrong, and the closest known option. */
+function argsErrorMessage(err: Error & { code?: string }, options: NonNullable<ParseArgsConfig['options']>): string {
+  const flag = /'(-{1,2}[^' ]+)/.exec(err.message)?.[1];
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag) {
+    const bare = flag.split('=')[0]!;
+    const guess = closest(bare.replace(/^-+/, ''), Object.keys(options));
+    return `unknown option ${bare}${guess ? ` — did you mean --${guess}?` : ''}`;
+  }
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    // "Option '-p, --port <value>' argument missing" / "Option '--json' does not take an argument"
+    const long = /--([\w-]+)/.exec(err.message)?.[1];
+    const opt = long ? `--${long}` : flag ?? 'an option';
+    if (/argument missing/.test(err.message)) return `${opt} needs a value (${opt} VALUE)`;
+    if (/does not take an argument/.test(err.message)) return `${opt} takes no value`;
+    return `${opt}: ${err.message}`;
+  }
+  return err.message;
 }
 
 export function loadRoleConfig(values: { config?: string; port?: string; host?: string }): AppConfig {

@@ -13,15 +13,33 @@ import { loadCsvDataset } from '../ml/dataset/index.js';
 import { sha256Hex } from '../ml/onnx/metadata.js';
 import { MODEL_TYPES, trainPowerModel, writeModelArtifacts, type HyperByType, type ModelType } from '../ml/train/index.js';
 import { parseFeatures } from '../registry/api.js';
-import { DEFAULT_REGISTRY_URL, RegistryClient, RegistryClientError, type PublicRecord, type ScopeArgs } from '../registry/client.js';
+import { RegistryClient, RegistryClientError, type PublicRecord, type ScopeArgs } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
 import { createRegistryComponents } from '../registry/index.js';
 import type { StatusReport } from '../registry/registry.js';
 import type { Role } from './role.js';
 import { createFabric, fabricComponent, loadRoleConfig, parseRoleArgs, roleLogger, serve, UsageError } from './common.js';
+import { loadAppConfig } from '../app-config.js';
+import { announceServer, chooseServer, DEFAULT_STATE_DIR, stateDirOf } from '../core/instance.js';
 import { experimentFor } from './network.js';
 
-const registryUrl = (flag: string | undefined): string => flag ?? process.env.WATTFLOW_REGISTRY_URL ?? DEFAULT_REGISTRY_URL;
+/**
+ * The registry a client talks to (printed on stderr): --registry, else registry.url
+ * (WATTFLOW_REGISTRY_URL or --config), else WATTFLOW_URL, else the `wattflow up` running from
+ * this directory (<storage.dir>/up.json), else http://127.0.0.1:8000 (src/core/instance.ts).
+ */
+function registryUrl(role: string, flag: string | undefined, configFile?: string): string {
+  let setting: string | undefined;
+  let stateDir = stateDirOf({ storage: { dir: DEFAULT_STATE_DIR } });
+  if (flag === undefined) {
+    const cfg = loadAppConfig(configFile);
+    setting = cfg.registry.url;
+    stateDir = stateDirOf(cfg);
+  }
+  const choice = chooseServer({ flag: { name: '--registry', value: flag }, setting: { name: 'registry.url / WATTFLOW_REGISTRY_URL', value: setting }, stateDir });
+  announceServer(role, choice, 'registry');
+  return choice.url;
+}
 
 /** Prints registry errors as one line and returns exit status 1. */
 async function reportErrors(fn: () => Promise<number | void>): Promise<number> {
@@ -151,7 +169,8 @@ export const trainRole: Role = {
     '',
     'Fits the model on a seeded train/test split, reports held-out MAE/MAPE/R², writes',
     '<out>/<name>-<version>.onnx and .json (default out: .wattflow/models). --register NAME uploads',
-    'it to the registry (default http://127.0.0.1:8000 or WATTFLOW_REGISTRY_URL) as the next',
+    'it to the registry (--registry, WATTFLOW_REGISTRY_URL, WATTFLOW_URL, the `up` running here, else',
+    'http://127.0.0.1:8000; the one used is printed) as the next',
     'version of NAME (created when missing); --alias sets e.g. staging or production. The registry',
     'token (scope models:write): --token, else WATTFLOW_TOKEN.',
     '',
@@ -185,7 +204,7 @@ export const trainRole: Role = {
     const target = values.target ?? (await defaultTarget(values.data));
     const name = values.name ?? values.register ?? `${routerType}-${modelType}`;
     return reportErrors(async () => {
-      const client = values.register ? new RegistryClient(registryUrl(values.registry), undefined, values.token) : undefined;
+      const client = values.register ? new RegistryClient(registryUrl('train', values.registry, v.config), undefined, values.token) : undefined;
       let version = values.version;
       if (!version && client) version = (await client.getModel(values.register!))?.next_version ?? '1';
       version ??= '1';
@@ -256,8 +275,10 @@ type ModelsValues = { [K in keyof typeof modelsOptions]?: (typeof modelsOptions)
 const MODELS_USAGE = [
   'usage: wattflow models <command> [args] [--registry URL] [--token T] [--json]',
   '',
-  'The model registry (REST API of `wattflow registry` / `wattflow up`; --registry URL,',
-  'else WATTFLOW_REGISTRY_URL, else http://127.0.0.1:8000). Bearer token: --token, else',
+  'The model registry (REST API of `wattflow registry` / `wattflow up`; --registry URL, else',
+  'WATTFLOW_REGISTRY_URL, else WATTFLOW_URL, else the `wattflow up` running from this directory',
+  '(.wattflow/up.json), else http://127.0.0.1:8000; the address used is printed on stderr).',
+  'Bearer token: --token, else',
   'WATTFLOW_TOKEN (scopes: read for list/show/download/status, models:write for create/upload/',
   'alias/unalias/delete, deploy for deploy/undeploy/rollback/switch).',
   '',
@@ -359,7 +380,7 @@ export const modelsRole: Role = {
     const values = v as ModelsValues;
     const [cmd, ...rest] = positionals;
     if (!cmd) throw new UsageError('a command is required');
-    const client = new RegistryClient(registryUrl(values.registry), undefined, values.token);
+    const client = new RegistryClient(registryUrl('models', values.registry, v.config), undefined, values.token);
     const out = (x: unknown) => console.log(JSON.stringify(x, null, 2));
     return reportErrors(async () => {
       switch (cmd) {

@@ -7,8 +7,11 @@
  *                      (optionally registered in the model registry: --register NAME)
  * The configuration is the app configuration plus the `vehicle` section (src/vehicle/config.ts).
  */
-import { existsSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { loadAppConfig } from '../app-config.js';
+import { announceServer, chooseServer, OperatorError, runningUp, shortPath, stateDirOf } from '../core/instance.js';
+import { StorageInUseError } from '../storage/sqlite-store.js';
 import type { Component } from '../core/component.js';
 import { openTimeSeriesStore } from '../storage/index.js';
 import { createMemoryStore, createNodeStore, buildVehicleApi, buildVehiclePredictor, createPredictionSink, predictorTransports, storeComponent } from '../vehicle/components.js';
@@ -110,10 +113,11 @@ export const vehiclePredictorRole: Role = {
     '  --model NAME@REF   download the model from the model registry (version or alias; sha256 checked);',
     '                     SIGHUP reloads it (follows a moved alias). Config: vehicle.model.ref',
     '  --registry URL     registry for --model NAME@REF (default vehicle.model.registryUrl, WATTFLOW_REGISTRY_URL,',
-    '                     else http://127.0.0.1:8000)',
+    '                     WATTFLOW_URL, the wattflow up running from this directory, else http://127.0.0.1:8000)',
     '  --demo-model       when the artifact does not exist, train it from the bundled demo logs',
     'Predictions go to InfluxDB (INFLUX_URL) as `prediction` and `vehicle_measurement` points; without',
-    'INFLUX_URL to the embedded storage (storage.dir). Use --port 8001 next to a vehicle-api on 8000.',
+    'INFLUX_URL to the embedded storage (storage.dir; beside a running `wattflow up`, which owns it, give this',
+    'role INFLUX_URL or its own WATTFLOW__storage__dir). Use --port 8001 next to a vehicle-api or up on 8000.',
   ].join('\n'),
   async run(args) {
     const { values } = parseRoleArgs(args, {
@@ -140,7 +144,10 @@ export const vehiclePredictorRole: Role = {
     const v = cfg.vehicle;
     const modelPath = modelPathOf(cfg, v) ?? DEFAULT_MODEL_PATH;
     const ref = values.model !== undefined && !isRegistryRef(values.model) ? undefined : v.model.ref;
-    const registryUrl = v.model.registryUrl ?? cfg.registry.url;
+    const setting = v.model.registryUrl !== undefined ? { name: values.registry !== undefined ? '--registry' : 'vehicle.model.registryUrl', value: v.model.registryUrl } : { name: 'registry.url / WATTFLOW_REGISTRY_URL', value: cfg.registry.url };
+    const registryChoice = ref ? chooseServer({ setting, stateDir: stateDirOf(cfg) }) : undefined;
+    if (registryChoice) announceServer('vehicle-predictor', registryChoice, 'registry');
+    const registryUrl = registryChoice?.url;
     const fromRegistry = async () => {
       const r = await loadRegistryVehicleModel(ref!, registryUrl);
       logger.info({ ref, version: r.version, sha256: r.sha256, model: r.model.version }, 'vehicle model loaded from the registry');
@@ -159,7 +166,15 @@ export const vehiclePredictorRole: Role = {
     const components: Component[] = [];
     let tsStore;
     if (!cfg.influx.url) {
-      tsStore = await openTimeSeriesStore({ dir: cfg.storage.dir, retentionHours: cfg.storage.retentionHours });
+      try {
+        tsStore = await openTimeSeriesStore({ dir: cfg.storage.dir, retentionHours: cfg.storage.retentionHours });
+      } catch (err) {
+        // the only reason this role opens the embedded storage: its predictions, without INFLUX_URL
+        if (err instanceof StorageInUseError) {
+          throw new OperatorError(`${err.message}; this role needs it only for its predictions: with INFLUX_URL set it does not open it`);
+        }
+        throw err;
+      }
       logger.warn({ dir: cfg.storage.dir }, 'INFLUX_URL not set: predictions go to the embedded storage');
       components.push({ name: 'embedded-storage', stop: () => tsStore!.close() });
     }
@@ -186,7 +201,8 @@ export const replayVehicleRole: Role = {
     '  --file LOG.csv          a log in the reference format (STAMP/value column pairs, units row; .csv or .CSV)',
     '  --vehicle-id ID         the vehicle to send as',
     '  --speed N               real time × N (default 1); --as-fast-as-possible sends without waiting',
-    '  --target URL            Vehicle API base URL (default http://127.0.0.1:8000)',
+    '  --target URL            Vehicle API base URL (default: WATTFLOW_URL, else the wattflow up running from',
+    '                          this directory (.wattflow/up.json), else http://127.0.0.1:8000; printed on stderr)',
     '  --batch N               measurements per request (default 500)',
     '  --token T               bearer token, scope ingest (default: WATTFLOW_TOKEN, else VEHICLE_API_TOKEN)',
     '  --start TIME            clock of the log\'s time 0: epoch ms or ISO 8601 (default: now; as fast as',
@@ -217,12 +233,14 @@ export const replayVehicleRole: Role = {
       startMs = /^\d+$/.test(values.start) ? Number(values.start) : Date.parse(values.start);
       if (!Number.isFinite(startMs)) throw new UsageError(`--start must be epoch ms or ISO 8601, got "${values.start}"`);
     }
-    const target = values.target ?? `http://127.0.0.1:${process.env.PORT ?? 8000}`;
+    const choice = chooseServer({ flag: { name: '--target', value: values.target }, stateDir: stateDirOf(loadAppConfig(values.config)) });
+    const target = choice.url;
     try {
       new URL(target);
     } catch {
-      throw new UsageError(`--target must be a URL, got "${target}"`);
+      throw new UsageError(`${choice.source === '--target' ? '--target' : choice.source} must be a URL, got "${target}"`);
     }
+    announceServer('replay-vehicle', choice, 'Vehicle API');
     const envToken = (name: string) => (process.env[name]?.trim() ? process.env[name]!.trim() : undefined);
     const token = values.token ?? envToken('WATTFLOW_TOKEN') ?? envToken('VEHICLE_API_TOKEN');
     const ac = new AbortController();
@@ -258,6 +276,13 @@ export const replayVehicleRole: Role = {
   },
 };
 
+/** The registry train-vehicle --register talks to (printed), as every client finds its server. */
+function registryFor(flag: string | undefined, setting: string | undefined, stateDir: string): string {
+  const choice = chooseServer({ flag: { name: '--registry', value: flag }, setting: { name: 'registry.url / WATTFLOW_REGISTRY_URL', value: setting }, stateDir });
+  announceServer('train-vehicle', choice, 'registry');
+  return choice.url;
+}
+
 /** --data arguments: files, or directories (their .csv/.CSV files). */
 function dataFiles(args: string[]): string[] {
   const out: string[] = [];
@@ -286,11 +311,15 @@ export const trainVehicleRole: Role = {
     '                              [--register NAME [--registry URL] [--alias A] [--token T]]',
     '',
     '  --data     reference-format logs (repeat, or list them after --data; directories: their .csv files)',
-    '  --out      the model artifact (default vehicle.model.path, else <storage.dir>/vehicle-model.json)',
+    '  --out      the model artifact (default: with --register, <storage.dir>/models/NAME-<version>.json;',
+    '             else vehicle.model.path, else <storage.dir>/vehicle-model.json — the model `wattflow up`',
+    '             serves: while an up runs from this directory it is not replaced without --force)',
+    '  --force    replace the model file the running `wattflow up` serves (then reload it: kill -HUP <pid>)',
     '  --contamination  expected share of anomalies in the training data (threshold quantile; default 0.01)',
     '  --register NAME  also upload the artifact to the model registry as the next version of NAME (kind',
     '                   vehicle-anomaly; the model is named NAME); --alias sets e.g. production to it.',
-    '                   Registry: --registry URL, else WATTFLOW_REGISTRY_URL, else http://127.0.0.1:8000;',
+    '                   Registry: --registry URL, else WATTFLOW_REGISTRY_URL, else WATTFLOW_URL, else the',
+    '                   wattflow up running from this directory, else http://127.0.0.1:8000 (printed);',
     '                   its token (scope models:write): --token, else WATTFLOW_TOKEN',
     'The alignment (cadence, maximum age) defaults to the vehicle.alignment config, as the API uses.',
   ].join('\n'),
@@ -308,6 +337,7 @@ export const trainVehicleRole: Role = {
       registry: { type: 'string' },
       alias: { type: 'string' },
       token: { type: 'string' },
+      force: { type: 'boolean' },
     });
     if (values.register !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(values.register)) {
       throw new UsageError(`--register: invalid model name "${values.register}" (letters, digits, . _ -)`);
@@ -316,7 +346,18 @@ export const trainVehicleRole: Role = {
     const files = dataFiles([...(values.data ?? []), ...positionals]);
     if (files.length === 0) throw new UsageError('--data FILE is required');
     const cfg = vehicleRoleConfig(values);
-    const out = values.out ?? modelPathOf(cfg, cfg.vehicle) ?? DEFAULT_MODEL_PATH;
+    const stateDir = stateDirOf(cfg);
+    const served = modelPathOf(cfg, cfg.vehicle) ?? DEFAULT_MODEL_PATH;
+    // the model file a running `up` serves is not replaced behind its back (issue 17)
+    const up = runningUp(stateDir);
+    const guard = (file: string) => {
+      if (up?.vehicle_model !== resolve(file) || values.force) return;
+      throw new OperatorError(
+        `${shortPath(file)} is the vehicle model the running wattflow up serves (pid ${up.pid}, ${up.url}): not replaced — ` +
+          'write elsewhere (--out FILE), register it (--register NAME), or replace it with --force (then reload it: kill -HUP ' + up.pid + ')',
+      );
+    };
+    if (values.out === undefined && values.register === undefined) guard(served);
     const seed = values.seed === undefined ? undefined : Number(values.seed);
     if (seed !== undefined && !Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got "${values.seed}"`);
     const contamination = positiveNumber('contamination', values.contamination);
@@ -341,13 +382,22 @@ export const trainVehicleRole: Role = {
       console.error(`wattflow train-vehicle: ${(err as Error).message}`);
       return 1;
     }
+    const out = values.out ?? (values.register !== undefined ? join(stateDir, 'models', `${values.register}-${result.artifact.version}.json`) : served);
+    let replaced: string | undefined;
+    if (existsSync(out)) {
+      try {
+        replaced = String((JSON.parse(readFileSync(out, 'utf8')) as { version?: unknown }).version ?? 'unknown');
+      } catch {
+        replaced = 'unreadable';
+      }
+    }
     saveModelArtifact(result.artifact, out);
     let registered: { version: string; url: string } | undefined;
     if (values.register !== undefined) {
       try {
         registered = await registerVehicleModel(result.artifact, {
           name: values.register,
-          registryUrl: values.registry ?? cfg.registry.url,
+          registryUrl: registryFor(values.registry, cfg.registry.url, stateDir),
           ...(values.alias ? { alias: values.alias } : {}),
           ...(values.token ? { token: values.token } : {}),
           source: basename(out),
@@ -358,7 +408,8 @@ export const trainVehicleRole: Role = {
       }
     }
     const a = result.artifact;
-    console.log(`vehicle model ${a.name} version ${a.version} → ${out} (${Date.now() - started} ms)`);
+    console.log(`vehicle model ${a.name} version ${a.version} → ${out} (${Date.now() - started} ms)${replaced !== undefined ? `; replaced version ${replaced}` : ''}`);
+    if (up && up.vehicle_model === resolve(out)) console.log(`  the running wattflow up (pid ${up.pid}) serves this file: reload it with kill -HUP ${up.pid}`);
     for (const f of a.training.files) console.log(`  ${f.name}: ${f.measurements} measurements → ${f.vectors} vectors`);
     console.log(`  features (${a.features.length}): ${a.features.join(', ')}`);
     console.log(`  isolation forest: ${a.training.trees} trees, sample ${a.forest.sampleSize}; threshold ${a.threshold} (contamination ${a.contamination}; ${result.anomalies}/${a.training.vectors} training vectors above)`);

@@ -26,8 +26,9 @@
  * deletes in chunks of 5,000 rows and yields between chunks.
  */
 import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import sqlite from 'node-sqlite3-wasm';
+import { OperatorError, runningUp, shortPath } from '../core/instance.js';
 import {
   DEFAULT_RANGE_LIMIT,
   finiteFields,
@@ -61,6 +62,24 @@ const PRUNE_CHUNK = 5000;
 const APPEND_CHUNK = 100;
 const SIMPLE_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * The storage file belongs to another live process (an expected operator error: one line, exit
+ * 2). Names the owner — a running `wattflow up` with its URL when it is one — and the ways out.
+ */
+export class StorageInUseError extends OperatorError {
+  constructor(
+    readonly file: string,
+    readonly owner: number,
+  ) {
+    const up = runningUp(dirname(file));
+    const who = up?.pid === owner ? `wattflow up (pid ${owner}, ${up.url})` : `process ${owner}`;
+    super(
+      `storage ${shortPath(file)} is in use by ${who}: one process at a time — stop it, or give this process its own storage ` +
+        `(WATTFLOW__storage__dir=DIR or storage.dir in --config)${up?.pid === owner ? '' : `; if process ${owner} is not wattflow, delete ${shortPath(`${file}.pid`)}`}`,
+    );
+  }
+}
+
 /** Paths opened by this process (a second open would hit the VFS lock with a vaguer error). */
 const openPaths = new Set<string>();
 
@@ -92,9 +111,7 @@ function acquire(file: string): void {
       /* vanished or unreadable: treat as stale */
     }
     if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
-      throw new Error(
-        `storage ${file} is in use by process ${owner} (one process at a time; if that process is not wattflow, delete ${pidFile})`,
-      );
+      throw new StorageInUseError(file, owner);
     }
     try {
       unlinkSync(pidFile);
