@@ -758,8 +758,18 @@ export class Registry {
           }
           let target = cur.previous;
           if (target?.kind === 'model') {
-            const v = await this.resolveVersion(target.model, target.version);
-            target = await this.modelTarget(v, `${v.model}@${v.version}`, undefined, true);
+            // the previous target as it was: a version, or an alias it followed (if the alias
+            // still exists it is followed again, at its current version); never a silent change
+            // from following an alias to a fixed version (`→ ne40@1 (was ne40@1)` of issue 17)
+            const prev: ModelTarget = target;
+            let followed: string | undefined;
+            let v: VersionRecord | undefined;
+            if (prev.alias) {
+              v = await this.resolveVersion(prev.model, prev.alias).catch(() => undefined);
+              if (v) followed = prev.alias;
+            }
+            v ??= await this.resolveVersion(prev.model, prev.version);
+            target = await this.modelTarget(v, `${v.model}@${followed ?? v.version}`, followed, true);
           }
           changes.push({ scope, target });
         }

@@ -326,12 +326,59 @@ const scopeLabel = (s: PublicRecord['scope']): string => (s.kind === 'router' ? 
 const targetText = (t: PublicRecord['target'] | undefined): string =>
   !t ? '(cleared: broader scope or experiment default)' : t.kind === 'dummy' ? 'dummy (formula)' : `${t.model}@${t.version}${t.alias ? ` (follows @${t.alias})` : ''}`;
 
+/** Same target: both cleared, both the formula, or the same model version followed the same way. */
+function sameTarget(a: PublicRecord['target'] | null | undefined, b: PublicRecord['target'] | null | undefined): boolean {
+  if (!a || !b) return !a && !b;
+  if (a.kind === 'dummy' || b.kind === 'dummy') return a.kind === b.kind;
+  return a.model === b.model && a.version === b.version && (a.alias ?? '') === (b.alias ?? '');
+}
+
+function recordLines(records: PublicRecord[], verb: string): string[] {
+  return records.map((r) => {
+    const was = r.previous === undefined ? '' : sameTarget(r.target, r.previous) ? '   (unchanged: it already was the target)' : `   (was ${r.previous === null ? 'not set' : targetText(r.previous)})`;
+    return `${verb} ${scopeLabel(r.scope).padEnd(16)} → ${targetText(r.target)}${was}`;
+  });
+}
+
+const APPLY_LINE = 'inference workers apply it within seconds: `wattflow models status` shows desired vs actual';
+
 function printRecords(records: PublicRecord[], verb: string): void {
-  for (const r of records) {
-    const was = r.previous === undefined ? '' : `   (was ${r.previous === null ? 'not set' : targetText(r.previous)})`;
-    console.log(`${verb} ${scopeLabel(r.scope).padEnd(16)} → ${targetText(r.target)}${was}`);
+  for (const l of recordLines(records, verb)) console.log(l);
+  console.log(APPLY_LINE);
+}
+
+/**
+ * A deployment's records, plus the routers a broad scope does not reach: a router uses the
+ * narrowest scope with a target (router > router type > all), so `deploy … --all` or
+ * `rollback --all` leaves a router with its own deployment where it is — said, not hidden.
+ */
+async function printDeployment(client: RegistryClient, records: PublicRecord[], verb: string): Promise<void> {
+  for (const l of recordLines(records, verb)) console.log(l);
+  const broad = records.filter((r) => r.target && r.scope.kind !== 'router');
+  if (broad.length > 0) {
+    let rows: StatusReport['routers'] = [];
+    try {
+      rows = (await client.status()).routers;
+    } catch {
+      /* the status is a courtesy here */
+    }
+    for (const r of broad) {
+      const key = scopeLabel(r.scope);
+      const kept = rows.filter(
+        (row) =>
+          row.desired_scope !== '' &&
+          row.desired_scope !== key &&
+          (r.scope.kind === 'all' || (r.scope.kind === 'router_type' && row.router_type === r.scope.router_type && row.desired_scope.startsWith('router:'))),
+      );
+      for (const row of kept) {
+        console.log(
+          `  ${row.router} stays on ${row.desired} (its narrower deployment ${row.desired_scope} wins: ` +
+            `\`wattflow models undeploy --routers ${row.router}\` to let ${key} apply, or \`wattflow models switch …\` to set every router of ${key})`,
+        );
+      }
+    }
   }
-  console.log('inference workers apply it within seconds: `wattflow models status` shows desired vs actual');
+  console.log(APPLY_LINE);
 }
 
 export function formatStatus(s: StatusReport): string {
@@ -473,7 +520,7 @@ export const modelsRole: Role = {
         case 'deploy': {
           if (!rest[0]) throw new UsageError('models deploy NAME@VERSION|NAME@ALIAS (--routers r1,r3 | --router-type T | --all)');
           const records = await client.deploy({ ...scopeOf(values), ...(rest[0] === 'dummy' ? { dummy: true } : { ref: rest[0] }), ...(values.force ? { force: true } : {}) });
-          return values.json ? out(records) : printRecords(records, 'deployed');
+          return values.json ? out(records) : printDeployment(client, records, 'deployed');
         }
         case 'undeploy': {
           const records = await client.undeploy(scopeOf(values));
@@ -481,7 +528,7 @@ export const modelsRole: Role = {
         }
         case 'rollback': {
           const records = await client.rollback(scopeOf(values));
-          return values.json ? out(records) : printRecords(records, 'rolled back');
+          return values.json ? out(records) : printDeployment(client, records, 'rolled back');
         }
         case 'switch': {
           const mode = rest[0];

@@ -232,4 +232,23 @@ describe('registry REST API, CLI and KServe V2', () => {
     assert.match(html, /api-worker/);
     assert.doesNotMatch(html, /<script/);
   });
+
+  test('the README\'s rollback: a broad deploy says which routers keep a narrower deployment; rollback restores the previous target as it was (issue 17)', async () => {
+    let r = await cli(modelsRole, ['switch', 'model', 'ne40@production', ...reg()]);
+    assert.equal(r.code, 0, r.err);
+    r = await cli(modelsRole, ['switch', 'dummy', '--routers', 'r1', ...reg()]);
+    assert.equal(r.code, 0, r.err);
+    r = await cli(modelsRole, ['deploy', 'ne40@1', '--all', ...reg()]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /deployed all +→ ne40@1 +\(was ne40@1 \(follows @production\)\)/);
+    assert.match(r.out, /r1 stays on dummy \(its narrower deployment router:r1 wins: `wattflow models undeploy --routers r1` to let all apply/);
+    r = await cli(modelsRole, ['rollback', '--all', ...reg()]);
+    assert.equal(r.code, 0, r.err);
+    // the previous target exactly: following @production again — not "→ ne40@1 (was ne40@1)"
+    assert.match(r.out, /rolled back all +→ ne40@1 \(follows @production\) +\(was ne40@1\)/);
+    assert.match(r.out, /r1 stays on dummy/);
+    r = await cli(modelsRole, ['deploy', 'ne40@production', '--all', ...reg()]);
+    assert.match(r.out, /deployed all +→ ne40@1 \(follows @production\) +\(unchanged: it already was the target\)/);
+    await cli(modelsRole, ['undeploy', '--routers', 'r1', ...reg()]);
+  });
 });
