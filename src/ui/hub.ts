@@ -146,6 +146,10 @@ export interface StreamFilter {
 }
 
 const STATE_TYPES = new Set(['router', 'vehicle', 'health', 'energy', 'experiment']);
+/** Notices (dead letters, model changes) held for a congested client, at most. */
+const MAX_PENDING_NOTICES = 10_000;
+/** Vehicles whose latest state the hub keeps, at most (the oldest reported is forgotten first). */
+const MAX_VEHICLES = 10_000;
 
 function matches(f: StreamFilter, ev: { type: string; key: string }): boolean {
   switch (ev.type) {
@@ -191,8 +195,10 @@ class StreamClient {
     if (this.closed || !matches(this.filter, ev)) return;
     if (this.congested) {
       if (!STATE_TYPES.has(ev.type)) {
-        // a dead letter or notice: kept in order with the states (no newer state replaces it)
-        this.pending.set(`${ev.key}#${ev.seq}`, ev);
+        // a dead letter or notice: kept in order with the states (no newer state replaces it),
+        // up to a bound (a client that stays stuck loses notices, never a latest state)
+        if (this.pending.size < MAX_PENDING_NOTICES) this.pending.set(`${ev.key}#${ev.seq}`, ev);
+        else coalescedTotal.inc();
       } else {
         if (this.pending.has(ev.key)) coalescedTotal.inc();
         this.pending.delete(ev.key); // re-inserted last: pending stays in seq order
@@ -418,7 +424,11 @@ export class LiveHub {
       };
       this.vehicles.delete(v.vehicleId);
       this.vehicles.set(v.vehicleId, state);
-      if (this.vehicles.size > 10_000) this.vehicles.delete(this.vehicles.keys().next().value!);
+      if (this.vehicles.size > MAX_VEHICLES) {
+        const oldest = this.vehicles.keys().next().value!;
+        this.vehicles.delete(oldest);
+        this.latest.delete(`v:${oldest}`);
+      }
       this.emit('vehicle', `v:${v.vehicleId}`, state);
     }
   }
@@ -526,7 +536,11 @@ export class LiveHub {
     this.unsubscribe = this.o.experiment.onChange(async (exp) => {
       for (const r of exp.routers) this.entry(r.id);
       const ids = new Set(exp.routers.map((r) => r.id));
-      for (const id of this.routers.keys()) if (!ids.has(id)) this.routers.delete(id);
+      for (const id of this.routers.keys()) {
+        if (ids.has(id)) continue;
+        this.routers.delete(id);
+        this.latest.delete(`r:${id}`); // a removed router is not sent to new streams
+      }
       const next = this.mlTopics();
       await fabric.ensureTopics(next.map((name) => ({ name })));
       await this.mlSub?.updateTopics(next);
