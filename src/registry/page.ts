@@ -13,10 +13,38 @@ const num = (v: number | null | undefined, digits = 3): string => (typeof v === 
 
 const size = (n: number): string => (n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`);
 
+/**
+ * A vehicle model (kind vehicle-anomaly): an isolation forest over the vehicle signals, served by
+ * `wattflow vehicle-predictor --model NAME@REF` — its own columns, not a power model's (MAE in W).
+ */
+function vehicleSection(m: ModelSummary): string {
+  const rows = [...m.versions]
+    .reverse()
+    .map(
+      (v) => `<tr>
+  <td><b>${esc(v.version)}</b></td><td>${esc(v.created_at.replace('T', ' ').slice(0, 19))}</td><td>vehicle anomaly (${esc(v.vehicle?.algorithm ?? 'isolation forest')})</td>
+  <td class="n">${v.vehicle?.features ?? '–'}</td><td class="n">${num(v.vehicle?.threshold, 4)}</td><td class="n">${num(v.vehicle?.contamination, 3)}</td><td class="n">${v.vehicle?.trees ?? '–'}</td><td class="n">${v.vehicle?.training_vectors ?? '–'}</td>
+  <td class="n">${size(v.size)}</td><td><code title="${esc(v.sha256)}">${esc(v.sha256.slice(0, 12))}</code></td>
+  <td>${v.aliases.map((a) => `<span class="tag">${esc(a)}</span>`).join(' ')}</td>
+</tr>`,
+    )
+    .join('\n');
+  const ref = `${m.name}@${Object.keys(m.aliases)[0] ?? m.latest_version ?? '1'}`;
+  return `<h2>${esc(m.name)}</h2>
+<p>vehicle anomaly model · ${m.versions.length} version(s) · aliases: ${
+    Object.entries(m.aliases)
+      .map(([a, v]) => `${esc(a)} → ${esc(v)}`)
+      .join(', ') || 'none'
+  } · served by <code>wattflow vehicle-predictor --model ${esc(ref)}</code>, not deployed to inference workers</p>
+<table><thead><tr><th>version</th><th>created (UTC)</th><th>type</th><th>features</th><th>score threshold</th><th>contamination</th><th>trees</th><th>training vectors</th><th>size</th><th>sha256</th><th>aliases</th></tr></thead>
+<tbody>${rows || '<tr><td colspan="11">no versions</td></tr>'}</tbody></table>`;
+}
+
 export function renderRegistryPage(models: ModelSummary[], status: StatusReport, store: string): string {
   const modelSections = models.length
     ? models
         .map((m) => {
+          if (m.versions.length > 0 && m.versions.every((v) => v.kind === 'vehicle-anomaly')) return vehicleSection(m);
           const rows = [...m.versions]
             .reverse()
             .map(

@@ -49,7 +49,7 @@ import {
 } from './control.js';
 import { counted, RegistryError } from './errors.js';
 import { smokeCheck } from './smoke.js';
-import { artifactKeysVehicle, isVehicleMetadata, looksLikeVehicleArtifact, validateVehicleArtifact, VEHICLE_MODEL_KIND, VEHICLE_ROUTER_TYPE, vehicleMetadataOf } from './vehicle-models.js';
+import { artifactKeysVehicle, isVehicleMetadata, looksLikeVehicleArtifact, validateVehicleArtifact, VEHICLE_MODEL_KIND, VEHICLE_ROUTER_TYPE, vehicleMetadataOf, type VehicleModelMetadata } from './vehicle-models.js';
 import { compareVersions, RegistryStore, type KvLike, type ModelRecord, type VersionRecord } from './store.js';
 
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -136,6 +136,10 @@ export interface VersionSummary {
   deployed_to: string[];
   served_by: string[];
   artifact_uri: string;
+  /** `vehicle-anomaly` for a vehicle model (an isolation forest scoring vehicle vectors, not a power model). */
+  kind?: 'vehicle-anomaly';
+  /** A vehicle model's own figures (instead of power metrics in W). */
+  vehicle?: { algorithm: string; features: number; threshold: number; contamination: number; trees: number; training_vectors: number };
 }
 
 export interface RouterStatusRow {
@@ -165,6 +169,27 @@ export interface RegistryOptions {
   baseUrl?: () => string | undefined;
   maxArtifactBytes?: number;
   now?: () => Date;
+}
+
+/** The summary fields of a vehicle model version (its own figures, not power metrics). */
+function vehicleSummary(v: VersionRecord): Pick<VersionSummary, 'kind' | 'vehicle'> {
+  const m = v.metadata as Partial<VehicleModelMetadata>;
+  const x = m.vehicle;
+  return {
+    kind: VEHICLE_MODEL_KIND,
+    ...(x
+      ? {
+          vehicle: {
+            algorithm: x.algorithm,
+            features: m.features?.length ?? 0,
+            threshold: x.threshold,
+            contamination: x.contamination,
+            trees: x.trees,
+            training_vectors: x.training_vectors,
+          },
+        }
+      : {}),
+  };
 }
 
 function nextVersion(versions: VersionRecord[]): string {
@@ -336,6 +361,7 @@ export class Registry {
         .filter((w) => w.state === 'running' && w.models.some((x) => x.model === m.name && x.version === v.version))
         .map((w) => w.worker),
       artifact_uri: v.artifact.uri,
+      ...(v.kind === VEHICLE_MODEL_KIND ? vehicleSummary(v) : {}),
     };
   }
 

@@ -439,7 +439,7 @@ export const modelsRole: Role = {
           for (const m of models) {
             if (m.versions.length === 0) rows.push([m.name, '-', '', m.router_type ?? '', '', '', '', '', '', '']);
             for (const ver of m.versions) {
-              rows.push([m.name, ver.version, ver.model_type, ver.router_type, fmt(ver.metrics?.MAE), fmt(ver.metrics?.MAPE), fmt(ver.metrics?.R2), ver.aliases.join(','), ver.deployed_to.join(','), ver.served_by.join(',')]);
+              rows.push([m.name, ver.version, ver.kind ?? ver.model_type, ver.router_type, fmt(ver.metrics?.MAE), fmt(ver.metrics?.MAPE), fmt(ver.metrics?.R2), ver.aliases.join(','), ver.deployed_to.join(','), ver.served_by.join(',')]);
             }
           }
           return console.log(table(rows));
@@ -476,7 +476,7 @@ export const modelsRole: Role = {
             if (values.json) return out(m);
             console.log(`${m.name}${m.description ? ` — ${m.description}` : ''}\n  router type ${m.router_type ?? '-'}; aliases: ${Object.entries(m.aliases).map(([a, x]) => `${a}→${x}`).join(', ') || 'none'}`);
             const rows = [['  VERSION', 'CREATED', 'TYPE', 'MAE', 'MAPE%', 'R2', 'SIZE', 'SHA256', 'DEPLOYED TO', 'SERVED BY']];
-            for (const x of m.versions) rows.push([`  ${x.version}`, x.created_at, x.model_type, fmt(x.metrics?.MAE), fmt(x.metrics?.MAPE), fmt(x.metrics?.R2), String(x.size), x.sha256.slice(0, 12), x.deployed_to.join(','), x.served_by.join(',')]);
+            for (const x of m.versions) rows.push([`  ${x.version}`, x.created_at, x.kind ?? x.model_type, fmt(x.metrics?.MAE), fmt(x.metrics?.MAPE), fmt(x.metrics?.R2), String(x.size), x.sha256.slice(0, 12), x.deployed_to.join(','), x.served_by.join(',')]);
             return console.log(table(rows));
           }
           const ver = await client.showVersion(name, selector);

@@ -126,6 +126,17 @@ for (const st of stores) {
 
       const loaded = await loadRegistryVehicleModel('fleet@production', url);
       assert.equal(loaded.version, '1');
+      assert.deepEqual(loaded.model.registry, { name: 'fleet', version: '1' });
+      // the registry page shows it as a vehicle model, not a power model (issue 17: type external, MAE in W)
+      const page = await (await fetch(`${url}/registry`)).text();
+      const fleet = page.slice(page.indexOf('<h2>fleet</h2>'));
+      const section = fleet.slice(0, fleet.indexOf('</table>'));
+      assert.match(section, /vehicle anomaly model/);
+      assert.match(section, /<th>score threshold<\/th>/);
+      assert.match(section, /wattflow vehicle-predictor --model fleet@production/);
+      assert.doesNotMatch(section, /MAE|external/);
+      const list = await cli(modelsRole, ['list', '--registry', url]);
+      assert.match(list.out, /fleet +1 +vehicle-anomaly /);
       assert.equal(loaded.model.version, local.version);
       const dl = await cli(modelsRole, ['download', 'fleet@production', '--out', join(dir, 'dl'), '--registry', url]);
       assert.equal(dl.code, 0, dl.err);
@@ -150,8 +161,15 @@ for (const st of stores) {
         body: JSON.stringify({ inputs: [{ name: 'features', shape: [1, F], datatype: 'FP32', data: row }] }),
       });
       assert.equal(res.status, 200);
-      const body = (await res.json()) as { model_version: string; outputs: Array<{ name: string; data: unknown[] }> };
-      assert.equal(body.model_version, local.version);
+      const body = (await res.json()) as { model_version: string; parameters: { artifact_version?: string }; outputs: Array<{ name: string; data: unknown[] }> };
+      // the registry version (issue 17: it was the content hash); the hash is the artifact_version
+      assert.equal(body.model_version, '1');
+      assert.equal(body.parameters.artifact_version, local.version);
+      const meta = (await (await fetch(`${base}/v2/models/fleet`)).json()) as { versions: string[]; parameters: { artifact_version?: string } };
+      assert.deepEqual(meta.versions, ['1']);
+      assert.equal(meta.parameters.artifact_version, local.version);
+      assert.equal((await fetch(`${base}/v2/models/fleet/versions/1/ready`)).status, 200);
+      assert.equal((await fetch(`${base}/v2/models/fleet/versions/${local.version}/ready`)).status, 200, 'the content hash still names it');
       const values = Object.fromEntries(local.features.map((f, i) => [f, row[i]!]));
       const own = local.score({ vehicleId: 'x', ts: 0, seq: 1, values, sourceTs: {}, missing: [], filled: [], outOfRange: [], flags: [] });
       assert.deepEqual(body.outputs.find((o) => o.name === 'score')!.data, [Math.fround(own.score!)]); // FP32 as declared

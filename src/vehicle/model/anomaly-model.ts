@@ -84,7 +84,10 @@ export interface VehicleScore {
 /** What the predictor needs from a model (the default one is the isolation forest below). */
 export interface VehicleModel {
   readonly name: string;
+  /** The artifact's content hash. */
   readonly version: string;
+  /** The registry version it was loaded as (`--model NAME@REF`); absent for a model file. */
+  readonly registry?: { name: string; version: string };
   readonly features: readonly string[];
   readonly threshold: number;
   score(v: AlignedVector): VehicleScore;
@@ -108,7 +111,10 @@ export class IsolationForestModel implements VehicleModel {
   private readonly hi: Float64Array;
   private readonly width: Float64Array;
 
-  constructor(readonly artifact: VehicleModelArtifact) {
+  constructor(
+    readonly artifact: VehicleModelArtifact,
+    readonly registry?: { name: string; version: string },
+  ) {
     this.name = artifact.name;
     this.version = artifact.version;
     this.features = artifact.features;

@@ -61,7 +61,8 @@ export async function loadRegistryVehicleModel(ref: string, registryUrl?: string
     throw new ModelFileError(label, `not valid JSON: ${(err as Error).message}`);
   }
   const artifact: VehicleModelArtifact = checkArtifact(doc, label);
-  return { model: new IsolationForestModel(artifact), version: d.version, sha256: sha };
+  // the registry version travels with the model: V2 answers name it (model_version), not the content hash
+  return { model: new IsolationForestModel(artifact, { name, version: d.version }), version: d.version, sha256: sha };
 }
 
 /** Uploads a trained artifact as the next version of NAME (optionally setting an alias). */

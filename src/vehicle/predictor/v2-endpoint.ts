@@ -9,7 +9,9 @@
  *   POST /v2/models/{name}[/versions/{v}]/infer
  *
  * {name} is the vehicle model's name (`vehicle-anomaly` unless trained with another), {v} its
- * version (the artifact's content hash). Tensors:
+ * version: the registry version when the model came from the registry (`--model NAME@REF`; the
+ * content hash is then `parameters.artifact_version`), else the artifact's content hash; either
+ * is accepted in a path. Tensors:
  *   input  `features`  FP32 (FP64 accepted) [N, F]: one row per vector, the columns the model's
  *          features in the metadata's order (`parameters.features`); values in catalog units,
  *          used at the precision sent (not rounded to single precision). Missing features are
@@ -47,6 +49,7 @@ import { VEHICLE_ID_PATTERN } from '../store/store.js';
 import { modelInfo, MAX_VECTORS_PER_REQUEST } from './json-endpoint.js';
 import { predictionOf, type VehiclePrediction } from './prediction.js';
 import type { VehiclePredictor } from './predictor.js';
+import type { VehicleModel } from '../model/anomaly-model.js';
 
 const PLATFORM = 'wattflow_isolation_forest';
 export const V2_INPUT = 'features';
@@ -54,19 +57,28 @@ export const V2_OUTPUTS = ['score', 'label'] as const;
 /** `score` of a row without one (insufficient_data). */
 export const NO_SCORE = -1;
 
+/** The version V2 answers name: the registry's when the model came from the registry, else the content hash. */
+export const servedVersion = (m: VehicleModel): string => m.registry?.version ?? m.version;
+
 /** The V2 model metadata of the predictor's model. */
 export function v2Metadata(predictor: VehiclePredictor): Record<string, unknown> {
   const m = predictor.model;
   return {
     name: m.name,
-    versions: [m.version],
+    versions: [servedVersion(m)],
     platform: PLATFORM,
     inputs: [{ name: V2_INPUT, datatype: 'FP32', shape: [-1, m.features.length] }],
     outputs: [
       { name: 'score', datatype: 'FP32', shape: [-1] },
       { name: 'label', datatype: 'BYTES', shape: [-1] },
     ],
-    parameters: { ...modelInfo(predictor), features: [...m.features], labels: ['normal', 'anomaly', 'implausible', 'insufficient_data'], no_score: NO_SCORE },
+    parameters: {
+      ...modelInfo(predictor),
+      features: [...m.features],
+      labels: ['normal', 'anomaly', 'implausible', 'insufficient_data'],
+      no_score: NO_SCORE,
+      ...(m.registry ? { artifact_version: m.version, registry_version: m.registry.version } : {}),
+    },
   };
 }
 
@@ -177,7 +189,8 @@ export function decodeV2Request(body: unknown, features: readonly string[], now 
 
 /** The vehicle predictor as a V2 provider (see src/network/inference/v2-server.ts). */
 export function vehicleV2Provider(predictor: VehiclePredictor, logger: Logger, opts: { predict: boolean; ready: () => true | string }): V2Provider {
-  const matches = (name: string, version?: string) => name === predictor.model.name && (version === undefined || version === predictor.model.version);
+  const matches = (name: string, version?: string) =>
+    name === predictor.model.name && (version === undefined || version === predictor.model.version || version === predictor.model.registry?.version);
 
   const infer = async ({ body: reqBody, caller }: V2InferContext): Promise<V2Answer> => {
     const started = performance.now();
@@ -221,9 +234,10 @@ export function vehicleV2Provider(predictor: VehiclePredictor, logger: Logger, o
       status: 200,
       body: {
         model_name: model.name,
-        model_version: model.version,
+        model_version: servedVersion(model),
         ...(body.id !== undefined ? { id: body.id } : {}),
         parameters: {
+          ...(model.registry ? { artifact_version: model.version } : {}),
           processing_time_ms: performance.now() - started,
           threshold: model.threshold,
           written: decoded.write,
@@ -238,9 +252,9 @@ export function vehicleV2Provider(predictor: VehiclePredictor, logger: Logger, o
     label: 'this vehicle predictor',
     serverName: 'wattflow-vehicle-predictor',
     extensions: [],
-    models: () => [{ name: predictor.model.name, version: predictor.model.version, platform: PLATFORM }],
+    models: () => [{ name: predictor.model.name, version: servedVersion(predictor.model), platform: PLATFORM }],
     ready: opts.ready,
-    resolve: (name, version) => (matches(name, version) ? predictor.model.version : undefined),
+    resolve: (name, version) => (matches(name, version) ? servedVersion(predictor.model) : undefined),
     metadata: () => v2Metadata(predictor),
     modelReady: () => opts.ready() === true,
     ...(opts.predict ? { infer } : {}),
