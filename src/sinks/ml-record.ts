@@ -4,8 +4,10 @@
  *
  *   time   epoch_timestamp (seconds, a string) → ms
  *   tags   router (the message key), experiment_id, router_type, model
- *          (router_type/model from the `ml_metadata` extension when present, else the
- *          experiment's router config: router type / model type; else 'huawei' / 'dummy')
+ *          (router_type/model from the `ml_metadata` extension when present — the model's
+ *          router type, which differs from the router's only for a model deployed with
+ *          --force —, else the experiment's router config: router type / model type; else
+ *          'huawei' / 'dummy')
  *   fields power (W), occupation (%), packet_length (B), packet_rate (pkt/s),
  *          byte_rate_mbps (Mbit/s, when the TP message has the byte rate),
  *          power_rate_occupation, power_rate_packet_length

@@ -18,7 +18,7 @@ export class DummyPredictor implements PowerPredictor {
     private readonly formula: DummyFormula,
   ) {
     const digest = createHash('sha256').update(readFileSync(formula.source)).digest('hex').slice(0, 12);
-    this.info = { model_type: 'dummy', model: `dummy:${routerType}`, version: digest };
+    this.info = { model_type: 'dummy', model: `dummy:${routerType}`, version: digest, router_type: routerType };
   }
 
   async predict(rows: PowerFeatures[]): Promise<PowerPrediction[]> {

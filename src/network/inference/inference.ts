@@ -87,7 +87,9 @@ export function createBatchPredictor(opts: BatchPredictorOptions) {
           out.push(opts.deadLetter(r.item.incoming, `prediction not finite (${bad}) for occupation ${r.features.occupation}, packet length ${r.features.packetLength}`));
           return;
         }
-        const ml = buildMl(r.item.message, p, { ...predictor.info, router_type: r.routerType, processing_time_ms: elapsed / rows.length }, now);
+        // ml_metadata.router_type: the model's (what it was made for), not the router's (issue 17;
+        // they differ only for a model deployed with --force); the sinks tag the router's own type
+        const ml = buildMl(r.item.message, p, { ...predictor.info, router_type: predictor.info.router_type ?? r.routerType, processing_time_ms: elapsed / rows.length }, now);
         out.push({ topic: exp.predictionsTopic(r.item.routerId), key: r.item.routerId, json: ml });
         hopLatency.observe({ hop: 'processor_to_inference' }, Math.max(0, now - r.item.incoming.timestamp) / 1000);
         const readAt = Number(r.item.message.epoch_timestamp) * 1000;

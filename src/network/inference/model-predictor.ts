@@ -71,7 +71,7 @@ export class ModelPredictor implements PowerPredictor {
     readonly metadata: ModelMetadata,
     opts: ModelPredictorOptions = {},
   ) {
-    this.info = { model_type: metadata.model_type, model: metadata.name, version: metadata.version };
+    this.info = { model_type: metadata.model_type, model: metadata.name, version: metadata.version, router_type: metadata.router_type };
     this.epsilon = opts.epsilon ?? DEFAULT_EPSILON;
     this.maxDelayMs = opts.maxDelayMs ?? 2;
     this.maxBatchRows = opts.maxBatchRows ?? 4096;

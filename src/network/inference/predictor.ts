@@ -23,6 +23,8 @@ export interface ModelInfo {
   /** Model name (dummy: `dummy:<router_type>`). */
   model: string;
   version: string;
+  /** The router type the model is for (dummy: the formula's router type; a trained model: its metadata's). */
+  router_type?: string;
 }
 
 export interface PowerPredictor {
