@@ -9,5 +9,6 @@ import { vehicleRoles } from './vehicle.js';
 import { tokenRole } from './token.js';
 import { upRole } from './up.js';
 import { energyExporterRole } from './energy.js';
+import { urlRole } from './url.js';
 
-export const roles: Role[] = [upRole, collectorRole, producerRole, processorRole, inferenceRole, apiRole, trainRole, modelsRole, registryRole, ...vehicleRoles, energyExporterRole, tokenRole];
+export const roles: Role[] = [upRole, collectorRole, producerRole, processorRole, inferenceRole, apiRole, trainRole, modelsRole, registryRole, ...vehicleRoles, energyExporterRole, tokenRole, urlRole];

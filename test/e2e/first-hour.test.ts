@@ -96,6 +96,15 @@ describe('a running up: clients find it, operator errors are one line', () => {
     assert.equal(elsewhere.code, 1);
   });
 
+  test('wattflow url prints the address the clients here use (the README\'s curl commands: curl -s $(wattflow url)/api/routers)', async () => {
+    const r = await run(['url'], env);
+    assert.equal(r.code, 0);
+    assert.equal(r.out.trim(), url);
+    const v = await run(['url', '--verbose'], { ...env, WATTFLOW_URL: 'http://127.0.0.1:9' });
+    assert.match(v.out, /^http:\/\/127\.0\.0\.1:9\n/);
+    assert.match(v.out, /wattflow url: WATTFLOW_URL/);
+  });
+
   test('replay-vehicle goes to the running up, not to 127.0.0.1:8000', async () => {
     const r = await run(['replay-vehicle', '--file', VEHICLE_LOG, '--vehicle-id', 'car-fh', '--as-fast-as-possible'], env);
     assert.equal(r.code, 0, r.out);
