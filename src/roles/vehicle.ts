@@ -10,7 +10,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { loadAppConfig } from '../app-config.js';
-import { announceServer, chooseServer, OperatorError, runningUp, shortPath, stateDirOf } from '../core/instance.js';
+import { announceServer, assertPortFree, chooseServer, OperatorError, runningUp, shortPath, stateDirOf } from '../core/instance.js';
 import { StorageInUseError } from '../storage/sqlite-store.js';
 import type { Component } from '../core/component.js';
 import { openTimeSeriesStore } from '../storage/index.js';
@@ -140,6 +140,8 @@ export const vehiclePredictorRole: Role = {
     const poll = positiveInt('poll-interval', values['poll-interval']);
     if (poll !== undefined) overrides['/vehicle/predictor/pollIntervalMs'] = poll;
     const cfg = checkedServerConfig(vehicleRoleConfig(values, overrides));
+    // beside a running up on the default port: say so first, before downloading or opening anything
+    await assertPortFree(cfg.http.host, cfg.http.port);
     const logger = roleLogger(cfg, 'vehicle-predictor');
     const v = cfg.vehicle;
     const modelPath = modelPathOf(cfg, v) ?? DEFAULT_MODEL_PATH;

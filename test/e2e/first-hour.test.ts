@@ -139,7 +139,10 @@ describe('a running up: clients find it, operator errors are one line', () => {
     assert.equal(predictor.code, 2, predictor.out);
     assert.match(predictor.out, /wattflow vehicle-predictor: registry http:\/\/127\.0\.0\.1:\d+ \(\S*up\.json/);
     assert.match(predictor.out, /in use by wattflow up .*with INFLUX_URL set it does not open it/);
-    noStack(second.out + busy.out + api.out + predictor.out);
+    const samePort = await run(['vehicle-predictor', '--model', 'fleet@production', '--port', String(port)], env);
+    assert.equal(samePort.code, 2, samePort.out);
+    assert.match(samePort.out, new RegExp(`wattflow vehicle-predictor: port ${port} is in use`));
+    noStack(second.out + busy.out + api.out + predictor.out + samePort.out);
   });
 
   test('a vehicle-predictor with its own storage finds the registry of the up started from this directory', async () => {
