@@ -47,6 +47,9 @@ const VERSION = (() => {
   }
 })();
 
+/** Router ids in natural order (r2 before r10); one collator, not one per comparison. */
+const ID_ORDER = new Intl.Collator(undefined, { numeric: true });
+
 export const FLEET_SORTS = ['id', 'power', 'occupation', 'packet_length', 'packet_rate', 'byte_rate_mbps', 'model', 'age'] as const;
 type FleetSort = (typeof FLEET_SORTS)[number];
 
@@ -252,14 +255,14 @@ export function createUi(o: UiOptions): Ui {
           ? all.filter((r) => r.id.toLowerCase().includes(needle) || (r.state?.model ?? '').toLowerCase().includes(needle) || (configs.get(r.id)?.routerType ?? '').toLowerCase().includes(needle))
           : all;
         const dir = order === 'asc' ? 1 : -1;
-        const byId = (x: string, y: string) => x.localeCompare(y, undefined, { numeric: true });
+        const byId = ID_ORDER.compare;
         const sorted = [...matched].sort((x, y) => {
           const a = fleetValue(x.state, sort, now);
           const b = fleetValue(y.state, sort, now);
           if (a === b) return byId(x.id, y.id) * (sort === 'id' ? dir : 1);
           if (a === null) return 1; // no data yet: last either way
           if (b === null) return -1;
-          return (typeof a === 'string' ? a.localeCompare(String(b)) : a - (b as number)) * dir;
+          return (typeof a === 'string' ? ID_ORDER.compare(a, String(b)) : a - (b as number)) * dir;
         });
         const page = sorted.slice(offset, offset + limit).map((r) => {
           const c = configs.get(r.id);

@@ -7,6 +7,9 @@
 
 const TOKEN_KEY = 'wattflow.token';
 
+/** Requests started ahead of the view that will read them (path → answer). @type {Map<string, Promise<unknown>>} */
+const prefetched = new Map();
+
 export function getToken() {
   try {
     return sessionStorage.getItem(TOKEN_KEY) ?? '';
@@ -17,6 +20,7 @@ export function getToken() {
 
 /** @param {string} token */
 export function setToken(token) {
+  prefetched.clear(); // answers asked for with the previous token
   try {
     if (token) sessionStorage.setItem(TOKEN_KEY, token);
     else sessionStorage.removeItem(TOKEN_KEY);
@@ -56,13 +60,43 @@ function authProblem(err) {
 }
 
 /**
+ * Starts a GET now; the next getJson(path) takes its answer instead of asking again.
+ * @param {string} path
+ */
+export function prefetch(path) {
+  if (prefetched.has(path)) return;
+  const p = fetchJson(path);
+  // a failed one is forgotten (the view asks again); not an unhandled rejection meanwhile
+  p.catch(() => {
+    if (prefetched.get(path) === p) prefetched.delete(path);
+  });
+  prefetched.set(path, p);
+  setTimeout(() => prefetched.delete(path), 10_000); // never read: forgotten
+}
+
+/**
  * GET a JSON document from this server.
  * @template T
  * @param {string} path
  * @param {{signal?: AbortSignal}} [o]
  * @returns {Promise<T>}
  */
-export async function getJson(path, o = {}) {
+export function getJson(path, o = {}) {
+  const early = prefetched.get(path);
+  if (early) {
+    prefetched.delete(path);
+    return /** @type {Promise<T>} */ (early);
+  }
+  return fetchJson(path, o);
+}
+
+/**
+ * @template T
+ * @param {string} path
+ * @param {{signal?: AbortSignal}} [o]
+ * @returns {Promise<T>}
+ */
+async function fetchJson(path, o = {}) {
   const res = await fetch(path, { headers: { accept: 'application/json', ...authHeaders() }, ...(o.signal ? { signal: o.signal } : {}) });
   if (!res.ok) {
     let msg = `HTTP ${res.status}`;

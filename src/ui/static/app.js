@@ -3,7 +3,8 @@
 // (1–5: views; /: the current view's filter). Each view mounts into <main> and unmounts
 // (closing its event stream and charts) when another one is shown.
 
-import { getJson, getToken, onAuthProblem, onStreamState, setToken, HttpError } from './api.js';
+import { getJson, getToken, onAuthProblem, onStreamState, prefetch, setToken, HttpError } from './api.js';
+import { firstRequests } from './urls.js';
 import { h, notice, replace } from './dom.js';
 import { routersView, routerView } from './pages/routers.js';
 import { allCharts } from './charts.js';
@@ -97,7 +98,8 @@ async function render() {
       if (lazy[name]) return (await lazy[name]()).default;
       return undefined;
     };
-    // the server's description and the view's code at the same time
+    // the view's first data, the server's description and the view's code at the same time
+    for (const path of firstRequests(name, parts.slice(1), query, main, info?.features)) prefetch(path);
     const [i, view] = await Promise.all([info ?? loadInfo(), viewOf()]);
     if (seq !== renderSeq) return;
     if (!view) {

@@ -8,6 +8,7 @@ import { EventStream, getJson } from '../api.js';
 import { ago, card, fmt, h, notice, replace, sparkSvg } from '../dom.js';
 import { TimeChart } from '../charts.js';
 import { rangePicker, rangeOf } from './range.js';
+import { fleetState, fleetUrl, SERIES_METRICS, seriesPoints, seriesUrl } from '../urls.js';
 
 /** @typedef {import('../app.js').ViewContext} ViewContext */
 /**
@@ -33,14 +34,7 @@ const COLUMNS = /** @type {const} */ ([
 
 /** @param {ViewContext} ctx */
 export async function routersView(ctx) {
-  const q = ctx.query;
-  const st = {
-    sort: q.get('sort') ?? 'id',
-    order: q.get('order') ?? '',
-    offset: Math.max(0, Number(q.get('offset') ?? 0) || 0),
-    limit: [25, 50, 100, 200].includes(Number(q.get('limit'))) ? Number(q.get('limit')) : 50,
-    q: q.get('q') ?? '',
-  };
+  const st = fleetState(ctx.query);
   /** @type {EventStream | undefined} */
   let stream;
   /** @type {Map<string, {row: HTMLTableRowElement, cells: Record<string, HTMLElement>, spark: number[], sparkCell: HTMLElement}>} */
@@ -201,11 +195,8 @@ export async function routersView(ctx) {
     loading = true;
     try {
       saveState();
-      const p = new URLSearchParams({ sort: st.sort, offset: String(st.offset), limit: String(st.limit), points: '40' });
-      if (st.order) p.set('order', st.order);
-      if (st.q) p.set('q', st.q);
       /** @type {Fleet} */
-      const f = await getJson(`/api/ui/fleet?${p}`);
+      const f = await getJson(fleetUrl(st));
       pollingInterval = f.polling_interval;
       header();
       replace(
@@ -289,7 +280,7 @@ export async function routersView(ctx) {
   };
 }
 
-const METRICS = /** @type {const} */ (['power', 'occupation', 'packet_length', 'packet_rate', 'byte_rate_mbps']);
+const METRICS = SERIES_METRICS;
 
 /** @param {ViewContext} ctx */
 export async function routerView(ctx) {
@@ -350,12 +341,12 @@ export async function routerView(ctx) {
   };
 
   // history: each metric downsampled on the server to about one point per pixel column
-  const points = Math.max(100, Math.min(1500, Math.round((ctx.main.clientWidth || 1200) / 2)));
+  const points = seriesPoints(ctx.main);
   /** @type {Record<string, Array<{t: number, value: number}>>} */
   const hist = {};
   try {
     const answers = await Promise.all(
-      METRICS.map((m) => getJson(`/api/routers/${encodeURIComponent(id)}/series?metric=${m}&from=${encodeURIComponent(range.from)}&to=${encodeURIComponent(range.to)}&points=${points}`)),
+      METRICS.map((m) => getJson(seriesUrl(id, m, range, points))),
     );
     METRICS.forEach((m, i) => (hist[m] = /** @type {{points: Array<{t: number, value: number}>}} */ (answers[i]).points));
     const col = (/** @type {string} */ m) => {

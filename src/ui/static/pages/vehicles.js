@@ -6,6 +6,7 @@ import { EventStream, getJson } from '../api.js';
 import { ago, card, clock, fmt, h, notice, replace, table } from '../dom.js';
 import { TimeChart, gapsOf } from '../charts.js';
 import { rangeOf, rangePicker } from './range.js';
+import { scoresUrl } from '../urls.js';
 
 /** @typedef {import('../app.js').ViewContext} ViewContext */
 /**
@@ -130,7 +131,7 @@ export async function vehicleView(ctx) {
   /** @type {Promise<{signals: Signal[]}>} */
   const catalogP = getJson('/api/vehicle-signals');
   /** @type {Promise<{source: string, points: Array<{t: number, value: number | null}>}>} */
-  const scoresP = getJson(`/api/ui/vehicles/${encodeURIComponent(id)}/scores?from=${encodeURIComponent(range.from)}&to=${encodeURIComponent(range.to)}&points=800`);
+  const scoresP = getJson(scoresUrl(id, range));
   scoresP.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   const latestP = getJson(`/api/vehicles/${encodeURIComponent(id)}/latest`).catch((err) => {
     if (/** @type {{status?: number}} */ (err).status === 404) return null;
