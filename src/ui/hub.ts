@@ -528,7 +528,8 @@ export class LiveHub {
       handler: async (batch) => {
         for (const msg of batch) {
           const doc = mlShaped(msg);
-          if (doc) this.acceptMl(msg.key, doc);
+          // an unkeyed message (the reference's stages write none) is routed as the sinks route it
+          if (doc) this.acceptMl(this.o.experiment.routerOf(msg.key, msg.topic, doc.node_exporter), doc);
         }
       },
     });
