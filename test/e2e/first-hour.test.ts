@@ -56,7 +56,7 @@ describe('a running up: clients find it, operator errors are one line', () => {
   const other = mkdtempSync(join(tmpdir(), 'wattflow-firsthour-other-'));
   // a private runtime directory: other `up`s on this machine are not ours to find
   const runtime = mkdtempSync(join(tmpdir(), 'wattflow-firsthour-run-'));
-  const env = { WATTFLOW__storage__dir: dir, XDG_RUNTIME_DIR: runtime, KAFKA_BROKERS: '', INFLUX_URL: '', REDIS_URL: '', WATTFLOW_URL: '', WATTFLOW_REGISTRY_URL: '', WATTFLOW__energy__enabled: 'false' };
+  const env = { WATTFLOW__storage__dir: dir, XDG_RUNTIME_DIR: runtime, KAFKA_BROKERS: '', INFLUX_URL: '', REDIS_URL: '', WATTFLOW_URL: '', WATTFLOW_REGISTRY_URL: '', WATTFLOW__energy__enabled: 'false', S3_ENDPOINT: '' }; // local artifacts (the banner's model store line), whatever the CI environment has
   let up: CliProcess;
   let url = '';
   let port = 0;

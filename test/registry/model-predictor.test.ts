@@ -35,7 +35,7 @@ test('predictions equal predictWithSensitivities with the configured epsilon', a
     assert.equal(g.dPowerDOccupation, want.dPower_dThroughput[i]);
     assert.equal(g.dPowerDPacketLength, want.dPower_dPacketSize[i]);
   });
-  assert.deepEqual(p.info, { model_type: 'polynomial', model: 'm', version: '1' });
+  assert.deepEqual(p.info, { model_type: 'polynomial', model: 'm', version: '1', router_type: 'huawei' }); // the model's router type (ml_metadata)
   await ref.close();
   await p.close();
 });
