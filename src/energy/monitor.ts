@@ -339,11 +339,7 @@ export class EnergyMonitor {
         c.labels = undefined;
       }
       const share = cpuShare(c.cpuDelta, nodeCpu);
-      for (let z = 0; z < Z; z++) {
-        const dj = activeByZone[z]! * share;
-        c.joules[z]! += dj;
-        c.watts[z] = dtS > 0 ? dj / dtS : 0;
-      }
+      addActiveShare(c, activeByZone, share, dtS);
       this.addLegacy(c, activeByZone, idleByZone, share);
       if (c.podUid) {
         const p = this.pods.get(c.podUid);
@@ -360,12 +356,7 @@ export class EnergyMonitor {
         p.endedAt = now;
         p.labels = undefined;
       }
-      const share = cpuShare(p.cpuDelta, nodeCpu);
-      for (let z = 0; z < Z; z++) {
-        const dj = activeByZone[z]! * share;
-        p.joules[z]! += dj;
-        p.watts[z] = dtS > 0 ? dj / dtS : 0;
-      }
+      addActiveShare(p, activeByZone, cpuShare(p.cpuDelta, nodeCpu), dtS);
       p.cpuDelta = 0;
     }
 
@@ -578,4 +569,13 @@ export class EnergyMonitor {
 
   /** Seconds of CPU per clock tick of /proc (for figures). */
   static readonly tickSeconds = 1 / USER_HZ;
+}
+
+/** A workload's share of the interval's active energy, per zone: joules added, watts over the interval. */
+function addActiveShare(w: { joules: Float64Array; watts: Float64Array }, activeByZone: ArrayLike<number>, share: number, dtS: number): void {
+  for (let z = 0; z < activeByZone.length; z++) {
+    const dj = activeByZone[z]! * share;
+    w.joules[z]! += dj;
+    w.watts[z] = dtS > 0 ? dj / dtS : 0;
+  }
 }

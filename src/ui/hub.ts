@@ -377,13 +377,7 @@ export class LiveHub {
     const state: RouterState = {
       id: routerId,
       t: Math.round(rec.tsMs),
-      power: num(f.power),
-      occupation: num(f.occupation),
-      packet_length: num(f.packet_length),
-      packet_rate: num(f.packet_rate),
-      byte_rate_mbps: num(f.byte_rate_mbps),
-      power_rate_occupation: num(f.power_rate_occupation),
-      power_rate_packet_length: num(f.power_rate_packet_length),
+      ...measuredFields(f),
       model: modelLabel(meta, router?.modelType ?? 'dummy'),
       model_type: typeof meta?.model_type === 'string' ? meta.model_type : (router?.modelType ?? 'dummy'),
       model_version: typeof meta?.version === 'string' ? meta.version : '',
@@ -611,13 +605,7 @@ export class LiveHub {
             this.acceptRouterState({
               id,
               t: latest.tsMs,
-              power: num(f.power),
-              occupation: num(f.occupation),
-              packet_length: num(f.packet_length),
-              packet_rate: num(f.packet_rate),
-              byte_rate_mbps: num(f.byte_rate_mbps),
-              power_rate_occupation: num(f.power_rate_occupation),
-              power_rate_packet_length: num(f.power_rate_packet_length),
+              ...measuredFields(f),
               model: modelLabel(meta, latest.tags.model ?? router?.modelType ?? 'dummy'),
               model_type: typeof meta?.model_type === 'string' ? meta.model_type : (router?.modelType ?? 'dummy'),
               model_version: typeof meta?.version === 'string' ? meta.version : '',
@@ -643,4 +631,17 @@ export class LiveHub {
   ready(): true | string {
     return !this.o.fabric || this.mlSub ? true : 'ui hub not consuming yet';
   }
+}
+
+/** A router's measured fields (from the stored record), each a number or null. */
+function measuredFields(f: Record<string, number | undefined>) {
+  return {
+    power: num(f.power),
+    occupation: num(f.occupation),
+    packet_length: num(f.packet_length),
+    packet_rate: num(f.packet_rate),
+    byte_rate_mbps: num(f.byte_rate_mbps),
+    power_rate_occupation: num(f.power_rate_occupation),
+    power_rate_packet_length: num(f.power_rate_packet_length),
+  };
 }
