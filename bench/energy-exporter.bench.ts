@@ -30,13 +30,12 @@ import { SelfEnergy } from '../src/energy/self-energy.js';
 import { disableStageCpu, enableStageCpu, stageAccount } from '../src/energy/stage-cpu.js';
 import { splitByStages } from '../src/energy/attribution.js';
 import { MemoryFabric } from '../src/fabric/memory-fabric.js';
-import { ExperimentSource, normalizeExperiment } from '../src/network/experiment.js';
-import { buildTd } from '../src/network/producer/build-td.js';
-import { testPeriodFamilies } from '../src/network/producer/test-metrics.js';
+import { ExperimentSource } from '../src/network/experiment.js';
 import { createProcessor } from '../src/network/processor/processor.js';
 import { createInference } from '../src/network/inference/inference.js';
 import { DummyPredictors } from '../src/network/inference/dummy-predictor.js';
 import { FakeNode, hexId, kubeCgroup } from '../test/energy/fixtures.js';
+import { benchExperiment, tdPayloads } from './inprocess-fixture.js';
 
 const SCRAPE_S = 5;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
@@ -167,31 +166,8 @@ const fmt = (c: Cost) =>
   const ROUTERS = 1000;
   const POLLS = Number(process.env.BENCH_POLLS ?? 40);
   const logger = silentLogger();
-  const raw = {
-    experiment_id: 'bench',
-    flag_original_metrics: false,
-    flag_debug_params: true,
-    max_throughput_mbps: 100,
-    polling_interval: 1,
-    multiplier: 1,
-    routers: Array.from({ length: ROUTERS }, (_, i) => ({ [`r${i}`]: { topic: `TD_r${i}`, interfaces: ['eth2', 'eth3'], test_metrics: true } })),
-  };
-  const exp = normalizeExperiment(raw, 'bench');
-  const payloads: object[][] = [];
-  for (let p = 0; p < POLLS; p++) {
-    payloads.push(
-      exp.routers.map((router) =>
-        buildTd({
-          router,
-          experiment: exp,
-          nodeExporter: `${router.id}:9100`,
-          readAtMs: 1_700_000_000_000 + p * 1000,
-          collectedAtMs: 1_700_000_000_000 + p * 1000,
-          families: testPeriodFamilies({ bytes: 12_500_000 * (p + 1), packets: 10_417 * (p + 1) }, router.interfaces),
-        }),
-      ),
-    );
-  }
+  const exp = benchExperiment(ROUTERS);
+  const payloads = tdPayloads(exp, POLLS);
   /** One run of the pipeline: msg/s per CPU-second, and (tracking on) the stages' CPU and this process's energy. */
   const runPipeline = async (track: boolean, self?: SelfEnergy) => {
     if (track) enableStageCpu();

@@ -5,28 +5,18 @@
  * Target: >= 50,000 msg/s.
  */
 import { MemoryFabric } from '../src/fabric/memory-fabric.js';
-import { ExperimentSource, normalizeExperiment } from '../src/network/experiment.js';
-import { buildTd } from '../src/network/producer/build-td.js';
-import { testPeriodFamilies } from '../src/network/producer/test-metrics.js';
+import { ExperimentSource } from '../src/network/experiment.js';
 import { createProcessor } from '../src/network/processor/processor.js';
 import { createInference } from '../src/network/inference/inference.js';
 import { DummyPredictors } from '../src/network/inference/dummy-predictor.js';
 import { silentLogger } from '../src/core/logger.js';
+import { benchExperiment, tdPayloads } from './inprocess-fixture.js';
 
 const ROUTERS = 1000;
 const POLLS = Number(process.env.BENCH_POLLS ?? 60);
 const logger = silentLogger();
 
-const raw = {
-  experiment_id: 'bench',
-  flag_original_metrics: false,
-  flag_debug_params: true,
-  max_throughput_mbps: 100,
-  polling_interval: 1,
-  multiplier: 1,
-  routers: Array.from({ length: ROUTERS }, (_, i) => ({ [`r${i}`]: { topic: `TD_r${i}`, interfaces: ['eth2', 'eth3'], test_metrics: true } })),
-};
-const exp = normalizeExperiment(raw, 'bench');
+const exp = benchExperiment(ROUTERS);
 const source = new ExperimentSource({ ...exp, source: '' });
 const fabric = new MemoryFabric({ retainMessages: 1 });
 const dummies = new DummyPredictors();
@@ -38,17 +28,8 @@ await inference.start!();
 let out = 0;
 const counter = await fabric.subscribe({ group: 'bench-count', topics: exp.routers.map((r) => exp.predictionsTopic(r.id)), handler: async (b) => void (out += b.length) });
 
-// pre-build the TD messages so the figure measures processing, not message construction
-// (published as objects, as the producer does on the in-process bus)
-const payloads: object[][] = [];
-for (let p = 0; p < POLLS; p++) {
-  const row: object[] = [];
-  for (const router of exp.routers) {
-    const families = testPeriodFamilies({ bytes: 12_500_000 * (p + 1), packets: 10_417 * (p + 1) }, router.interfaces);
-    row.push((buildTd({ router, experiment: exp, nodeExporter: `${router.id}:9100`, readAtMs: 1_700_000_000_000 + p * 1000, collectedAtMs: 1_700_000_000_000 + p * 1000, families })));
-  }
-  payloads.push(row);
-}
+// pre-built TD messages: the figure measures processing, not message construction
+const payloads = tdPayloads(exp, POLLS);
 
 const expected = ROUTERS * (POLLS - 1);
 const started = performance.now();
