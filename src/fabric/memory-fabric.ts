@@ -42,8 +42,6 @@ interface TopicLog {
   latestByKey?: Map<string, IncomingMessage>;
   /** Members (of any group) that own this topic now: told about each new message. */
   owners: Set<Member>;
-  /** Estimated bytes of `messages` (see estimateSize). */
-  bytes: number;
   /** Estimated size of one `json` message of this topic, re-measured every SAMPLE_EVERY messages. */
   jsonSize: number;
   sampleIn: number;
@@ -156,7 +154,7 @@ export class MemoryFabric implements Fabric {
   private topic(name: string): TopicLog {
     let t = this.topics.get(name);
     if (!t) {
-      t = { spec: { name }, base: 0, messages: [], owners: new Set(), bytes: 0, jsonSize: 0, sampleIn: 0 };
+      t = { spec: { name }, base: 0, messages: [], owners: new Set(), jsonSize: 0, sampleIn: 0 };
       this.topics.set(name, t);
     }
     return t;
@@ -219,7 +217,6 @@ export class MemoryFabric implements Fabric {
     const msg = new MemoryMessage(m, t.base + t.messages.length);
     msg.size = this.estimateSize(t, m);
     t.messages.push(msg);
-    t.bytes += msg.size;
     this.usedMessages++;
     this.usedBytes += msg.size;
     t.latestByKey?.set(m.key, msg);
@@ -251,7 +248,6 @@ export class MemoryFabric implements Fabric {
     for (let i = 0; i < count; i++) bytes += t.messages[i]!.size;
     t.messages.splice(0, count);
     t.base += count;
-    t.bytes -= bytes;
     this.usedMessages -= count;
     this.usedBytes -= bytes;
   }
