@@ -60,7 +60,7 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY config ./config
 COPY models ./models
-# the KServe V2 gRPC proto the inference workers and vehicle predictor load at start (src/network/inference/v2-grpc.ts)
+# the KServe V2 gRPC proto the inference workers and vehicle predictor load at start (src/router-power/inference/v2-grpc.ts)
 COPY proto ./proto
 COPY test/fixtures/vehicle ./test/fixtures/vehicle
 # the web UI's static files (read at run time from src/ui/static, next to dist/)

@@ -30,10 +30,10 @@ import { SelfEnergy } from '../src/energy/self-energy.js';
 import { disableStageCpu, enableStageCpu, stageAccount } from '../src/energy/stage-cpu.js';
 import { splitByStages } from '../src/energy/attribution.js';
 import { MemoryFabric } from '../src/fabric/memory-fabric.js';
-import { ExperimentSource } from '../src/network/experiment.js';
-import { createProcessor } from '../src/network/processor/processor.js';
-import { createInference } from '../src/network/inference/inference.js';
-import { DummyPredictors } from '../src/network/inference/dummy-predictor.js';
+import { ExperimentSource } from '../src/router-power/experiment.js';
+import { createProcessor } from '../src/router-power/processor/processor.js';
+import { createInference } from '../src/router-power/inference/inference.js';
+import { DummyPredictors } from '../src/router-power/inference/dummy-predictor.js';
 import { FakeNode, hexId, kubeCgroup } from '../test/energy/fixtures.js';
 import { benchExperiment, tdPayloads } from './inprocess-fixture.js';
 

@@ -4,9 +4,9 @@
  * measure processing, not message construction (published as objects, as the producer does on
  * the in-process bus).
  */
-import { normalizeExperiment, type Experiment } from '../src/network/experiment.js';
-import { buildTd } from '../src/network/producer/build-td.js';
-import { testPeriodFamilies } from '../src/network/producer/test-metrics.js';
+import { normalizeExperiment, type Experiment } from '../src/router-power/experiment.js';
+import { buildTd } from '../src/router-power/producer/build-td.js';
+import { testPeriodFamilies } from '../src/router-power/producer/test-metrics.js';
 
 export function benchExperiment(routers: number): Experiment {
   return normalizeExperiment(

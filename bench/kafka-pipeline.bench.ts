@@ -24,11 +24,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createKafkaFabric } from '../src/fabric/kafka-fabric.js';
-import { ExperimentSource, normalizeExperiment } from '../src/network/experiment.js';
-import { createProducer } from '../src/network/producer/producer.js';
-import { createProcessor } from '../src/network/processor/processor.js';
-import { createInference } from '../src/network/inference/inference.js';
-import { DummyPredictors } from '../src/network/inference/dummy-predictor.js';
+import { ExperimentSource, normalizeExperiment } from '../src/router-power/experiment.js';
+import { createProducer } from '../src/router-power/producer/producer.js';
+import { createProcessor } from '../src/router-power/processor/processor.js';
+import { createInference } from '../src/router-power/inference/inference.js';
+import { DummyPredictors } from '../src/router-power/inference/dummy-predictor.js';
 import { silentLogger } from '../src/core/logger.js';
 import { removeBenchTopics } from './kafka-cleanup.js';
 

@@ -5,10 +5,10 @@
  * Target: >= 50,000 msg/s.
  */
 import { MemoryFabric } from '../src/fabric/memory-fabric.js';
-import { ExperimentSource } from '../src/network/experiment.js';
-import { createProcessor } from '../src/network/processor/processor.js';
-import { createInference } from '../src/network/inference/inference.js';
-import { DummyPredictors } from '../src/network/inference/dummy-predictor.js';
+import { ExperimentSource } from '../src/router-power/experiment.js';
+import { createProcessor } from '../src/router-power/processor/processor.js';
+import { createInference } from '../src/router-power/inference/inference.js';
+import { DummyPredictors } from '../src/router-power/inference/dummy-predictor.js';
 import { silentLogger } from '../src/core/logger.js';
 import { benchExperiment, tdPayloads } from './inprocess-fixture.js';
 

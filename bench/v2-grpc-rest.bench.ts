@@ -128,9 +128,9 @@ if (!isMainThread) {
   const { loadAppConfig } = await import('../src/app-config.js');
   const { silentLogger } = await import('../src/core/logger.js');
   const { startComponents } = await import('../src/core/lifecycle.js');
-  const { registerKServeRoutes } = await import('../src/network/inference/kserve.js');
-  const { ModelPredictor } = await import('../src/network/inference/model-predictor.js');
-  const { V2_PROTO_FILE, v2GrpcComponent } = await import('../src/network/inference/v2-grpc.js');
+  const { registerKServeRoutes } = await import('../src/router-power/inference/kserve.js');
+  const { ModelPredictor } = await import('../src/router-power/inference/model-predictor.js');
+  const { V2_PROTO_FILE, v2GrpcComponent } = await import('../src/router-power/inference/v2-grpc.js');
   const { loadCsvDataset } = await import('../src/ml/dataset/index.js');
   const { trainPowerModel } = await import('../src/ml/train/index.js');
 

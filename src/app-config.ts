@@ -268,7 +268,7 @@ const registrySection = {
 };
 
 /**
- * The KServe V2 gRPC server (`inference.GRPCInferenceService`, src/network/inference/v2-grpc.ts)
+ * The KServe V2 gRPC server (`inference.GRPCInferenceService`, src/router-power/inference/v2-grpc.ts)
  * beside the REST one, on every process that serves V2 models (inference workers, the vehicle
  * predictor, `up`).
  */

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, parseAllDocuments, stringify as toYaml } from 'yaml';
 import { aliases, appSchema } from '../../src/app-config.js';
 import { loadConfig } from '../../src/core/config.js';
-import { normalizeExperiment } from '../../src/network/experiment.js';
+import { normalizeExperiment } from '../../src/router-power/experiment.js';
 import { CHART, helmClasspath, KUBE_VERSION, REPO, runHelm, type HelmAnswer, type HelmJob, type LookupApi } from './helm.js';
 import { createValidator } from './k8s-schema.js';
 

@@ -10,7 +10,7 @@
  * The shape comes from the chart's values.yaml (every key there is allowed, with the type of its
  * default), refined below: enums, free-form maps (labels, annotations, resources…), Kubernetes
  * lists (env, tolerations), Secret references ({name, key}: never a value), and the experiment
- * — wattflow's own schema of config.json (src/network/experiment-schema.ts), so Helm rejects an
+ * — wattflow's own schema of config.json (src/router-power/experiment-schema.ts), so Helm rejects an
  * invalid experiment before anything starts. test/deploy/chart-values.test.ts checks that the
  * committed file is what this script generates.
  */
@@ -18,7 +18,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { experimentSchema } from '../../src/network/experiment-schema.js';
+import { experimentSchema } from '../../src/router-power/experiment-schema.js';
 
 export const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 export const SCHEMA_FILE = join(REPO, 'deploy/helm/wattflow/values.schema.json');
@@ -74,7 +74,7 @@ const overrides: Record<string, Schema> = {
   'serviceAccount.annotations': map,
   experiment: (() => {
     const { $schema: _drop, ...rest } = experimentSchema as unknown as Schema;
-    return { ...rest, description: "the experiment (the reference's config.json; wattflow's schema, src/network/experiment-schema.ts)" };
+    return { ...rest, description: "the experiment (the reference's config.json; wattflow's schema, src/router-power/experiment-schema.ts)" };
   })(),
   'kafka.mode': enumOf('external', 'strimzi'),
   'kafka.external.bootstrapServers': { type: 'string', pattern: '^$|^[^\\s,:]+:\\d+(,[^\\s,:]+:\\d+)*$' },

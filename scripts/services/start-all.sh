@@ -38,7 +38,7 @@ done
 # Debian's Chromium for the web UI's browser tests, in the same apt-get run (WATTFLOW_NO_CHROMIUM=1 skips it)
 if [[ -z "${WATTFLOW_NO_CHROMIUM:-}" ]] && ! command -v chromium >/dev/null 2>&1; then pkgs+=(chromium); fi
 # The tests' independent clients (not services; idempotent: only what is missing): Python gRPC
-# for the KServe V2 gRPC client (test/network/v2-grpc.test.ts), a JDK (the source launcher needs
+# for the KServe V2 gRPC client (test/router-power/v2-grpc.test.ts), a JDK (the source launcher needs
 # jdk.compiler) and Maven for MLflow's Java client (test/registry/mlflow-java-client.test.ts).
 if ((${#SELECTED[@]} == ${#ALL_SERVICES[@]})); then
   /usr/bin/python3 -c 'import grpc, grpc_tools.protoc' >/dev/null 2>&1 || pkgs+=(python3-grpcio python3-grpc-tools)

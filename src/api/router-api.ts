@@ -10,7 +10,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Component } from '../core/component.js';
-import type { ExperimentSource } from '../network/experiment.js';
+import type { ExperimentSource } from '../router-power/experiment.js';
 import type { TimeSeriesStore } from '../storage/index.js';
 import { parseTimeParam } from './time-query.js';
 import { downsample } from '../ui/downsample.js';

@@ -12,7 +12,7 @@ import type { Component } from '../core/component.js';
 import { schemeOf } from '../core/tls.js';
 import type { Logger } from '../core/logger.js';
 import type { Fabric } from '../fabric/fabric.js';
-import type { ExperimentSource } from '../network/experiment.js';
+import type { ExperimentSource } from '../router-power/experiment.js';
 import { openTimeSeriesStore } from '../storage/index.js';
 import { registerRegistryRoutes } from './api.js';
 import { registerMlflowRoutes } from './mlflow/api.js';

@@ -31,7 +31,7 @@ import {
 import { decodeModelSummary } from '../ml/onnx/proto.js';
 import { metadataFromProps } from '../ml/onnx/metadata.js';
 import { OnnxPowerModel } from '../ml/runtime/onnx-power-model.js';
-import type { ExperimentSource } from '../network/experiment.js';
+import type { ExperimentSource } from '../router-power/experiment.js';
 import { artifactKeys, type ArtifactStore } from './artifacts.js';
 import {
   DEFAULT_CONTROL_TOPIC,

@@ -9,20 +9,20 @@ import type { Component } from '../core/component.js';
 import type { Logger } from '../core/logger.js';
 import type { Fabric } from '../fabric/fabric.js';
 import { createRouterApi } from '../api/router-api.js';
-import { BUNDLED_CONFIG_DIR, ExperimentSource, loadExperiment } from '../network/experiment.js';
-import { createProducer } from '../network/producer/producer.js';
-import { createProcessor } from '../network/processor/processor.js';
-import { createInference } from '../network/inference/inference.js';
-import { DummyPredictors } from '../network/inference/dummy-predictor.js';
-import type { PredictorResolver } from '../network/inference/predictor.js';
-import { createDeployedModels, type DeployedModels } from '../network/inference/deployed-models.js';
+import { BUNDLED_CONFIG_DIR, ExperimentSource, loadExperiment } from '../router-power/experiment.js';
+import { createProducer } from '../router-power/producer/producer.js';
+import { createProcessor } from '../router-power/processor/processor.js';
+import { createInference } from '../router-power/inference/inference.js';
+import { DummyPredictors } from '../router-power/inference/dummy-predictor.js';
+import type { PredictorResolver } from '../router-power/inference/predictor.js';
+import { createDeployedModels, type DeployedModels } from '../router-power/inference/deployed-models.js';
 import { InfluxWriter } from '../sinks/influx/writer.js';
 import { createMlInfluxSink, createMlStoreSink } from '../sinks/ml-sinks.js';
 import { openTimeSeriesStore, type TimeSeriesStore } from '../storage/index.js';
 import type { Role } from './role.js';
 import { ConfigError, createFabric, fabricComponent, loadRoleConfig, parseRoleArgs, roleLogger, serve } from './common.js';
 import { stageEnergyComponents } from './energy.js';
-import { v2GrpcComponent } from '../network/inference/v2-grpc.js';
+import { v2GrpcComponent } from '../router-power/inference/v2-grpc.js';
 import { createUi } from '../ui/index.js';
 
 export const DEFAULT_EXPERIMENT_FILE = resolve(BUNDLED_CONFIG_DIR, 'default-experiment.json');
@@ -124,7 +124,7 @@ function networkRole(name: string, summary: string, parts: NetworkParts, extraUs
         ...(await networkComponents(cfg, logger, fabric, experiment, parts)),
         // energy per message of the stage this process runs (wattflow_stage_energy_*: docs/energy.md)
         ...(parts.processor ? stageEnergyComponents(cfg, logger, 'processor') : parts.inference ? stageEnergyComponents(cfg, logger, 'inference') : []),
-        // KServe V2 over gRPC beside the REST server, wherever models are served (src/network/inference/v2-grpc.ts)
+        // KServe V2 over gRPC beside the REST server, wherever models are served (src/router-power/inference/v2-grpc.ts)
         ...(parts.inference || (cfg.network.chainInference && parts.processor) ? [v2GrpcComponent(cfg, logger)] : []),
       ];
       await serve(cfg, logger, components);

@@ -9,13 +9,13 @@ import { readFileSync } from 'node:fs';
 import type { AppConfig } from '../app-config.js';
 import { createCollector } from '../collector/collector.js';
 import { parseExpositionToFamilies } from '../collector/convert.js';
-import { BYTES_METRIC } from '../network/messages.js';
-import type { MetricFamilyJson } from '../network/messages.js';
+import { BYTES_METRIC } from '../router-power/messages.js';
+import type { MetricFamilyJson } from '../router-power/messages.js';
 import { assertNoRunningUp, assertPortFree, shortPath, stateDirOf, wattflowVersion, writeUpState } from '../core/instance.js';
 import { modelPathOf, vehicleConfigOf } from '../vehicle/config.js';
 import { resolve as resolvePath } from 'node:path';
 import type { Logger } from '../core/logger.js';
-import { ExperimentSource, loadExperiment, normalizeExperiment, type RawExperiment } from '../network/experiment.js';
+import { ExperimentSource, loadExperiment, normalizeExperiment, type RawExperiment } from '../router-power/experiment.js';
 import { openTimeSeriesStore } from '../storage/index.js';
 import { createRegistryComponents } from '../registry/index.js';
 import type { Role } from './role.js';
@@ -26,7 +26,7 @@ import { createFabric, fabricComponent, loadRoleConfig, parseRoleArgs, roleLogge
 import { DEFAULT_EXPERIMENT_FILE, experimentFor, networkComponents } from './network.js';
 import { enableStageEnergy, energyComponentsForUp } from './energy.js';
 import { createUi } from '../ui/index.js';
-import { v2GrpcComponent } from '../network/inference/v2-grpc.js';
+import { v2GrpcComponent } from '../router-power/inference/v2-grpc.js';
 
 const LOCAL_EXPORTER = '127.0.0.1:9100';
 

@@ -26,7 +26,7 @@ import { VEHICLE_ID_PATTERN } from '../vehicle/store/store.js';
 import { checkedServerConfig, parseRoleArgs, roleLogger, serve, UsageError } from './common.js';
 import type { Role } from './role.js';
 import { stageEnergyComponents } from './energy.js';
-import { v2GrpcComponent } from '../network/inference/v2-grpc.js';
+import { v2GrpcComponent } from '../router-power/inference/v2-grpc.js';
 
 /** Model artifact when neither vehicle.model.path nor a storage directory says where. */
 const DEFAULT_MODEL_PATH = '.wattflow/vehicle-model.json';

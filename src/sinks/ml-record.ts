@@ -16,8 +16,8 @@
  * whose value is missing or not finite is left out. A message without a finite power value or
  * a usable timestamp is invalid (dead letter).
  */
-import type { RouterConfig } from '../network/experiment.js';
-import { DEFAULT_MODEL_TYPE, DEFAULT_ROUTER_TYPE } from '../network/experiment-schema.js';
+import type { RouterConfig } from '../router-power/experiment.js';
+import { DEFAULT_MODEL_TYPE, DEFAULT_ROUTER_TYPE } from '../router-power/experiment-schema.js';
 import {
   BYTE_RATE,
   OCCUPATION,
@@ -27,11 +27,11 @@ import {
   POWER_RATE_OCCUPATION,
   POWER_RATE_PACKET_LENGTH,
   type MlMessage,
-} from '../network/messages.js';
+} from '../router-power/messages.js';
 
 export const ML_MEASUREMENT = 'router_power';
 
-export { mlSchema, parseMl } from '../network/validate.js';
+export { mlSchema, parseMl } from '../router-power/validate.js';
 
 export interface MlRecord {
   tsMs: number;

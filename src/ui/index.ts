@@ -20,7 +20,7 @@ import type { AppConfig } from '../app-config.js';
 import type { Component } from '../core/component.js';
 import type { Logger } from '../core/logger.js';
 import type { Fabric } from '../fabric/fabric.js';
-import type { ExperimentSource } from '../network/experiment.js';
+import type { ExperimentSource } from '../router-power/experiment.js';
 import type { TimeSeriesStore } from '../storage/types.js';
 import { parseTimeParam } from '../api/time-query.js';
 import type { Scored } from '../vehicle/predictor/sinks.js';

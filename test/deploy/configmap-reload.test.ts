@@ -9,7 +9,7 @@
  *
  * An update writes a new timestamped directory, points `..data_tmp` at it, renames `..data_tmp`
  * over `..data` (one atomic rename(2) of a symlink) and removes the old directory. The watcher
- * (src/network/experiment.ts) must see the new experiment, keep the old one on an invalid
+ * (src/router-power/experiment.ts) must see the new experiment, keep the old one on an invalid
  * version, and not re-apply an unchanged one (the kubelet's periodic resync).
  */
 import { test } from 'node:test';
@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUNDLED_TEST_METRICS_DIR, ExperimentSource } from '../../src/network/experiment.js';
+import { BUNDLED_TEST_METRICS_DIR, ExperimentSource } from '../../src/router-power/experiment.js';
 
 function experimentJson(id: string, routers: string[]): string {
   return JSON.stringify({

@@ -108,7 +108,7 @@ test('the runtime copies the data the code reads next to itself: config/ (experi
   const sources = ops(runtime, 'COPY').filter((i) => !i.flags.from).flatMap((i) => copyParts(i).sources);
   for (const s of ['package.json', 'config', 'models', 'test/fixtures/vehicle', 'src/ui/static']) assert.ok(sources.includes(s), `COPY ${s}`);
   // the code that resolves them (if one of these moves, the image must follow)
-  assert.match(readFileSync(join(REPO, 'src/network/experiment.ts'), 'utf8'), /resolve\(projectRoot, 'config'\)/);
+  assert.match(readFileSync(join(REPO, 'src/router-power/experiment.ts'), 'utf8'), /resolve\(projectRoot, 'config'\)/);
   assert.match(readFileSync(join(REPO, 'src/ml/formula/bundled.ts'), 'utf8'), /models\/dummy\//);
   assert.match(readFileSync(join(REPO, 'src/vehicle/demo.ts'), 'utf8'), /test\/fixtures\/vehicle\//);
   // (the web UI's src/ui/static is checked by running `up` in the runtime tree: test/deploy/runtime-tree.test.ts)

@@ -24,7 +24,7 @@ import type { RouteOptions } from 'fastify';
 import { loadAppConfig } from '../../src/app-config.js';
 import type { Component } from '../../src/core/component.js';
 import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
-import type { RawExperiment } from '../../src/network/experiment.js';
+import type { RawExperiment } from '../../src/router-power/experiment.js';
 import { DEFAULT_EXPERIMENT_FILE } from '../../src/roles/network.js';
 import { upComponents } from '../../src/roles/up.js';
 import { prng } from '../helpers/prng.js';

@@ -22,7 +22,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import type { Fabric } from '../../src/fabric/fabric.js';
 import { createKafkaFabric } from '../../src/fabric/kafka-fabric.js';
 import { KafkaSecurityError, kafkaSecurityOptions } from '../../src/fabric/kafka-security.js';
-import type { MlMessage } from '../../src/network/messages.js';
+import type { MlMessage } from '../../src/router-power/messages.js';
 import { createFabric } from '../../src/roles/common.js';
 import { service } from '../helpers/services.js';
 import { deleteKafkaTopics, poll, runCli, type CliProcess } from './helpers.js';

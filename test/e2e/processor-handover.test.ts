@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKafkaFabric } from '../../src/fabric/kafka-fabric.js';
 import { silentLogger } from '../../src/core/logger.js';
-import type { TpMessage } from '../../src/network/messages.js';
+import type { TpMessage } from '../../src/router-power/messages.js';
 import { service } from '../helpers/services.js';
 import { deleteKafkaTopics, poll, runCli } from './helpers.js';
 

@@ -13,11 +13,11 @@ import { silentLogger } from '../../src/core/logger.js';
 import { enableStageCpu, stageAccount, stageAccounts, trackStage } from '../../src/energy/stage-cpu.js';
 import { createStageEnergyMeter } from '../../src/energy/stage-energy.js';
 import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
-import { ExperimentSource, normalizeExperiment } from '../../src/network/experiment.js';
-import { DummyPredictors } from '../../src/network/inference/dummy-predictor.js';
-import { createInference } from '../../src/network/inference/inference.js';
-import { createProcessor } from '../../src/network/processor/processor.js';
-import { td } from '../network/helpers.js';
+import { ExperimentSource, normalizeExperiment } from '../../src/router-power/experiment.js';
+import { DummyPredictors } from '../../src/router-power/inference/dummy-predictor.js';
+import { createInference } from '../../src/router-power/inference/inference.js';
+import { createProcessor } from '../../src/router-power/processor/processor.js';
+import { td } from '../router-power/helpers.js';
 
 const cpuMs = () => {
   const u = process.cpuUsage();

@@ -22,7 +22,7 @@ import { loadAppConfig } from '../../src/app-config.js';
 import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
 import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
 import { sha256Hex } from '../../src/ml/onnx/metadata.js';
-import { DeployedModels } from '../../src/network/inference/deployed-models.js';
+import { DeployedModels } from '../../src/router-power/inference/deployed-models.js';
 import { fetchArtifact } from '../../src/registry/artifacts.js';
 import { openRegistry } from '../../src/registry/index.js';
 import { modelsRole } from '../../src/roles/models.js';

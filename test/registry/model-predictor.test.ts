@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { OnnxPowerModel } from '../../src/ml/runtime/onnx-power-model.js';
-import { ModelPredictor } from '../../src/network/inference/model-predictor.js';
+import { ModelPredictor } from '../../src/router-power/inference/model-predictor.js';
 import { trained } from './helpers.js';
 
 async function predictor(opts: { maxDelayMs?: number; maxBatchRows?: number; epsilon?: number } = {}) {

@@ -4,8 +4,8 @@
  * server and V2 fuzz tests.
  */
 import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
-import { registerKServeRoutes, type KServeSource } from '../../src/network/inference/kserve.js';
-import { ModelPredictor } from '../../src/network/inference/model-predictor.js';
+import { registerKServeRoutes, type KServeSource } from '../../src/router-power/inference/kserve.js';
+import { ModelPredictor } from '../../src/router-power/inference/model-predictor.js';
 import { buildVehiclePredictor } from '../../src/vehicle/components.js';
 import { IsolationForestModel } from '../../src/vehicle/model/anomaly-model.js';
 import { trainVehicleModel } from '../../src/vehicle/model/train.js';

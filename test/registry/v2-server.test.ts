@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Fastify from 'fastify';
 import type { RunningApp } from '../../src/core/lifecycle.js';
-import type { ModelPredictor } from '../../src/network/inference/model-predictor.js';
-import { registerV2Provider, type V2Provider } from '../../src/network/inference/v2-server.js';
+import type { ModelPredictor } from '../../src/router-power/inference/model-predictor.js';
+import { registerV2Provider, type V2Provider } from '../../src/router-power/inference/v2-server.js';
 import { startV2App, type V2App } from './v2-app.js';
 
 const post = async (url: string, body: unknown) => {

@@ -25,7 +25,7 @@ import { loadAppConfig } from '../../src/app-config.js';
 import { newToken, serverAuthOf, tokenEntry } from '../../src/core/auth.js';
 import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { ExperimentSource, loadExperiment } from '../../src/network/experiment.js';
+import { ExperimentSource, loadExperiment } from '../../src/router-power/experiment.js';
 import { createUi } from '../../src/ui/index.js';
 import { chromium, launchChromium } from '../helpers/chromium.js';
 import { freePort } from '../helpers/ports.js';

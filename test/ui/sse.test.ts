@@ -12,7 +12,7 @@ import http from 'node:http';
 import { loadAppConfig } from '../../src/app-config.js';
 import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { ExperimentSource, normalizeExperiment } from '../../src/network/experiment.js';
+import { ExperimentSource, normalizeExperiment } from '../../src/router-power/experiment.js';
 import { createUi, type Ui } from '../../src/ui/index.js';
 import type { RouterState } from '../../src/ui/hub.js';
 import { openSse, type SseEvent } from './sse-client.js';

@@ -35,15 +35,15 @@
  * `{"error": "..."}`: 400 (bad request), 403 (write without scope ingest), 404 (unknown
  * model/version), 413 (too many rows), 503 (sink failed; retry).
  *
- * The routes are src/network/inference/v2-server.ts's, shared with any other V2 provider on
+ * The routes are src/router-power/inference/v2-server.ts's, shared with any other V2 provider on
  * the same server (the inference workers' power models under `wattflow up`); this module is
  * the provider.
  */
 import type { FastifyInstance } from 'fastify';
 import { callerHasScope, forbiddenAnswer } from '../../core/auth.js';
 import type { Logger } from '../../core/logger.js';
-import { inferErrorStatus, inferInputs, requestedOutputs, tensorNumbers, tensorShape, V2BadRequest } from '../../network/inference/v2-protocol.js';
-import { registerV2Provider, type V2Answer, type V2InferContext, type V2Provider } from '../../network/inference/v2-server.js';
+import { inferErrorStatus, inferInputs, requestedOutputs, tensorNumbers, tensorShape, V2BadRequest } from '../../router-power/inference/v2-protocol.js';
+import { registerV2Provider, type V2Answer, type V2InferContext, type V2Provider } from '../../router-power/inference/v2-server.js';
 import type { AlignedVector } from '../align/vector.js';
 import { VEHICLE_ID_PATTERN } from '../store/store.js';
 import { modelInfo, MAX_VECTORS_PER_REQUEST } from './json-endpoint.js';
@@ -187,7 +187,7 @@ export function decodeV2Request(body: unknown, features: readonly string[], now 
   return { vectors, write: ids !== undefined };
 }
 
-/** The vehicle predictor as a V2 provider (see src/network/inference/v2-server.ts). */
+/** The vehicle predictor as a V2 provider (see src/router-power/inference/v2-server.ts). */
 export function vehicleV2Provider(predictor: VehiclePredictor, logger: Logger, opts: { predict: boolean; ready: () => true | string }): V2Provider {
   const matches = (name: string, version?: string) =>
     name === predictor.model.name && (version === undefined || version === predictor.model.version || version === predictor.model.registry?.version);

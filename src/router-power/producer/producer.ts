@@ -14,7 +14,7 @@ import { counter, histogram } from '../../core/metrics.js';
 import { FixedRateScheduler } from '../../core/scheduler.js';
 import type { Fabric } from '../../fabric/fabric.js';
 import { stageTopics, type ExperimentSource, type RouterConfig, type RouterSource } from '../experiment.js';
-import { hopLatency, messagesOut } from '../stage-metrics.js';
+import { hopLatency, messagesOut } from '../../stage/stage-metrics.js';
 import { buildTd } from './build-td.js';
 import { Outbox, type OutboxOptions } from './outbox.js';
 import { collectorPoller, directPoller, syntheticPoller, testMetricsPoller, type Poller, type SourceOptions } from './sources.js';

@@ -6,11 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, OutgoingMessage } from '../../src/fabric/fabric.js';
-import { ExperimentSource, normalizeExperiment } from '../../src/network/experiment.js';
-import { DummyPredictors } from '../../src/network/inference/dummy-predictor.js';
-import { createBatchPredictor } from '../../src/network/inference/inference.js';
-import type { PowerPredictor } from '../../src/network/inference/predictor.js';
-import type { MlMessage, TpMessage } from '../../src/network/messages.js';
+import { ExperimentSource, normalizeExperiment } from '../../src/router-power/experiment.js';
+import { DummyPredictors } from '../../src/router-power/inference/dummy-predictor.js';
+import { createBatchPredictor } from '../../src/router-power/inference/inference.js';
+import type { PowerPredictor } from '../../src/router-power/inference/predictor.js';
+import type { MlMessage, TpMessage } from '../../src/router-power/messages.js';
 
 const tp = JSON.parse(readFileSync(new URL('../fixtures/across/wire/tp-input.ndjson', import.meta.url), 'utf8').split('\n')[0]!) as TpMessage;
 const experiment = new ExperimentSource(

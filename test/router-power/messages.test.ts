@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { normalizeExperiment, loadExperiment } from '../../src/network/experiment.js';
+import { normalizeExperiment, loadExperiment } from '../../src/router-power/experiment.js';
 import { ConfigError } from '../../src/core/config.js';
-import { formatGoFloat, epochSeconds, type TdMessage, type TpMessage, type MlMessage } from '../../src/network/messages.js';
-import { buildTd } from '../../src/network/producer/build-td.js';
-import { loadTestMetrics, testPeriodFamilies } from '../../src/network/producer/test-metrics.js';
-import { testMetricsPoller } from '../../src/network/producer/sources.js';
-import { buildTp } from '../../src/network/processor/processor.js';
-import { buildMl } from '../../src/network/inference/build-ml.js';
+import { formatGoFloat, epochSeconds, type TdMessage, type TpMessage, type MlMessage } from '../../src/router-power/messages.js';
+import { buildTd } from '../../src/router-power/producer/build-td.js';
+import { loadTestMetrics, testPeriodFamilies } from '../../src/router-power/producer/test-metrics.js';
+import { testMetricsPoller } from '../../src/router-power/producer/sources.js';
+import { buildTp } from '../../src/router-power/processor/processor.js';
+import { buildMl } from '../../src/router-power/inference/build-ml.js';
 
 const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../fixtures/across/${name}`, import.meta.url), 'utf8')) as T;
 const refExperiment = () => loadExperiment(new URL('../../config/across-config.json', import.meta.url).pathname);

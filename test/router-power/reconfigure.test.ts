@@ -4,11 +4,11 @@ import { mkdtempSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
-import { ExperimentSource } from '../../src/network/experiment.js';
-import { createProducer } from '../../src/network/producer/producer.js';
-import type { TdMessage } from '../../src/network/messages.js';
+import { ExperimentSource } from '../../src/router-power/experiment.js';
+import { createProducer } from '../../src/router-power/producer/producer.js';
+import type { TdMessage } from '../../src/router-power/messages.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { BUNDLED_TEST_METRICS_DIR } from '../../src/network/experiment.js';
+import { BUNDLED_TEST_METRICS_DIR } from '../../src/router-power/experiment.js';
 
 function experimentJson(opts: { id: string; interval: number; routers: Record<string, string[]> }) {
   return JSON.stringify({

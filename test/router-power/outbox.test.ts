@@ -9,10 +9,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
 import type { Fabric, OutgoingMessage } from '../../src/fabric/fabric.js';
-import { Outbox } from '../../src/network/producer/outbox.js';
-import { ExperimentSource, normalizeExperiment, BUNDLED_TEST_METRICS_DIR } from '../../src/network/experiment.js';
-import { createProducer } from '../../src/network/producer/producer.js';
-import type { TdMessage } from '../../src/network/messages.js';
+import { Outbox } from '../../src/router-power/producer/outbox.js';
+import { ExperimentSource, normalizeExperiment, BUNDLED_TEST_METRICS_DIR } from '../../src/router-power/experiment.js';
+import { createProducer } from '../../src/router-power/producer/producer.js';
+import type { TdMessage } from '../../src/router-power/messages.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { registry } from '../../src/core/metrics.js';
 

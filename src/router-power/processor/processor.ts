@@ -24,8 +24,8 @@ import {
   type TdMessage,
   type TpMessage,
 } from '../messages.js';
-import { hopLatency, messagesDropped } from '../stage-metrics.js';
-import { StageLoop, type StageItem } from '../stage-runner.js';
+import { hopLatency, messagesDropped } from '../../stage/stage-metrics.js';
+import { StageLoop, type StageItem } from '../../stage/stage-loop.js';
 import { createBatchPredictor } from '../inference/inference.js';
 import type { PredictorResolver } from '../inference/predictor.js';
 import { parseTd } from '../validate.js';

@@ -12,8 +12,8 @@ import type { Fabric, IncomingMessage, OutgoingMessage } from '../../fabric/fabr
 import { stageTopics, type ExperimentSource } from '../experiment.js';
 import { DEFAULT_MODEL_TYPE, DEFAULT_ROUTER_TYPE } from '../experiment-schema.js';
 import type { TpMessage } from '../messages.js';
-import { hopLatency } from '../stage-metrics.js';
-import { StageLoop, type StageItem } from '../stage-runner.js';
+import { hopLatency } from '../../stage/stage-metrics.js';
+import { StageLoop, type StageItem } from '../../stage/stage-loop.js';
 import { parseTp } from '../validate.js';
 import { buildMl, featuresOf } from './build-ml.js';
 import type { PowerFeatures, PowerPrediction, PowerPredictor, PredictorResolver } from './predictor.js';

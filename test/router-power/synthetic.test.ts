@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
-import { ExperimentSource, loadExperiment, normalizeExperiment } from '../../src/network/experiment.js';
-import { buildTd } from '../../src/network/producer/build-td.js';
-import { syntheticPoller } from '../../src/network/producer/sources.js';
-import { syntheticCounters, syntheticLoad, syntheticProfile } from '../../src/network/producer/synthetic.js';
-import { createProcessor } from '../../src/network/processor/processor.js';
+import { ExperimentSource, loadExperiment, normalizeExperiment } from '../../src/router-power/experiment.js';
+import { buildTd } from '../../src/router-power/producer/build-td.js';
+import { syntheticPoller } from '../../src/router-power/producer/sources.js';
+import { syntheticCounters, syntheticLoad, syntheticProfile } from '../../src/router-power/producer/synthetic.js';
+import { createProcessor } from '../../src/router-power/processor/processor.js';
 import { silentLogger } from '../../src/core/logger.js';
-import type { TpMessage } from '../../src/network/messages.js';
+import type { TpMessage } from '../../src/router-power/messages.js';
 import { DEFAULT_EXPERIMENT_FILE } from '../../src/roles/network.js';
 
 const CAPACITY = 100e6 / 8;

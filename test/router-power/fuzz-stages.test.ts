@@ -11,11 +11,11 @@ import assert from 'node:assert/strict';
 import { silentLogger } from '../../src/core/logger.js';
 import { registry } from '../../src/core/metrics.js';
 import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
-import { ExperimentSource, normalizeExperiment } from '../../src/network/experiment.js';
-import { DummyPredictors } from '../../src/network/inference/dummy-predictor.js';
-import { createInference } from '../../src/network/inference/inference.js';
-import type { MlMessage, TpMessage } from '../../src/network/messages.js';
-import { createProcessor } from '../../src/network/processor/processor.js';
+import { ExperimentSource, normalizeExperiment } from '../../src/router-power/experiment.js';
+import { DummyPredictors } from '../../src/router-power/inference/dummy-predictor.js';
+import { createInference } from '../../src/router-power/inference/inference.js';
+import type { MlMessage, TpMessage } from '../../src/router-power/messages.js';
+import { createProcessor } from '../../src/router-power/processor/processor.js';
 import { prng } from '../helpers/prng.js';
 import { td } from './helpers.js';
 

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
-import { ExperimentSource, normalizeExperiment, BUNDLED_TEST_METRICS_DIR } from '../../src/network/experiment.js';
-import { createProducer, pollOffsetMs } from '../../src/network/producer/producer.js';
-import type { TdMessage } from '../../src/network/messages.js';
+import { ExperimentSource, normalizeExperiment, BUNDLED_TEST_METRICS_DIR } from '../../src/router-power/experiment.js';
+import { createProducer, pollOffsetMs } from '../../src/router-power/producer/producer.js';
+import type { TdMessage } from '../../src/router-power/messages.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { registry } from '../../src/core/metrics.js';
 

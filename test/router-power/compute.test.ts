@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeRates, snapshotOf } from '../../src/network/processor/compute.js';
-import type { TdMessage } from '../../src/network/messages.js';
+import { computeRates, snapshotOf } from '../../src/router-power/processor/compute.js';
+import type { TdMessage } from '../../src/router-power/messages.js';
 import { td } from './helpers.js';
 
 const params = { maxThroughputMbps: 100, pollingIntervalSeconds: 5 };

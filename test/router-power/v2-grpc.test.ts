@@ -1,8 +1,8 @@
 /**
- * KServe V2 over gRPC (`inference.GRPCInferenceService`, src/network/inference/v2-grpc.ts)
+ * KServe V2 over gRPC (`inference.GRPCInferenceService`, src/router-power/inference/v2-grpc.ts)
  * beside the REST server, on one process serving both kinds of model as `wattflow up` does (a
  * trained power model and the vehicle model): an independent Python client
- * (test/network/v2-grpc/v2_grpc_client.py; stubs generated at test time from the vendored
+ * (test/router-power/v2-grpc/v2_grpc_client.py; stubs generated at test time from the vendored
  * official proto with Debian's python3-grpc-tools, calls through python3-grpcio, run by
  * /usr/bin/python3) gets identical answers over REST and gRPC for the same inputs — typed and
  * raw contents, both models, metadata, readiness, errors — without and with bearer tokens
@@ -21,9 +21,9 @@ import * as grpc from '@grpc/grpc-js';
 import { loadAppConfig, type AppConfig } from '../../src/app-config.js';
 import { newToken, serverAuthOf, tokenEntry } from '../../src/core/auth.js';
 import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
-import { registerKServeRoutes, type KServeSource } from '../../src/network/inference/kserve.js';
-import { ModelPredictor } from '../../src/network/inference/model-predictor.js';
-import { grpcPortOf, V2_PROTO_FILE, v2GrpcComponent, v2ServiceDefinition, type V2GrpcComponent } from '../../src/network/inference/v2-grpc.js';
+import { registerKServeRoutes, type KServeSource } from '../../src/router-power/inference/kserve.js';
+import { ModelPredictor } from '../../src/router-power/inference/model-predictor.js';
+import { grpcPortOf, V2_PROTO_FILE, v2GrpcComponent, v2ServiceDefinition, type V2GrpcComponent } from '../../src/router-power/inference/v2-grpc.js';
 import { buildVehiclePredictor } from '../../src/vehicle/components.js';
 import { IsolationForestModel } from '../../src/vehicle/model/anomaly-model.js';
 import { trainVehicleModel } from '../../src/vehicle/model/train.js';

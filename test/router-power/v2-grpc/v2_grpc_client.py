@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""An independent KServe V2 gRPC client for wattflow's test (test/network/v2-grpc.test.ts).
+"""An independent KServe V2 gRPC client for wattflow's test (test/router-power/v2-grpc.test.ts).
 
 Stubs are generated at run time from the official proto (proto/kserve/grpc_predict_v2.proto)
 into a temporary directory with `python3 -m grpc_tools.protoc` (Debian's python3-grpc-tools),

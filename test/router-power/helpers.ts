@@ -1,7 +1,7 @@
 /**
  * Builders of TD messages for the network pipeline tests.
  */
-import type { TdMessage } from '../../src/network/messages.js';
+import type { TdMessage } from '../../src/router-power/messages.js';
 
 export interface IfaceCounters {
   device: string;
