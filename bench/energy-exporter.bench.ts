@@ -29,7 +29,7 @@ import { ReadErrors } from '../src/energy/read-errors.js';
 import { SelfEnergy } from '../src/energy/self-energy.js';
 import { disableStageCpu, enableStageCpu, stageAccount } from '../src/energy/stage-cpu.js';
 import { splitByStages } from '../src/energy/attribution.js';
-import { MemoryFabric } from '../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../src/fabric/memory/memory-fabric.js';
 import { ExperimentSource } from '../src/router-power/experiment.js';
 import { createProcessor } from '../src/router-power/processor/processor.js';
 import { createInference } from '../src/router-power/inference/inference.js';

@@ -4,7 +4,7 @@
  * in-process bus, on one core. Prints messages/s (TD in → ML out) and the per-message cost.
  * Target: >= 50,000 msg/s.
  */
-import { MemoryFabric } from '../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../src/fabric/memory/memory-fabric.js';
 import { ExperimentSource } from '../src/router-power/experiment.js';
 import { createProcessor } from '../src/router-power/processor/processor.js';
 import { createInference } from '../src/router-power/inference/inference.js';

@@ -1,7 +1,7 @@
 /**
  * The data fabric: the one small messaging interface every stage uses. Two adapters
  * implement it: Kafka (a real broker; `kafka-fabric.ts`) and an in-process bus for the
- * single-process mode (`memory-fabric.ts`). Stage code never knows which one it runs on.
+ * single-process mode (`memory/memory-fabric.ts`). Stage code never knows which one it runs on.
  *
  * Guarantees every adapter gives:
  *  - publish(topic, key, value): resolves once the message is durably accepted (Kafka: acks

@@ -12,7 +12,7 @@ import { runUntilSignal } from '../core/lifecycle.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import type { Fabric } from '../fabric/fabric.js';
 import { kafkaSecurityOptions, kafkaSecurityWarnings } from '../fabric/kafka-security.js';
-import { MemoryFabric } from '../fabric/memory-fabric.js';
+import { MemoryFabric } from '../fabric/memory/memory-fabric.js';
 import { closest } from '../core/suggest.js';
 
 export const commonOptions = {

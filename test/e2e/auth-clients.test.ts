@@ -17,7 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { loadAppConfig } from '../../src/app-config.js';
 import { Authenticator, newToken, setClientToken, tokenEntry, VEHICLE_TOKEN_NAME, VEHICLE_TOKEN_SCOPES } from '../../src/core/auth.js';
 import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { fetchArtifact } from '../../src/registry/artifacts.js';
 import { openRegistry } from '../../src/registry/index.js';
 import { modelsRole, trainRole } from '../../src/roles/models.js';

@@ -12,7 +12,7 @@ import { registry } from '../../src/core/metrics.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { enableStageCpu, stageAccount, stageAccounts, trackStage } from '../../src/energy/stage-cpu.js';
 import { createStageEnergyMeter } from '../../src/energy/stage-energy.js';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { ExperimentSource, normalizeExperiment } from '../../src/router-power/experiment.js';
 import { DummyPredictors } from '../../src/router-power/inference/dummy-predictor.js';
 import { createInference } from '../../src/router-power/inference/inference.js';

@@ -21,7 +21,7 @@ import type {
   TopicSpec,
 } from '../../src/fabric/fabric.js';
 import { createKafkaFabric } from '../../src/fabric/kafka-fabric.js';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { service } from '../helpers/services.js';
 
 interface Harness {

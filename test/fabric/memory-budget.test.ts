@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { registry } from '../../src/core/metrics.js';
 import type { IncomingMessage } from '../../src/fabric/fabric.js';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadAppConfig } from '../../src/app-config.js';
 import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { openRegistry } from '../../src/registry/index.js';
 import { prng } from '../helpers/prng.js';
 import { silent, sklearnLikeLinear, sourceOf, testExperiment, trained } from './helpers.js';

@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { loadAppConfig } from '../../src/app-config.js';
 import type { Component } from '../../src/core/component.js';
 import { registry as metricsRegistry } from '../../src/core/metrics.js';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { sha256Hex } from '../../src/ml/onnx/metadata.js';
 import { OnnxPowerModel } from '../../src/ml/runtime/onnx-power-model.js';
 import { DeployedModels } from '../../src/router-power/inference/deployed-models.js';

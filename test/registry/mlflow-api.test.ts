@@ -17,7 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { loadAppConfig } from '../../src/app-config.js';
 import { Authenticator, newToken, tokenEntry } from '../../src/core/auth.js';
 import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { openRegistry } from '../../src/registry/index.js';
 import type { Registry } from '../../src/registry/registry.js';
 import { silent, sklearnLikeLinear, sourceOf, testExperiment, trained } from './helpers.js';

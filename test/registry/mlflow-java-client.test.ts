@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadAppConfig } from '../../src/app-config.js';
 import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { sha256Hex } from '../../src/ml/onnx/metadata.js';
 import { DeployedModels } from '../../src/router-power/inference/deployed-models.js';
 import { fetchArtifact } from '../../src/registry/artifacts.js';

@@ -11,7 +11,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { registry as metricsRegistry } from '../../src/core/metrics.js';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { sha256Hex } from '../../src/ml/onnx/metadata.js';
 import { trainModel } from '../../src/ml/train/index.js';
 import { parseDeploymentRecord, type DeploymentRecord } from '../../src/registry/control.js';

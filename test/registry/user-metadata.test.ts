@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadAppConfig } from '../../src/app-config.js';
 import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { METADATA_KEYS, splitUserMetadata, validateModelMetadata, MetadataError } from '../../src/ml/onnx/metadata.js';
 import { openRegistry } from '../../src/registry/index.js';
 import { modelsRole } from '../../src/roles/models.js';

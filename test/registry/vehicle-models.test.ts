@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { loadAppConfig } from '../../src/app-config.js';
 import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { openRegistry } from '../../src/registry/index.js';
 import type { Registry } from '../../src/registry/registry.js';
 import { modelsRole } from '../../src/roles/models.js';

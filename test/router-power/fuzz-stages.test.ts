@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../src/core/logger.js';
 import { registry } from '../../src/core/metrics.js';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { ExperimentSource, normalizeExperiment } from '../../src/router-power/experiment.js';
 import { DummyPredictors } from '../../src/router-power/inference/dummy-predictor.js';
 import { createInference } from '../../src/router-power/inference/inference.js';

@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import type { Fabric, OutgoingMessage } from '../../src/fabric/fabric.js';
 import { Outbox } from '../../src/router-power/producer/outbox.js';
 import { ExperimentSource, normalizeExperiment, BUNDLED_TEST_METRICS_DIR } from '../../src/router-power/experiment.js';

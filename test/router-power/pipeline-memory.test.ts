@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { ExperimentSource, loadExperiment, type Experiment } from '../../src/router-power/experiment.js';
 import { buildTd } from '../../src/router-power/producer/build-td.js';
 import { testMetricsPoller } from '../../src/router-power/producer/sources.js';

@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { ExperimentSource, normalizeExperiment, BUNDLED_TEST_METRICS_DIR } from '../../src/router-power/experiment.js';
 import { createProducer, pollOffsetMs } from '../../src/router-power/producer/producer.js';
 import type { TdMessage } from '../../src/router-power/messages.js';

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { silentLogger } from '../../src/core/logger.js';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { ExperimentSource, normalizeExperiment } from '../../src/router-power/experiment.js';
 import type { MlMessage, TdMessage, TpMessage } from '../../src/router-power/messages.js';
 import { createProcessor } from '../../src/router-power/processor/processor.js';

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/core/logger.js';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { ExperimentSource, normalizeExperiment, type RawExperiment } from '../../src/router-power/experiment.js';
 import type { MlMessage } from '../../src/router-power/messages.js';
 import type { DeadLetter } from '../../src/stage/stage-loop.js';

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadAppConfig } from '../../src/app-config.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { ExperimentSource, normalizeExperiment } from '../../src/router-power/experiment.js';
 import { createUi } from '../../src/ui/index.js';
 
