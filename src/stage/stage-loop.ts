@@ -113,7 +113,9 @@ export class StageLoop<In> {
         try {
           await this.o.handle(item.routerId, item.message, item.incoming, out);
         } catch (err) {
-          out.push(this.deadLetter(item.incoming, `stage ${this.o.stage} failed: ${(err as Error).message}`));
+          // the message goes to its dead-letter topic and the batch commits: a message that always
+          // fails must not be redelivered forever
+          out.push(this.deadLetter(item.incoming, `stage ${this.o.stage} failed: ${err instanceof Error ? err.message : String(err)}`));
         }
       }
     }

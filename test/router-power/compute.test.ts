@@ -129,3 +129,29 @@ test('the processor keeps a counter snapshot per router: rates from it equal rat
   const snap = snapshotOf(cases[1]![0]);
   assert.deepEqual([...snap.counters.values()].sort((a, b) => a - b), [1, 100, 1000, 1_000_000]);
 });
+
+test('occupation is relative to max_throughput_mbps (1000 and 40 Mbit/s links), the byte rate is not', () => {
+  // 62.5 MB in 5 s = 100 Mbit/s on every link
+  const prev = td(1000, [{ device: 'eth2', bytes: 0, packets: 0 }]);
+  const cur = td(1005, [{ device: 'eth2', bytes: 62_500_000, packets: 52_083 }]);
+  for (const [maxThroughputMbps, occupation] of [
+    [1000, 10],
+    [40, 250],
+  ] as const) {
+    const r = computeRates(prev, cur, { maxThroughputMbps, pollingIntervalSeconds: 5 });
+    assert.ok(r.ok);
+    if (!r.ok) return;
+    assert.ok(Math.abs(r.rates.mbitPerSecond - 100) < 1e-9, `byte rate on a ${maxThroughputMbps} Mbit/s link`);
+    assert.ok(Math.abs(r.rates.occupationPercent - occupation) < 1e-9, `occupation on a ${maxThroughputMbps} Mbit/s link: ${r.rates.occupationPercent}`);
+  }
+});
+
+test('a reset of the packet counter alone drops the pair (bytes still increasing)', () => {
+  const r = computeRates(td(0, [{ device: 'eth2', bytes: 1000, packets: 500 }]), td(5, [{ device: 'eth2', bytes: 9000, packets: 3 }]), params);
+  assert.deepEqual(r, { ok: false, reason: 'counter_decreased', detail: 'node_network_receive_packets_total{device="eth2"} went from 500 to 3' });
+});
+
+test('a reset of the byte counter alone drops the pair (packets still increasing)', () => {
+  const r = computeRates(td(0, [{ device: 'eth2', bytes: 9000, packets: 5 }]), td(5, [{ device: 'eth2', bytes: 10, packets: 50 }]), params);
+  assert.deepEqual(r, { ok: false, reason: 'counter_decreased', detail: 'node_network_receive_bytes_total{device="eth2"} went from 9000 to 10' });
+});

@@ -118,6 +118,23 @@ test('outbox: bounded by age and size; the dropped messages are counted by reaso
   await outbox.close();
 });
 
+test('outbox: when full, the OLDEST waiting messages are dropped (across lanes), the newest kept and sent in order', async () => {
+  const bus = new MemoryFabric();
+  const flaky = new FlakyFabric(bus);
+  flaky.down = true;
+  const full0 = await counterValue('wattflow_producer_outbox_dropped_total', '{reason="full"}');
+  const outbox = new Outbox({ fabric: flaky.fabric(), logger: silentLogger(), maxMessages: 3, retryInitialMs: 20, retryMaxMs: 20 });
+  for (let i = 1; i <= 5; i++) outbox.send({ topic: 'TD', key: i % 2 ? 'r1' : 'r2', value: String(i) });
+  assert.equal(outbox.pending, 3);
+  await until(() => flaky.attempts >= 1, 1000, 'a refused attempt');
+  outbox.send({ topic: 'TD', key: 'r2', value: '6' }); // full again: 3 is now the oldest waiting
+  assert.equal((await counterValue('wattflow_producer_outbox_dropped_total', '{reason="full"}')) - full0, 3);
+  flaky.down = false;
+  await until(() => outbox.pending === 0, 2000, 'outbox drained');
+  assert.deepEqual(await values(bus, 'TD'), ['4', '5', '6'], 'messages 1, 2 and 3 (the oldest) were dropped');
+  await outbox.close();
+});
+
 test('outbox: close() delivers what it can in its time; what still cannot be published is counted', async () => {
   const bus = new MemoryFabric();
   const flaky = new FlakyFabric(bus);

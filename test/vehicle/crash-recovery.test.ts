@@ -100,7 +100,10 @@ describe('vehicle push mode: the forward journal', () => {
     const refuse = { target: 'refusing-predictor', send: async () => Promise.reject(new PermanentForwardError('HTTP 400: input features: shape [2, 11] does not match')) };
     const api = buildVehicleApi({ v, store, logger, forwardTo: [refuse] });
     const app = await startComponents([storeComponent(store), api.component], { host: '127.0.0.1', port: 0, logger });
+    const deadLetteredForward = async () =>
+      Number(/^wattflow_vehicle_vectors_dead_lettered_total\{source="forward"\} (\d+)$/m.exec(await (await fetch(`${app.url}/metrics`)).text())?.[1] ?? 0);
     try {
+      const deadLettered0 = await deadLetteredForward();
       const r = await fetch(`${app.url}/v1/vehicles/car/measurements`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: measurements(0, 20) });
       const vectors = ((await r.json()) as { vectors: number }).vectors;
       assert.ok(vectors > 0);
@@ -111,7 +114,7 @@ describe('vehicle push mode: the forward journal', () => {
       assert.equal(body.deadLetters[0]!.vector.vehicleId, 'car');
       assert.deepEqual(await store.journaledVectors(100), []);
       assert.equal(api.forwarder!.dropped, vectors);
-      assert.match(await (await fetch(`${app.url}/metrics`)).text(), /wattflow_vehicle_vectors_dead_lettered_total\{source="forward"\} \d+/);
+      assert.equal((await deadLetteredForward()) - deadLettered0, vectors, 'wattflow_vehicle_vectors_dead_lettered_total counts every refused vector');
       assert.equal((await fetch(`${app.url}/api/vehicle-dead-letters?limit=0`)).status, 400);
     } finally {
       await app.stop();
