@@ -4,50 +4,17 @@
  * section schema, plus environment overrides (see core/config.ts). Adding a module's settings
  * = one entry in `sections` and its aliases in `aliases`.
  */
-import { authAliases, authSection, type AuthConfig } from './core/auth.js';
+import { authAliases, authSection, type AuthConfig } from './core/auth-config.js';
 import { commaList, loadConfig, type EnvAlias, type JsonObject } from './core/config.js';
-import type { HttpLimits } from './core/http-limits.js';
-import { tlsSchema, type TlsConfig } from './core/tls.js';
+import { httpAliases, httpSection, type HttpConfig } from './core/http-config.js';
+import { logAliases, logSection, type LogConfig } from './core/logger.js';
+import { collectorSection, type CollectorConfig } from './collector/config.js';
+import { routerPowerAliases, routerPowerSection, type RouterPowerConfig } from './router-power/config.js';
+import { storageSection, type StorageConfig } from './storage/config.js';
 import type { KafkaSaslSettings, KafkaTlsSettings } from './fabric/kafka-security.js';
 import { vehicleAliases, vehicleSection, type VehicleConfig } from './vehicle/config.js';
 import { energyAliases, energySection, type EnergyConfig } from './energy/config.js';
 import { uiAliases, uiSection, type UiConfig } from './ui/config.js';
-
-const logSection = {
-  type: 'object',
-  properties: {
-    level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
-    format: { enum: ['auto', 'json', 'pretty'], default: 'auto' },
-  },
-  additionalProperties: false,
-  default: {},
-};
-
-const httpSection = {
-  type: 'object',
-  properties: {
-    host: { type: 'string', default: '127.0.0.1' },
-    port: { type: 'integer', minimum: 0, maximum: 65535, default: 8000 },
-    /** Largest request body of a route without its own limit (the Vehicle API's is vehicle.api.bodyLimitBytes, a registry upload's follows registry.maxArtifactBytes). */
-    bodyLimitBytes: { type: 'integer', minimum: 1024, default: 10 * 1024 * 1024 },
-    /** Deepest nesting of arrays/objects in a JSON body (any route, NDJSON lines, the registry's metadata header): deeper → 400. */
-    maxJsonDepth: { type: 'integer', minimum: 2, maximum: 10000, default: 64 },
-    /** A request must be received whole (headers and body) within this (ms); else 408 and the connection is closed. 0 = no limit. */
-    requestTimeoutMs: { type: 'integer', minimum: 0, default: 60_000 },
-    /** The request headers must be received within this (ms; at most requestTimeoutMs). */
-    headersTimeoutMs: { type: 'integer', minimum: 1, default: 15_000 },
-    /** An idle keep-alive connection is closed after this (ms). */
-    keepAliveTimeoutMs: { type: 'integer', minimum: 1, default: 72_000 },
-    /** A socket with no traffic either way is closed after this (ms). 0 = never. */
-    socketTimeoutMs: { type: 'integer', minimum: 0, default: 120_000 },
-    /** Most open connections (sockets) of the server; further ones are closed as they are accepted. 0 = no cap. */
-    maxConnections: { type: 'integer', minimum: 0, default: 1024 },
-    /** TLS / mutual TLS on the server (src/core/tls.ts). */
-    tls: tlsSchema,
-  },
-  additionalProperties: false,
-  default: {},
-};
 
 const fabricSection = {
   type: 'object',
@@ -125,46 +92,6 @@ const fabricSection = {
   default: {},
 };
 
-const collectorSection = {
-  type: 'object',
-  properties: {
-    /** host:port targets the collector may scrape (no arbitrary outbound requests). */
-    allowTargets: { type: 'array', items: { type: 'string', pattern: '^[^\\s/]+:\\d+$' }, default: ['127.0.0.1:9100', 'localhost:9100'] },
-    /** Allow any target (only for trusted networks). */
-    allowAnyTarget: { type: 'boolean', default: false },
-    timeoutMs: { type: 'integer', minimum: 1, default: 5000 },
-    maxResponseBytes: { type: 'integer', minimum: 1024, default: 16 * 1024 * 1024 },
-  },
-  additionalProperties: false,
-  default: {},
-};
-
-const networkSection = {
-  type: 'object',
-  properties: {
-    /** Experiment file (the reference's config.json); default: config/default-experiment.json. */
-    experiment: { type: 'string' },
-    /** Watch the experiment file and apply changes without a restart. */
-    watch: { type: 'boolean', default: true },
-    /** Directory of dummy formula files, one per router type (<router_type>.txt, else default.txt). */
-    formulaDir: { type: 'string' },
-    /** Spread each router's polls over the interval at a fixed per-router offset (steady load instead of a burst per tick). */
-    spreadPolls: { type: 'boolean', default: false },
-    /** With spreadPolls, offsets on a grid of this many ms: a slot's routers are polled together and published in one request. */
-    spreadSlotMs: { type: 'integer', minimum: 1, default: 10 },
-    /** Operator chaining: the processor also predicts and publishes TP and ML together (one Kafka hop fewer); no separate inference stage runs. */
-    chainInference: { type: 'boolean', default: false },
-    /** Finite-difference step for trained models' sensitivities. */
-    epsilon: { type: 'number', exclusiveMinimum: 0, default: 0.01 },
-    /** The producer keeps TD messages the broker refused (down, restarting) and re-sends them in order for up to this long (ms). */
-    outboxMaxAgeMs: { type: 'integer', minimum: 1000, default: 300000 },
-    /** …and at most this many of them (the oldest are dropped, counted). */
-    outboxMaxMessages: { type: 'integer', minimum: 1, default: 100000 },
-  },
-  additionalProperties: false,
-  default: {},
-};
-
 const influxSection = {
   type: 'object',
   properties: {
@@ -185,18 +112,6 @@ const influxSection = {
     maxBufferPoints: { type: 'integer', minimum: 1, default: 100000 },
     maxRetries: { type: 'integer', minimum: 0, default: 10 },
     timeoutMs: { type: 'integer', minimum: 1, default: 10000 },
-  },
-  additionalProperties: false,
-  default: {},
-};
-
-const storageSection = {
-  type: 'object',
-  properties: {
-    /** Directory of the embedded storage (SQLite file etc.). */
-    dir: { type: 'string', default: '.wattflow' },
-    /** History kept per series, in hours. */
-    retentionHours: { type: 'number', exclusiveMinimum: 0, default: 24 },
   },
   additionalProperties: false,
   default: {},
@@ -294,7 +209,7 @@ export const sections: Record<string, JsonObject> = {
   grpc: grpcSection,
   fabric: fabricSection,
   collector: collectorSection,
-  network: networkSection,
+  network: routerPowerSection,
   influx: influxSection,
   storage: storageSection,
   registry: registrySection,
@@ -313,9 +228,8 @@ function boolish(raw: string): unknown {
 }
 
 export const aliases: EnvAlias[] = [
-  { env: 'WATTFLOW_LOG_LEVEL', path: '/log/level', parse: (v) => v },
-  { env: 'PORT', path: '/http/port' },
-  { env: 'WATTFLOW_HOST', path: '/http/host', parse: (v) => v },
+  ...logAliases,
+  ...httpAliases,
   { env: 'GRPC_PORT', path: '/grpc/port' },
   { env: 'KAFKA_BROKERS', path: '/fabric/kafka/brokers', parse: commaList, implies: [{ path: '/fabric/kind', value: 'kafka' }] },
   { env: 'KAFKA_SASL_MECHANISM', path: '/fabric/kafka/sasl/mechanism', parse: (v) => v },
@@ -331,7 +245,7 @@ export const aliases: EnvAlias[] = [
   { env: 'KAFKA_TLS_SERVERNAME', path: '/fabric/kafka/tls/servername', parse: (v) => v },
   { env: 'INFLUX_URL', path: '/influx/url', parse: (v) => v },
   { env: 'INFLUX_TOKEN', path: '/influx/token', parse: (v) => v },
-  { env: 'WATTFLOW_EXPERIMENT', path: '/network/experiment', parse: (v) => v },
+  ...routerPowerAliases,
   { env: 'WATTFLOW_REGISTRY_URL', path: '/registry/url', parse: (v) => v },
   { env: 'S3_ENDPOINT', path: '/registry/artifacts/s3/endpoint', parse: (v) => v, implies: [{ path: '/registry/artifacts/kind', value: 's3' }] },
   { env: 'S3_BUCKET', path: '/registry/artifacts/s3/bucket', parse: (v) => v },
@@ -349,12 +263,12 @@ export function appSchema(): JsonObject {
 }
 
 export interface AppConfig {
-  log: { level: string; format: 'auto' | 'json' | 'pretty' };
-  http: HttpLimits & { host: string; port: number; tls?: TlsConfig };
+  log: LogConfig;
+  http: HttpConfig;
   grpc: { enabled: boolean; host?: string; port?: number; maxMessageBytes: number };
   fabric: { kind: 'memory' | 'kafka'; memory: { maxMessages: number; maxBytes: number; retainConsumed: number }; kafka: { brokers: string[]; clientId: string; partitions: number; consumer: Partial<Record<'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'rebalanceTimeoutMs' | 'maxWaitTimeMs' | 'maxBatchSize' | 'commitIntervalMs', number>>; sasl?: KafkaSaslSettings; tls?: boolean | KafkaTlsSettings } };
-  collector: { allowTargets: string[]; allowAnyTarget: boolean; timeoutMs: number; maxResponseBytes: number };
-  network: { experiment?: string; watch: boolean; formulaDir?: string; epsilon: number; spreadPolls: boolean; spreadSlotMs: number; chainInference: boolean; outboxMaxAgeMs: number; outboxMaxMessages: number };
+  collector: CollectorConfig;
+  network: RouterPowerConfig;
   influx: {
     url?: string;
     apiVersion: 1 | 2;
@@ -372,7 +286,7 @@ export interface AppConfig {
     maxRetries: number;
     timeoutMs: number;
   };
-  storage: { dir: string; retentionHours: number };
+  storage: StorageConfig;
   vehicle: VehicleConfig;
   registry: RegistryConfig;
   auth: AuthConfig;

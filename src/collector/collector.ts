@@ -10,16 +10,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Component } from '../core/component.js';
 import { counter, histogram } from '../core/metrics.js';
+import type { CollectorConfig } from './config.js';
 import { scrape, ScrapeError, SingleFlight, type ScrapeResult } from './scrape.js';
 import { collectorDocument } from './convert.js';
 import { ExpositionFilterError, ExpositionParseError } from './exposition/index.js';
 
-export interface CollectorConfig {
-  allowTargets: string[];
-  allowAnyTarget: boolean;
-  timeoutMs: number;
-  maxResponseBytes: number;
-}
 
 const requests = counter({ name: 'wattflow_collector_requests_total', help: 'Collector requests by outcome', labelNames: ['outcome'] as const });
 const scrapeSeconds = histogram({ name: 'wattflow_collector_scrape_seconds', help: 'Upstream scrape duration' });

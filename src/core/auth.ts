@@ -29,12 +29,13 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, newAjv, type EnvAlias } from './config.js';
+import { SCOPES, tokenEntrySchema, type AuthConfig, type Scope, type TokenEntry } from './auth-config.js';
+import { ConfigError, newAjv } from './config.js';
 import type { Logger } from './logger.js';
 import { counter } from './metrics.js';
 
-export const SCOPES = ['ingest', 'models:write', 'deploy', 'read'] as const;
-export type Scope = (typeof SCOPES)[number];
+export { SCOPES, type Scope, type TokenEntry } from './auth-config.js';
+
 /** What a route needs: nothing (`public`) or a token with this scope. */
 export type RouteAuth = 'public' | Scope;
 
@@ -54,63 +55,6 @@ export interface Caller {
   name: string;
   scopes: ReadonlySet<Scope>;
 }
-
-export interface TokenEntry {
-  name: string;
-  /** sha256 of the token, lowercase hex. */
-  sha256: string;
-  scopes: Scope[];
-}
-
-export interface AuthConfig {
-  tokens: TokenEntry[];
-  tokensFile?: string;
-  allowUnauthenticated: boolean;
-  clientToken?: string;
-}
-
-const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$';
-
-const tokenEntrySchema = {
-  type: 'object',
-  required: ['name', 'sha256', 'scopes'],
-  properties: {
-    name: { type: 'string', pattern: NAME_PATTERN },
-    sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
-    scopes: { type: 'array', items: { enum: [...SCOPES] }, minItems: 1, uniqueItems: true },
-  },
-  additionalProperties: false,
-};
-
-/** The `auth` section of the app configuration (composed in src/app-config.ts). */
-export const authSection = {
-  type: 'object',
-  properties: {
-    /** Accepted bearer tokens, hashed: {name, sha256, scopes}. */
-    tokens: { type: 'array', items: tokenEntrySchema, default: [] },
-    /** More tokens from a file (JSON or YAML: a list of entries, or {tokens: [...]}); re-read on SIGHUP. */
-    tokensFile: { type: 'string', minLength: 1 },
-    /** Serve beyond loopback with no token configured (everyone has every scope). */
-    allowUnauthenticated: { type: 'boolean', default: false },
-    /** The token this process sends to other wattflow servers (WATTFLOW_TOKEN). */
-    clientToken: { type: 'string', minLength: 1 },
-  },
-  additionalProperties: false,
-  default: {},
-};
-
-const flag = (raw: string): unknown => {
-  const v = raw.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-  if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
-  return raw; // the schema names it
-};
-
-export const authAliases: EnvAlias[] = [
-  { env: 'WATTFLOW_TOKENS_FILE', path: '/auth/tokensFile', parse: (v) => v },
-  { env: 'WATTFLOW_ALLOW_UNAUTHENTICATED', path: '/auth/allowUnauthenticated', parse: flag },
-  { env: 'WATTFLOW_TOKEN', path: '/auth/clientToken', parse: (v) => v },
-];
 
 // ------------------------------------------------------------------ tokens
 

@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
+import { Type, type ObjectOptions, type TProperties } from '@sinclair/typebox';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
@@ -41,6 +42,27 @@ export interface EnvAlias {
   parse?: (raw: string) => unknown;
   /** Further settings implied by the variable being set (e.g. fabric kind = kafka). */
   implies?: Array<{ path: string; value: unknown }>;
+}
+
+/**
+ * A module's config section: a TypeBox object (unknown keys refused, absent section = `{}` so its
+ * defaults fill in). Each module declares its section and `Static<typeof …>` type in one place.
+ */
+export function ConfigSection<P extends TProperties>(properties: P, options: ObjectOptions = {}) {
+  return Type.Object(properties, { additionalProperties: false, default: {}, ...options });
+}
+
+/** A JSON Schema `enum` (ajv says "must be one of [...]"), typed as the union of its values. */
+export function Enum<const T extends readonly (string | number)[]>(values: T, options: Record<string, unknown> = {}) {
+  return Type.Unsafe<T[number]>({ enum: [...values], ...options });
+}
+
+/** An environment flag: 1/true/yes/on, 0/false/no/off (any case); anything else stays a string for the schema to refuse. */
+export function envFlag(raw: string): unknown {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
+  return raw;
 }
 
 export const commaList = (raw: string): string[] =>

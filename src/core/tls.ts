@@ -6,32 +6,25 @@
  */
 import { readFileSync } from 'node:fs';
 import { Server as TlsServer } from 'node:tls';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError } from './config.js';
 
-export interface TlsConfig {
-  certFile: string;
-  keyFile: string;
-  caFile?: string;
-  requireClientCert?: boolean;
-}
-
-/** The `http.tls` sub-schema (composed in src/app-config.ts). */
-export const tlsSchema = {
-  type: 'object',
-  required: ['certFile', 'keyFile'],
-  properties: {
+/** The `http.tls` sub-schema and its type. */
+export const tlsSchema = Type.Object(
+  {
     /** Server certificate chain (PEM). */
-    certFile: { type: 'string', minLength: 1 },
+    certFile: Type.String({ minLength: 1 }),
     /** Its private key (PEM). */
-    keyFile: { type: 'string', minLength: 1 },
+    keyFile: Type.String({ minLength: 1 }),
     /** CA bundle (PEM) client certificates must chain to (required with requireClientCert). */
-    caFile: { type: 'string', minLength: 1 },
+    caFile: Type.Optional(Type.String({ minLength: 1 })),
     /** Mutual TLS: refuse clients without a certificate signed by caFile. */
-    requireClientCert: { type: 'boolean', default: false },
+    requireClientCert: Type.Optional(Type.Boolean({ default: false })),
   },
-  additionalProperties: false,
-};
+  { additionalProperties: false },
+);
+export type TlsConfig = Static<typeof tlsSchema>;
 
 export interface HttpsOptions {
   cert: Buffer;

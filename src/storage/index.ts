@@ -4,7 +4,6 @@
  * configured, in memory when `dir` is '' or ':memory:'. See types.ts for the semantics and
  * docs/storage.md for the choice of node-sqlite3-wasm.
  */
-import type { AppConfig } from '../app-config.js';
 import { MemoryStore } from './memory-store.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 import type { StoreOptions, TimeSeriesStore } from './types.js';
@@ -13,7 +12,7 @@ export * from './types.js';
 export { MemoryStore } from './memory-store.js';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 
-export type StorageConfig = AppConfig['storage'];
+export { storageSection, type StorageConfig } from './config.js';
 
 export interface OpenStoreOptions extends StoreOptions {
   /** Directory of the SQLite file; '' or ':memory:' (or absent) → in memory. */
