@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { ExperimentSource, normalizeExperiment } from '../../src/router-power/experiment.js';
 import { createProcessor } from '../../src/router-power/processor/processor.js';
 import { OCCUPATION, BYTE_RATE, type DebugParams, type TdMessage, type TpMessage } from '../../src/router-power/messages.js';

@@ -5,7 +5,7 @@
  */
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryFabric } from '../../src/fabric/memory-fabric.js';
+import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import type { Fabric, OutgoingMessage, TopicSpec } from '../../src/fabric/fabric.js';
 import { StageLoop, type DeadLetter, type StageItem } from '../../src/stage/stage-loop.js';
 import { consumerLag, deadLettered, messagesIn, messagesOut } from '../../src/stage/stage-metrics.js';
