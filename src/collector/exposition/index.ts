@@ -12,7 +12,8 @@ export {
   type MetricSample,
   type MetricType,
 } from './types.js';
-export { detectFormat, formatFromContentType, parseExposition, type ParseOptions } from './parser.js';
+export { detectFormat, formatFromContentType } from './format.js';
+export { parseExposition, type ParseOptions } from './parser.js';
 export {
   applyFilter,
   ExpositionFilterError,
