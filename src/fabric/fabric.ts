@@ -92,7 +92,7 @@ export interface Subscription {
 }
 
 export interface Fabric {
-  readonly kind: 'memory' | 'kafka';
+  readonly kind: 'memory' | 'kafka' | 'redis-streams';
   ensureTopics(topics: TopicSpec[]): Promise<void>;
   publish(message: OutgoingMessage, options?: PublishOptions): Promise<void>;
   publishBatch(messages: OutgoingMessage[], options?: PublishOptions): Promise<void>;

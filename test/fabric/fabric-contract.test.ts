@@ -23,6 +23,7 @@ import type {
 import { createKafkaFabric } from '../../src/fabric/kafka-fabric.js';
 import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { service } from '../helpers/services.js';
+import { redisStreamsHarness } from './redis-streams-harness.js';
 
 interface Harness {
   name: 'memory' | 'kafka';
@@ -196,7 +197,7 @@ function counts<T>(items: T[]): Map<T, number> {
 
 // ---------------------------------------------------------------------------------- the suite
 
-for (const h of [memoryHarness(), kafkaHarness()]) {
+for (const h of [memoryHarness(), kafkaHarness(), redisStreamsHarness(runId)]) {
   describe(`fabric contract: ${h.name}`, { skip: h.skip }, () => {
     const cleanup: Array<() => Promise<void>> = [];
     const open = async () => {
