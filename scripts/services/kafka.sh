@@ -21,6 +21,7 @@
 #      otherwise it is left running and the SCRAM variables are not exported.
 set -euo pipefail
 SERVICE=kafka
+KAFKA_COMMAND="${1:-start}"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
@@ -352,7 +353,17 @@ wait_healthy_quiet() {
   return 1
 }
 
-svc_stop() { stop_owned kafka "$PID_PATTERN" 60; }
+# `kafka.sh stop` exits 3 when no broker of these scripts runs (nothing was stopped): a caller
+# that means to cause an outage (test/e2e/broker-restart.test.ts) must learn that it did not.
+# stop-all.sh accepts 3; `restart` and the stops inside `start` tolerate a broker not running.
+svc_stop() {
+  if [[ "$KAFKA_COMMAND" == stop ]] && ! owned_pid kafka "$PID_PATTERN" >/dev/null; then
+    rm -f "$(pid_file kafka)"
+    log "ERROR: no broker started by these scripts runs on 127.0.0.1:$KAFKA_PORT (pid file $(pid_file kafka)): nothing stopped"
+    exit 3
+  fi
+  stop_owned kafka "$PID_PATTERN" 60
+}
 svc_env() {
   emit "KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
   # the authenticated listener, only when it is up (a broker from an older config has none)

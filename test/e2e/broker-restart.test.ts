@@ -12,6 +12,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { loadAppConfig } from '../../src/app-config.js';
 import type { Component } from '../../src/core/component.js';
 import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { registry } from '../../src/core/metrics.js';
 import type { Fabric } from '../../src/fabric/fabric.js';
 import { ExperimentSource, normalizeExperiment } from '../../src/router-power/experiment.js';
 import type { MlMessage, TdMessage } from '../../src/router-power/messages.js';
@@ -48,6 +50,20 @@ function kafkaSh(action: 'start' | 'stop'): Promise<void> {
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`kafka.sh ${action} exited ${code}:\n${err.slice(-3000)}`))));
   });
 }
+
+/** Resolves with the error code of a TCP connection attempt to the broker's port ('connected' when it is accepted). */
+function connectOutcome(hostPort: string): Promise<string> {
+  const [host, port] = hostPort.split(':');
+  return new Promise((resolve) => {
+    const socket = connect({ host: host!, port: Number(port) });
+    socket.setTimeout(2000, () => (socket.destroy(), resolve('timeout')));
+    socket.once('connect', () => (socket.destroy(), resolve('connected')));
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+}
+
+/** TD messages the producer's outbox had to hold (a publish failed, or earlier ones waited). */
+const outboxQueued = async () => Number(/^wattflow_producer_outbox_queued_total (\d+)/m.exec(await registry.metrics())?.[1] ?? 0);
 
 describe('network pipeline across a Kafka broker restart', { skip: kafka.skip, timeout: 240_000 }, () => {
   before(async () => {
@@ -105,8 +121,14 @@ describe('network pipeline across a Kafka broker restart', { skip: kafka.skip, t
     };
     try {
       await waitMl(3, 60_000); // the pipeline runs
-      await kafkaSh('stop');
+      const queuedBefore = await outboxQueued();
+      await kafkaSh('stop'); // exits non-zero when it finds no broker to stop
+      // the outage is real: the broker's port refuses connections, and the producer's publishes fail
+      assert.equal(await connectOutcome(brokers), 'ECONNREFUSED', `broker ${brokers} still accepts connections after kafka.sh stop`);
       await new Promise((res) => setTimeout(res, 4000)); // polls go on; their TD messages wait in the outbox
+      const queuedDuringOutage = (await outboxQueued()) - queuedBefore;
+      assert.ok(queuedDuringOutage >= ROUTERS.length * 4, `the outbox held the TD messages of the outage (${queuedDuringOutage} queued in 4 s at ${INTERVAL_S} s per poll)`);
+      assert.equal(await connectOutcome(brokers), 'ECONNREFUSED', 'the broker stayed down for the whole window');
       await kafkaSh('start');
       await new Promise((res) => setTimeout(res, 3000));
       await app.stop(); // the producer delivers what waits, the stages finish and commit
