@@ -12,6 +12,7 @@ import { collectorSection, type CollectorConfig } from './collector/config.js';
 import { routerPowerAliases, routerPowerSection, type RouterPowerConfig } from './router-power/config.js';
 import { storageSection, type StorageConfig } from './storage/config.js';
 import type { KafkaSaslSettings, KafkaTlsSettings } from './fabric/kafka-security.js';
+import { influxAliases, influxSection, type InfluxConfig } from './sinks/config.js';
 import { vehicleAliases, vehicleSection, type VehicleConfig } from './vehicle/config.js';
 import { energyAliases, energySection, type EnergyConfig } from './energy/config.js';
 import { uiAliases, uiSection, type UiConfig } from './ui/config.js';
@@ -87,31 +88,6 @@ const fabricSection = {
       additionalProperties: false,
       default: {},
     },
-  },
-  additionalProperties: false,
-  default: {},
-};
-
-const influxSection = {
-  type: 'object',
-  properties: {
-    /** Base URL; when absent nothing is written to InfluxDB. */
-    url: { type: 'string', format: 'uri' },
-    /** 1 → /write?db= (InfluxDB 1.x); 2 → /api/v2/write?org=&bucket= (2.x, 3.x). */
-    apiVersion: { enum: [1, 2], default: 1 },
-    database: { type: 'string', default: 'wattflow' },
-    retentionPolicy: { type: 'string' },
-    org: { type: 'string' },
-    bucket: { type: 'string' },
-    token: { type: 'string' },
-    username: { type: 'string' },
-    password: { type: 'string' },
-    createDatabase: { type: 'boolean', default: true },
-    batchSize: { type: 'integer', minimum: 1, default: 5000 },
-    flushIntervalMs: { type: 'integer', minimum: 1, default: 1000 },
-    maxBufferPoints: { type: 'integer', minimum: 1, default: 100000 },
-    maxRetries: { type: 'integer', minimum: 0, default: 10 },
-    timeoutMs: { type: 'integer', minimum: 1, default: 10000 },
   },
   additionalProperties: false,
   default: {},
@@ -243,8 +219,7 @@ export const aliases: EnvAlias[] = [
   { env: 'KAFKA_TLS_KEY_FILE', path: '/fabric/kafka/tls/keyFile', parse: (v) => v },
   { env: 'KAFKA_TLS_REJECT_UNAUTHORIZED', path: '/fabric/kafka/tls/rejectUnauthorized', parse: boolish },
   { env: 'KAFKA_TLS_SERVERNAME', path: '/fabric/kafka/tls/servername', parse: (v) => v },
-  { env: 'INFLUX_URL', path: '/influx/url', parse: (v) => v },
-  { env: 'INFLUX_TOKEN', path: '/influx/token', parse: (v) => v },
+  ...influxAliases,
   ...routerPowerAliases,
   { env: 'WATTFLOW_REGISTRY_URL', path: '/registry/url', parse: (v) => v },
   { env: 'S3_ENDPOINT', path: '/registry/artifacts/s3/endpoint', parse: (v) => v, implies: [{ path: '/registry/artifacts/kind', value: 's3' }] },
@@ -269,23 +244,7 @@ export interface AppConfig {
   fabric: { kind: 'memory' | 'kafka'; memory: { maxMessages: number; maxBytes: number; retainConsumed: number }; kafka: { brokers: string[]; clientId: string; partitions: number; consumer: Partial<Record<'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'rebalanceTimeoutMs' | 'maxWaitTimeMs' | 'maxBatchSize' | 'commitIntervalMs', number>>; sasl?: KafkaSaslSettings; tls?: boolean | KafkaTlsSettings } };
   collector: CollectorConfig;
   network: RouterPowerConfig;
-  influx: {
-    url?: string;
-    apiVersion: 1 | 2;
-    database: string;
-    retentionPolicy?: string;
-    org?: string;
-    bucket?: string;
-    token?: string;
-    username?: string;
-    password?: string;
-    createDatabase: boolean;
-    batchSize: number;
-    flushIntervalMs: number;
-    maxBufferPoints: number;
-    maxRetries: number;
-    timeoutMs: number;
-  };
+  influx: InfluxConfig;
   storage: StorageConfig;
   vehicle: VehicleConfig;
   registry: RegistryConfig;

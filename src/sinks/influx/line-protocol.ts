@@ -183,3 +183,25 @@ export function toLineProtocol(p: Point, onSkipped?: (skipped: SkippedField[], p
   if (skipped.length > 0) onSkipped?.(skipped, p);
   return line ?? '';
 }
+
+/** Points encoded for one write: their lines, what was left out, and up to 3 examples of it. */
+export interface EncodedBatch {
+  lines: string[];
+  skippedPoints: number;
+  skippedFields: number;
+  examples: Array<{ measurement: string; skipped: SkippedField[] }>;
+}
+
+export function encodePoints(points: readonly Point[]): EncodedBatch {
+  const out: EncodedBatch = { lines: [], skippedPoints: 0, skippedFields: 0, examples: [] };
+  for (const p of points) {
+    const enc = encodePoint(p);
+    if (enc.line !== undefined) out.lines.push(enc.line);
+    else out.skippedPoints++;
+    if (enc.skipped.length > 0) {
+      if (enc.line !== undefined) out.skippedFields += enc.skipped.length;
+      if (out.examples.length < 3) out.examples.push({ measurement: p.measurement, skipped: enc.skipped });
+    }
+  }
+  return out;
+}

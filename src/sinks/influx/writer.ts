@@ -1,154 +1,27 @@
 /**
- * The InfluxDB writer shared by the router-power and the vehicle pipelines: line protocol over
- * HTTP with batching, retries and backpressure, for InfluxDB 1.x (`POST /write?db=&rp=`) and
- * 2.x/3.x (`POST /api/v2/write?org=&bucket=`), chosen by `apiVersion`.
- *
- * Contract of `write(points)`: the promise resolves only once every one of those points has
- * been accepted by InfluxDB (2xx), so a fabric consumer can commit after it and lose nothing.
- * It rejects with an InfluxWriteError when InfluxDB refused them (`kind: 'rejected'`, a 4xx
- * other than 429: never retried; the server's error body is logged and carried) or stayed
- * unreachable through every retry (`kind: 'unavailable'`: the caller should not commit and
- * let the messages be delivered again). Points that cannot be encoded at all (no finite field,
- * bad timestamp) are skipped, counted and reported in the returned summary, never sent.
- *
- * Batching: points wait in a buffer until `batchSize` are queued or `flushIntervalMs` after
- * the first one — or at once for `write(points, { immediate: true })` (what the sinks use:
- * they wait for the result anyway; while a request is in flight, further writes accumulate and
- * go out together as the next batch — "natural batching"). One request is in flight at a time.
- * The buffer (queued + in flight) holds at most `maxBufferPoints`: `write()` waits (FIFO)
- * until there is room — backpressure instead of unbounded memory or dropped points.
- *
- * Failures: network errors, timeouts (`timeoutMs`), 5xx and 429 are retried up to `maxRetries`
- * times with exponential backoff and equal jitter (a `Retry-After` from the server is honoured
- * as the minimum wait). 4xx other than 429 is not retried: the batch is rejected — except
- * that (a) a data error (400/422) on a batch that mixes several `write()` calls re-sends each
- * call's points once on their own, so that one caller's bad point does not fail another's
- * (InfluxDB writes are idempotent: points already stored are simply overwritten with the same
- * values), (b) 413 splits the batch in halves, and (c) v1 "database not found" (404) creates
- * the database once when `createDatabase` is set. With `createDatabase` and v1, the database
- * is created (`CREATE DATABASE`, idempotent) before the first write.
- *
- * Bodies of at least `gzipThresholdBytes` (default 64 KiB) are sent gzip-compressed.
- *
- * Why no client library: `@influxdata/influxdb-client` (the official JS client, last release
- * 1.35.0) speaks only the 2.x API — 1.x only through the 1.8+ compatibility endpoint, not
- * the 1.6/1.7 servers Debian ships — and its write API buffers with a fixed line limit that
- * drops the oldest lines when full, retries 404s, and resolves `flush()` for the whole buffer
- * rather than per write; InfluxData now points 3.x users to `@influxdata/influxdb3-client`
- * (3.x only). `influx` (node-influx) covers 1.x but is unmaintained and has no batching,
- * retry or backpressure. Line protocol plus one POST is small, so the writer uses Node's
- * global fetch (undici) and owns the exact durability semantics the sinks need.
+ * The InfluxDB writer shared by the router-power and the vehicle pipelines: its batching front.
+ * `write(points)` resolves once InfluxDB accepted every one of them (so a consumer may commit
+ * after it), or rejects with an InfluxWriteError (`rejected`: refused, not retried;
+ * `unavailable`: retries exhausted). Points wait until `batchSize` are queued, `flushIntervalMs`
+ * passed, or at once with `{ immediate: true }`; one request is in flight; the buffer holds at
+ * most `maxBufferPoints` (write() waits for room). Encoding: line-protocol.ts; HTTP delivery,
+ * retries and 413 splits: http-delivery.ts; design and why no client library: docs/influx-writer.md.
  */
-import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
-import type { AppConfig } from '../../app-config.js';
 import type { Logger } from '../../core/logger.js';
-import { counter, gauge, histogram } from '../../core/metrics.js';
-import { encodePoint, type Point, type SkippedField } from './line-protocol.js';
+import { FlushCoalescer, OnceTimer } from '../../core/batcher.js';
+import type { InfluxConfig } from '../config.js';
+import { influxEndpoint } from './endpoint.js';
+import { InfluxDelivery } from './http-delivery.js';
+import { encodePoints, type EncodedBatch, type Point } from './line-protocol.js';
+import { batchSeconds, bufferGauge, fieldsSkipped, pointsFailed, pointsWritten } from './metrics.js';
+import { InfluxWriteError, type InfluxWriterOptions, type Outcome, type WriteOptions, type WriterStats, type WriteSummary } from './types.js';
 
-const gzip = promisify(gzipCb);
+export type { InfluxConfig } from '../config.js';
+export { quoteIdentifier } from './database.js';
+export { parseRetryAfter } from './http-delivery.js';
+export { InfluxWriteError, type InfluxWriteErrorKind, type InfluxWriterOptions, type WriteOptions, type WriterStats, type WriteSummary } from './types.js';
 
-export type InfluxConfig = AppConfig['influx'];
-
-/** Tuning beyond the configuration section (all optional). */
-export interface InfluxWriterOptions {
-  /** Label of this writer's metrics (default 'influx'). */
-  name?: string;
-  /** Bodies of at least this many bytes are gzip-compressed (default 64 KiB; Infinity: never). */
-  gzipThresholdBytes?: number;
-  /** First retry delay (ms, default 200); doubles per attempt up to retryMaxMs (default 30 s). */
-  retryInitialMs?: number;
-  retryMaxMs?: number;
-  /** Upper bound for a server's Retry-After (ms, default 5 min). */
-  retryAfterMaxMs?: number;
-  /** Jitter source (tests). */
-  random?: () => number;
-}
-
-export type InfluxWriteErrorKind = 'rejected' | 'unavailable' | 'closed';
-
-export class InfluxWriteError extends Error {
-  constructor(
-    message: string,
-    readonly kind: InfluxWriteErrorKind,
-    /** HTTP status of the refusal (rejected), or of the last attempt (unavailable; 0 = network). */
-    readonly status: number,
-    /** The server's error body (truncated). */
-    readonly body: string,
-    /** How many of the caller's points failed. */
-    public points: number,
-  ) {
-    super(message);
-    this.name = 'InfluxWriteError';
-  }
-
-  /** True when the same points may succeed later (server unavailable), false when refused. */
-  get retriable(): boolean {
-    return this.kind === 'unavailable';
-  }
-}
-
-export interface WriteSummary {
-  /** Points accepted by InfluxDB. */
-  written: number;
-  /** Points that could not be encoded at all (skipped, reported). */
-  skippedPoints: number;
-  /** Fields or tags left out of otherwise written points (non-finite numbers, …). */
-  skippedFields: number;
-}
-
-export interface WriteOptions {
-  /** Send without waiting for the batch to fill or the flush interval (the caller awaits). */
-  immediate?: boolean;
-}
-
-export interface WriterStats {
-  buffered: number;
-  peakBuffered: number;
-  written: number;
-  failed: number;
-  retried: number;
-  requests: number;
-  skippedPoints: number;
-  skippedFields: number;
-}
-
-const pointsWritten = counter({
-  name: 'wattflow_influx_points_written_total',
-  help: 'Points accepted by InfluxDB',
-  labelNames: ['writer'] as const,
-});
-const pointsFailed = counter({
-  name: 'wattflow_influx_points_failed_total',
-  help: 'Points not written: rejected (4xx), unavailable (retries exhausted) or invalid (not encodable)',
-  labelNames: ['writer', 'reason'] as const,
-});
-const pointsRetried = counter({
-  name: 'wattflow_influx_points_retried_total',
-  help: 'Points sent again after a retriable failure (network, 5xx, 429)',
-  labelNames: ['writer'] as const,
-});
-const fieldsSkipped = counter({
-  name: 'wattflow_influx_fields_skipped_total',
-  help: 'Fields or tags left out of written points (non-finite numbers, reserved or unrepresentable keys)',
-  labelNames: ['writer'] as const,
-});
-const requestsTotal = counter({
-  name: 'wattflow_influx_requests_total',
-  help: 'HTTP write requests by status (network = no response)',
-  labelNames: ['writer', 'status'] as const,
-});
-const batchSeconds = histogram({
-  name: 'wattflow_influx_batch_seconds',
-  help: 'Time to deliver one batch, retries included, by outcome',
-  labelNames: ['writer', 'outcome'] as const,
-});
-const bufferGauge = gauge({
-  name: 'wattflow_influx_buffer_points',
-  help: 'Points held by the writer (queued and in flight)',
-  labelNames: ['writer'] as const,
-});
-
+/** One write() call: how many of its points are still unsettled, and its first failure. */
 interface Ticket {
   pending: number;
   failed: number;
@@ -157,54 +30,26 @@ interface Ticket {
   reject: (err: InfluxWriteError) => void;
 }
 
+/** A write()'s lines in the queue; `seq` is monotonic. */
 interface Segment {
   lines: string[];
   ticket: Ticket;
-  /** Sequence number (monotonic) of the segment. */
   seq: number;
 }
 
 /** A slice of a segment inside a batch; `last` when it completes its segment. */
-interface Part {
-  lines: string[];
-  ticket: Ticket;
-  seq: number;
+interface Part extends Segment {
   last: boolean;
-}
-
-type Outcome = { ok: true } | { ok: false; kind: 'rejected' | 'unavailable'; status: number; body: string; message: string };
-
-const OK: Outcome = { ok: true };
-const MAX_BODY_LOG = 2000;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Retry-After: delay-seconds or an HTTP date → ms (undefined when absent/invalid). */
-export function parseRetryAfter(value: string | null, nowMs = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
-  const at = Date.parse(trimmed);
-  return Number.isFinite(at) ? Math.max(0, at - nowMs) : undefined;
-}
-
-/** InfluxQL identifier quoting: "name" with `\` and `"` escaped. */
-export function quoteIdentifier(name: string): string {
-  return `"${name.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
 export class InfluxWriter {
   readonly name: string;
   private readonly cfg: InfluxConfig & { url: string };
   private readonly log: Logger;
-  private readonly baseUrl: URL;
   private readonly writeUrl: string;
-  private readonly authHeader: string | undefined;
-  private readonly gzipThreshold: number;
-  private readonly retryInitialMs: number;
-  private readonly retryMaxMs: number;
-  private readonly retryAfterMaxMs: number;
-  private readonly random: () => number;
+  private readonly delivery: InfluxDelivery;
+  private readonly pumpSoon = new FlushCoalescer(() => void this.pump());
+  private readonly ageTimer: OnceTimer;
 
   private queue: Segment[] = [];
   private queuedPoints = 0;
@@ -216,63 +61,22 @@ export class InfluxWriter {
   private spaceWaiter: (() => void) | undefined;
   private admission: Promise<void> = Promise.resolve();
   private sending = false;
-  private pumpScheduled = false;
-  private timer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
-  private dbState: 'needed' | 'done' = 'done';
   private lastSkipLog = 0;
-  private readonly counts: WriterStats = {
-    buffered: 0,
-    peakBuffered: 0,
-    written: 0,
-    failed: 0,
-    retried: 0,
-    requests: 0,
-    skippedPoints: 0,
-    skippedFields: 0,
-  };
+  private readonly counts: WriterStats = { buffered: 0, peakBuffered: 0, written: 0, failed: 0, retried: 0, requests: 0, skippedPoints: 0, skippedFields: 0 };
 
-  /** `config`: the `influx` section of the app configuration, with `url` set. */
+  /** `config`: the `influx` configuration section, with `url` set. */
   constructor(config: InfluxConfig & { url: string }, logger: Logger, opts: InfluxWriterOptions = {}) {
     this.cfg = config;
     this.name = opts.name ?? 'influx';
     this.log = logger.child({ module: 'influx-writer', writer: this.name });
-    this.gzipThreshold = opts.gzipThresholdBytes ?? 64 * 1024;
-    this.retryInitialMs = opts.retryInitialMs ?? 200;
-    this.retryMaxMs = opts.retryMaxMs ?? 30_000;
-    this.retryAfterMaxMs = opts.retryAfterMaxMs ?? 300_000;
-    this.random = opts.random ?? Math.random;
-
-    const url = new URL(config.url);
-    // fetch refuses URLs with credentials: user:pass@host becomes basic auth.
-    const urlUser = decodeURIComponent(url.username);
-    const urlPass = decodeURIComponent(url.password);
-    url.username = '';
-    url.password = '';
-    if (!url.pathname.endsWith('/')) url.pathname += '/';
-    this.baseUrl = url;
-
-    const c = this.cfg;
-    const user = c.username ?? (urlUser || undefined);
-    const pass = c.password ?? (urlPass || undefined);
-    const params = new URLSearchParams();
-    if (c.apiVersion === 2) {
-      if (c.org) params.set('org', c.org);
-      params.set('bucket', c.bucket ?? (c.retentionPolicy ? `${c.database}/${c.retentionPolicy}` : c.database));
-      params.set('precision', 'ms');
-      this.writeUrl = `${new URL('api/v2/write', url).href}?${params}`;
-      // 2.x/3.x: a token; InfluxDB 1.8's v2 compatibility endpoint takes "user:password" as token.
-      const token = c.token ?? (user !== undefined ? `${user}:${pass ?? ''}` : undefined);
-      this.authHeader = token !== undefined ? `Token ${token}` : undefined;
-    } else {
-      params.set('db', c.database);
-      if (c.retentionPolicy) params.set('rp', c.retentionPolicy);
-      params.set('precision', 'ms');
-      this.writeUrl = `${new URL('write', url).href}?${params}`;
-      if (c.token !== undefined) this.authHeader = `Token ${c.token}`;
-      else if (user !== undefined) this.authHeader = `Basic ${Buffer.from(`${user}:${pass ?? ''}`).toString('base64')}`;
-      if (c.createDatabase) this.dbState = 'needed';
-    }
+    const endpoint = influxEndpoint(config);
+    this.writeUrl = endpoint.writeUrl;
+    this.delivery = new InfluxDelivery(config, endpoint, this.name, this.log, this.counts, opts);
+    this.ageTimer = new OnceTimer(() => {
+      this.flushTarget = this.seq;
+      this.schedulePump();
+    });
     bufferGauge.set({ writer: this.name }, 0);
   }
 
@@ -289,25 +93,12 @@ export class InfluxWriter {
     return this.queuedPoints + this.inflightPoints;
   }
 
-  /**
-   * Queues points; resolves once all of them are accepted by InfluxDB (see the module header
-   * for rejections). Waits while the buffer is full.
-   */
+  /** Queues points; resolves once all of them are accepted by InfluxDB. Waits while the buffer is full. */
   async write(points: readonly Point[], opts: WriteOptions = {}): Promise<WriteSummary> {
     if (this.closing) throw new InfluxWriteError(`influx writer ${this.name} is closed`, 'closed', 0, '', points.length);
-    const lines: string[] = [];
-    const summary: WriteSummary = { written: 0, skippedPoints: 0, skippedFields: 0 };
-    const skippedDetail: Array<{ measurement: string; skipped: SkippedField[] }> = [];
-    for (const p of points) {
-      const enc = encodePoint(p);
-      if (enc.line !== undefined) lines.push(enc.line);
-      else summary.skippedPoints++;
-      if (enc.skipped.length > 0) {
-        if (enc.line !== undefined) summary.skippedFields += enc.skipped.length;
-        if (skippedDetail.length < 3) skippedDetail.push({ measurement: p.measurement, skipped: enc.skipped });
-      }
-    }
-    if (summary.skippedPoints || summary.skippedFields) this.reportSkipped(summary, skippedDetail);
+    const { lines, skippedPoints, skippedFields, examples } = encodePoints(points);
+    const summary: WriteSummary = { written: 0, skippedPoints, skippedFields };
+    if (skippedPoints || skippedFields) this.reportSkipped(summary, examples);
     if (lines.length === 0) return summary;
 
     const done = new Promise<void>((resolve, reject) => {
@@ -335,15 +126,12 @@ export class InfluxWriter {
     this.closing ??= (async () => {
       await this.admission;
       await this.flush();
-      if (this.timer) clearTimeout(this.timer);
-      this.timer = undefined;
+      this.ageTimer.clear();
     })();
     return this.closing;
   }
 
-  // ---- buffer -------------------------------------------------------------------------------
-
-  private reportSkipped(summary: WriteSummary, detail: Array<{ measurement: string; skipped: SkippedField[] }>): void {
+  private reportSkipped(summary: WriteSummary, detail: EncodedBatch['examples']): void {
     this.counts.skippedPoints += summary.skippedPoints;
     this.counts.skippedFields += summary.skippedFields;
     if (summary.skippedPoints) pointsFailed.inc({ writer: this.name, reason: 'invalid' }, summary.skippedPoints);
@@ -351,11 +139,10 @@ export class InfluxWriter {
     const now = Date.now();
     if (now - this.lastSkipLog < 10_000) return; // at most one line per 10 s; the counters have the rest
     this.lastSkipLog = now;
-    this.log.warn(
-      { skippedPoints: summary.skippedPoints, skippedFields: summary.skippedFields, examples: detail },
-      'points or fields left out (InfluxDB cannot store them)',
-    );
+    this.log.warn({ skippedPoints: summary.skippedPoints, skippedFields: summary.skippedFields, examples: detail }, 'points or fields left out (InfluxDB cannot store them)');
   }
+
+  // ---- buffer -------------------------------------------------------------------------------
 
   private async admit(lines: string[], ticket: Ticket, immediate: boolean): Promise<void> {
     let off = 0;
@@ -391,22 +178,12 @@ export class InfluxWriter {
   }
 
   private armTimer(): void {
-    if (this.timer || this.queue.length === 0) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.flushTarget = this.seq;
-      this.schedulePump();
-    }, this.cfg.flushIntervalMs);
+    if (this.queue.length > 0) this.ageTimer.arm(this.cfg.flushIntervalMs);
   }
 
+  /** At the end of the turn (writes made in the same turn join the same batch), unless sending. */
   private schedulePump(): void {
-    if (this.pumpScheduled || this.sending) return;
-    this.pumpScheduled = true;
-    // setImmediate: writes made in the same turn (several admissions) join the same batch.
-    setImmediate(() => {
-      this.pumpScheduled = false;
-      void this.pump();
-    });
+    if (!this.sending) this.pumpSoon.request();
   }
 
   private shouldSend(): boolean {
@@ -439,6 +216,7 @@ export class InfluxWriter {
     }
   }
 
+  /** Up to batchSize lines from the head of the queue (a segment may be cut). */
   private takeBatch(): Part[] {
     const parts: Part[] = [];
     let room = this.cfg.batchSize;
@@ -446,7 +224,7 @@ export class InfluxWriter {
       const seg = this.queue[0]!;
       if (seg.lines.length <= room) {
         this.queue.shift();
-        parts.push({ lines: seg.lines, ticket: seg.ticket, seq: seg.seq, last: true });
+        parts.push({ ...seg, last: true });
         room -= seg.lines.length;
       } else {
         parts.push({ lines: seg.lines.slice(0, room), ticket: seg.ticket, seq: seg.seq, last: false });
@@ -460,30 +238,18 @@ export class InfluxWriter {
     return parts;
   }
 
-  // ---- delivery -----------------------------------------------------------------------------
+  // ---- delivery and settlement --------------------------------------------------------------
 
   private async sendBatch(parts: Part[]): Promise<void> {
     const started = performance.now();
     const lines = parts.length === 1 ? parts[0]!.lines : parts.flatMap((p) => p.lines);
-    if (this.dbState === 'needed') await this.ensureDatabase();
-    let results = await this.deliver(lines);
-    const first = results.find((r) => !r.ok);
-    if (first && !first.ok && first.kind === 'rejected' && (first.status === 400 || first.status === 422)) {
-      const tickets = new Set(parts.map((p) => p.ticket));
-      if (tickets.size > 1) {
-        // Isolate the offending write() calls: re-send each call's points on its own.
-        this.log.warn({ status: first.status, calls: tickets.size }, 'data error in a mixed batch: re-sending each write on its own');
-        const byTicket = new Map<Ticket, Outcome[]>();
-        for (const t of tickets) byTicket.set(t, await this.deliver(parts.filter((p) => p.ticket === t).flatMap((p) => p.lines)));
-        // Back in part order (a ticket's parts appear in the batch in its own order).
-        results = parts.flatMap((p) => byTicket.get(p.ticket)!.splice(0, p.lines.length));
-      }
-    }
+    const results = await this.delivery.deliverBatch(lines, parts.map((p) => ({ lines: p.lines, caller: p.ticket })));
     const failed = results.some((r) => !r.ok);
     batchSeconds.observe({ writer: this.name, outcome: failed ? 'failed' : 'ok' }, (performance.now() - started) / 1000);
     this.settle(parts, results);
   }
 
+  /** Resolves or rejects the write() calls the batch completes, counts, and frees buffer room. */
   private settle(parts: Part[], results: Outcome[]): void {
     let i = 0;
     let released = 0;
@@ -526,139 +292,4 @@ export class InfluxWriter {
     this.spaceWaiter = undefined;
     w?.();
   }
-
-  /** Sends lines (retries included); one outcome per line. 413 splits the batch in halves. */
-  private async deliver(lines: string[]): Promise<Outcome[]> {
-    const outcome = await this.post(lines.join('\n'), lines.length);
-    if (!outcome.ok && outcome.kind === 'rejected' && outcome.status === 413 && lines.length > 1) {
-      const mid = Math.ceil(lines.length / 2);
-      this.log.warn({ points: lines.length }, 'InfluxDB: request entity too large, splitting the batch');
-      return [...(await this.deliver(lines.slice(0, mid))), ...(await this.deliver(lines.slice(mid)))];
-    }
-    return new Array<Outcome>(lines.length).fill(outcome);
-  }
-
-  private backoff(attempt: number, retryAfterMs: number | undefined): number {
-    const exp = Math.min(this.retryMaxMs, this.retryInitialMs * 2 ** attempt);
-    const jittered = exp / 2 + (this.random() * exp) / 2;
-    return retryAfterMs === undefined ? jittered : Math.max(jittered, Math.min(retryAfterMs, this.retryAfterMaxMs));
-  }
-
-  private async post(text: string, points: number): Promise<Outcome> {
-    const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
-    if (this.authHeader) headers.authorization = this.authHeader;
-    let body: string | Buffer = text;
-    if (Buffer.byteLength(text) >= this.gzipThreshold) {
-      body = await gzip(text, { level: 1 });
-      headers['content-encoding'] = 'gzip';
-    }
-    let createdDb = false;
-    for (let attempt = 0; ; attempt++) {
-      let status = 0;
-      let respBody = '';
-      let retryAfter: number | undefined;
-      let cause = '';
-      try {
-        const res = await fetch(this.writeUrl, {
-          method: 'POST',
-          headers,
-          body,
-          signal: AbortSignal.timeout(this.cfg.timeoutMs),
-        });
-        status = res.status;
-        respBody = await res.text();
-        retryAfter = parseRetryAfter(res.headers.get('retry-after'));
-      } catch (err) {
-        cause = describeFetchError(err);
-      }
-      this.counts.requests++;
-      requestsTotal.inc({ writer: this.name, status: status ? String(status) : 'network' });
-      if (status >= 200 && status < 300) return OK;
-      const body500 = respBody.slice(0, MAX_BODY_LOG);
-      if (status >= 400 && status < 500 && status !== 429) {
-        if (status === 404 && this.cfg.apiVersion === 1 && this.cfg.createDatabase && !createdDb && /database not found/i.test(respBody)) {
-          createdDb = true;
-          this.log.warn({ database: this.cfg.database }, 'InfluxDB: database not found, creating it');
-          if (await this.createDatabase()) continue;
-        }
-        if (status !== 413)
-          this.log.error({ status, body: body500, points }, 'InfluxDB rejected a batch (not retried)');
-        return {
-          ok: false,
-          kind: 'rejected',
-          status,
-          body: body500,
-          message: `InfluxDB rejected ${points} point(s): HTTP ${status}: ${body500.trim() || '(no body)'}`,
-        };
-      }
-      const reason = status ? `HTTP ${status}${body500 ? `: ${body500.trim().slice(0, 200)}` : ''}` : cause;
-      if (attempt >= this.cfg.maxRetries) {
-        this.log.error({ reason, attempts: attempt + 1, points }, 'InfluxDB unavailable: giving up on a batch after all retries');
-        return {
-          ok: false,
-          kind: 'unavailable',
-          status,
-          body: body500,
-          message: `InfluxDB unavailable after ${attempt + 1} attempt(s): ${reason}`,
-        };
-      }
-      const delay = this.backoff(attempt, retryAfter);
-      this.counts.retried += points;
-      pointsRetried.inc({ writer: this.name }, points);
-      this.log.warn({ reason, attempt: attempt + 1, delayMs: Math.round(delay), points }, 'InfluxDB write failed, retrying');
-      await sleep(delay);
-    }
-  }
-
-  // ---- database creation (v1) ---------------------------------------------------------------
-
-  /** One attempt per batch until it succeeds or is refused; a 404 on write also creates it. */
-  private async ensureDatabase(): Promise<void> {
-    const ok = await this.createDatabase();
-    if (ok !== undefined) this.dbState = 'done';
-  }
-
-  /** true: created (or existed); false: refused; undefined: unreachable (retry later). */
-  private async createDatabase(): Promise<boolean | undefined> {
-    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-    if (this.authHeader) headers.authorization = this.authHeader;
-    const q = `CREATE DATABASE ${quoteIdentifier(this.cfg.database)}`;
-    try {
-      const res = await fetch(new URL('query', this.baseUrl), {
-        method: 'POST',
-        headers,
-        body: new URLSearchParams({ q }).toString(),
-        signal: AbortSignal.timeout(this.cfg.timeoutMs),
-      });
-      const text = await res.text();
-      if (res.status >= 500 || res.status === 429) {
-        this.log.warn({ status: res.status, body: text.slice(0, MAX_BODY_LOG) }, 'InfluxDB: CREATE DATABASE failed, will retry');
-        return undefined;
-      }
-      let error: string | undefined;
-      try {
-        const json = JSON.parse(text) as { error?: string; results?: Array<{ error?: string }> };
-        error = json.error ?? json.results?.find((r) => r.error)?.error;
-      } catch {
-        if (res.status >= 400) error = text.slice(0, MAX_BODY_LOG);
-      }
-      if (res.status >= 400 || error) {
-        this.log.warn({ status: res.status, error, database: this.cfg.database }, 'InfluxDB refused CREATE DATABASE; writing anyway');
-        return false;
-      }
-      this.log.info({ database: this.cfg.database }, 'InfluxDB database ensured');
-      return true;
-    } catch (err) {
-      this.log.warn({ reason: describeFetchError(err) }, 'InfluxDB: CREATE DATABASE failed (unreachable), will retry');
-      return undefined;
-    }
-  }
-}
-
-function describeFetchError(err: unknown): string {
-  const e = err as Error & { cause?: { code?: string; message?: string } };
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return 'timeout';
-  const cause = e?.cause;
-  if (cause?.code) return `${cause.code}${cause.message ? `: ${cause.message}` : ''}`;
-  return e?.message ?? String(err);
 }
