@@ -40,7 +40,8 @@ test('scripts/build.mjs: first build, no-op when fresh (fast, no tsc), rebuild a
     const again = build();
     assert.equal(again.status, 0);
     assert.equal(again.stderr, '', 'nothing compiled');
-    assert.ok(again.ms < 1500, `a fresh tree is checked in ${again.ms.toFixed(0)} ms`);
+    // compared with the first build on the same machine (a wall-clock bound fails on a loaded one)
+    assert.ok(again.ms < first.ms / 2, `a fresh tree is checked in ${again.ms.toFixed(0)} ms, the first build took ${first.ms.toFixed(0)} ms`);
 
     // a new file → stale
     writeFileSync(join(dir, 'src', 'extra.ts'), 'export const x = 1;\n');
