@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   const { startComponents } = await import('../src/core/lifecycle.js');
   const { silentLogger } = await import('../src/core/logger.js');
   const { buildVehicleApi, createRedisStore, storeComponent } = await import('../src/vehicle/components.js');
-  const { inProcessTransport } = await import('../src/vehicle/ingest/forwarder.js');
+  const { inProcessTransport } = await import('../src/vehicle/ingest/predictor-transport.js');
   const { defaultVehicleConfig } = await import('../src/vehicle/config.js');
   const v = defaultVehicleConfig();
   const prefix = `wfbench:${randomBytes(4).toString('hex')}:`;

@@ -23,6 +23,7 @@
  * (at-least-once).
  */
 import { Producer, ProduceAcks, compatibilityPartitioner, stringSerializers } from '@platformatic/kafka';
+import { cutBatches, FlushCoalescer, IdleWaiters } from '../core/batcher.js';
 import type { Logger } from '../core/logger.js';
 import { type OutgoingMessage, encodeValue } from './fabric.js';
 import type { KafkaClientOptions } from './kafka-subscription.js';
@@ -71,9 +72,10 @@ export class KafkaPublisher {
   private readonly busyTopics = new Map<string, number>();
   /** Requests in flight per producer; a replaced producer is closed when its count drops to 0. */
   private readonly producerLoad = new Map<Producer<string, string, string, string>, number>();
-  private idleWaiters: Array<() => void> = [];
+  private readonly idleWaiters = new IdleWaiters();
   private generation = 0;
-  private drainScheduled = false;
+  /** Publishes of one event-loop turn go out together (see scheduleDrain). */
+  private readonly drainSoon = new FlushCoalescer(() => this.drain(), 'turn');
 
   constructor(private readonly o: KafkaPublisherOptions) {
     this.producer = this.createProducer();
@@ -126,12 +128,7 @@ export class KafkaPublisher {
    * the current turn.
    */
   private scheduleDrain(): void {
-    if (this.drainScheduled) return;
-    this.drainScheduled = true;
-    setImmediate(() => {
-      this.drainScheduled = false;
-      this.drain();
-    });
+    this.drainSoon.request();
   }
 
   /**
@@ -169,11 +166,7 @@ export class KafkaPublisher {
         }
         this.inflight--;
         this.drain();
-        if (this.inflight === 0 && this.queue.length === 0) {
-          const waiters = this.idleWaiters;
-          this.idleWaiters = [];
-          for (const w of waiters) w();
-        }
+        if (this.inflight === 0 && this.queue.length === 0) this.idleWaiters.release();
       });
     }
   }
@@ -198,18 +191,7 @@ export class KafkaPublisher {
   /** One publish on its own, in requests under the size limit, in order. */
   private async sendAlone(p: Pending): Promise<void> {
     try {
-      let chunk: Prepared[] = [];
-      let bytes = 0;
-      for (const m of p.messages) {
-        if (chunk.length > 0 && bytes + m.bytes > this.o.maxSendBytes) {
-          await this.send(chunk);
-          chunk = [];
-          bytes = 0;
-        }
-        chunk.push(m);
-        bytes += m.bytes;
-      }
-      await this.send(chunk);
+      for (const chunk of cutBatches(p.messages, { maxBytes: this.o.maxSendBytes }, (m) => m.bytes)) await this.send(chunk);
       this.done(p);
     } catch (err) {
       this.failed(p, err);
@@ -260,8 +242,8 @@ export class KafkaPublisher {
 
   /** Waits until every queued publish is settled. */
   idle(): Promise<void> {
-    if (this.inflight === 0 && this.queue.length === 0 && !this.drainScheduled) return Promise.resolve();
-    return new Promise((r) => this.idleWaiters.push(r));
+    if (this.inflight === 0 && this.queue.length === 0 && !this.drainSoon.scheduled) return Promise.resolve();
+    return this.idleWaiters.wait().then(() => undefined);
   }
 
   async close(): Promise<void> {

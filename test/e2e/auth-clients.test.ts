@@ -23,7 +23,7 @@ import { openRegistry } from '../../src/registry/index.js';
 import { modelsRole, trainRole } from '../../src/roles/models.js';
 import { replayVehicleRole, trainVehicleRole } from '../../src/roles/vehicle.js';
 import { buildVehicleApi, buildVehiclePredictor, createMemoryStore } from '../../src/vehicle/components.js';
-import { httpTransport } from '../../src/vehicle/ingest/forwarder.js';
+import { httpTransport } from '../../src/vehicle/ingest/predictor-transport.js';
 import { IsolationForestModel } from '../../src/vehicle/model/anomaly-model.js';
 import { trainVehicleModel } from '../../src/vehicle/model/train.js';
 import { NullPredictionSink } from '../../src/vehicle/predictor/sinks.js';

@@ -11,7 +11,7 @@ import { serverAuthOf } from '../../src/core/auth.js';
 import { buildServer } from '../../src/core/server.js';
 import { buildVehicleApi, createMemoryStore, storeComponent } from '../../src/vehicle/components.js';
 import type { VehicleConfig } from '../../src/vehicle/config.js';
-import { httpTransport } from '../../src/vehicle/ingest/forwarder.js';
+import { httpTransport } from '../../src/vehicle/ingest/predictor-transport.js';
 import type { IngestResult } from '../../src/vehicle/ingest/ingest-service.js';
 import type { VehicleStore } from '../../src/vehicle/store/store.js';
 import { vehicleCfg } from './helpers.js';

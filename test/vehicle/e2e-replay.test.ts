@@ -12,7 +12,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { buildVehicleApi, buildVehiclePredictor, createPredictionSink, createRedisStore, storeComponent } from '../../src/vehicle/components.js';
 import type { VehicleAppConfig, VehicleConfig } from '../../src/vehicle/config.js';
 import { loadVehicleAppConfig } from '../../src/vehicle/load-config.js';
-import { httpTransport } from '../../src/vehicle/ingest/forwarder.js';
+import { httpTransport } from '../../src/vehicle/ingest/predictor-transport.js';
 import { IsolationForestModel } from '../../src/vehicle/model/anomaly-model.js';
 import { trainVehicleModel } from '../../src/vehicle/model/train.js';
 import { replayVehicleLog, type ReplayReport } from '../../src/vehicle/replay/replay.js';

@@ -11,7 +11,7 @@ import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { AlignedVector } from '../../src/vehicle/align/vector.js';
 import { buildVehiclePredictor } from '../../src/vehicle/components.js';
-import { httpTransport, v2RequestOf } from '../../src/vehicle/ingest/forwarder.js';
+import { httpTransport, v2RequestOf } from '../../src/vehicle/ingest/predictor-transport.js';
 import { IsolationForestModel } from '../../src/vehicle/model/anomaly-model.js';
 import { trainVehicleModel, vectorsFromLog } from '../../src/vehicle/model/train.js';
 import { predictionPoints, type PredictionSink, type Scored } from '../../src/vehicle/predictor/sinks.js';

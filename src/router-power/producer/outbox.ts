@@ -23,8 +23,11 @@
  * messages queue meanwhile. A retried batch that had been partly written is written again
  * (at-least-once, as every fabric publish).
  */
+import { FlushCoalescer } from '../../core/batcher.js';
+import { sleep } from '../../core/backoff.js';
 import type { Logger } from '../../core/logger.js';
 import { counter, gauge } from '../../core/metrics.js';
+import { RetryTimer } from '../../core/retry.js';
 import type { Fabric, OutgoingMessage } from '../../fabric/fabric.js';
 
 const outboxSize = gauge({ name: 'wattflow_producer_outbox_messages', help: 'TD messages waiting in the producer outbox for the broker' });
@@ -69,10 +72,12 @@ export class Outbox {
   private readonly waiting = new Set<Lane>();
   private total = 0;
   private seq = 0;
-  private flushScheduled = false;
-  private retryTimer: NodeJS.Timeout | undefined;
+  // a microtask, not a later turn: the fabric's publisher already merges the publishes of one
+  // event-loop turn into one request, so waiting for the next turn would only add latency
+  private readonly flushSoon = new FlushCoalescer(() => this.flush(), 'microtask');
+  /** While it waits, nothing is sent: the backoff after a failed request (doubling, no jitter). */
+  private readonly retry: RetryTimer;
   private readonly inFlight = new Set<Promise<void>>();
-  private attempt = 0;
   private closed = false;
   private lastError: string | undefined;
   private readonly maxAgeMs: number;
@@ -81,6 +86,7 @@ export class Outbox {
   constructor(private readonly o: OutboxOptions) {
     this.maxAgeMs = o.maxAgeMs ?? 300_000;
     this.maxMessages = o.maxMessages ?? 100_000;
+    this.retry = new RetryTimer({ initialMs: o.retryInitialMs ?? 200, maxMs: o.retryMaxMs ?? 5000 }, () => this.flush());
   }
 
   /** Messages not yet accepted by the broker (waiting or in flight). */
@@ -100,7 +106,7 @@ export class Outbox {
     if (!lane) this.lanes.set(id, (lane = { queue: [], busy: false }));
     lane.queue.push({ message, atMs: Date.now(), seq: this.seq++ });
     this.total++;
-    if (this.retryTimer || lane.busy) outboxQueued.inc();
+    if (this.retry.waiting || lane.busy) outboxQueued.inc();
     if (!lane.busy) this.waiting.add(lane);
     if (this.total > this.maxMessages) this.dropOldest(this.total - this.maxMessages);
     outboxSize.set(this.total);
@@ -108,19 +114,12 @@ export class Outbox {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.retryTimer) return;
-    this.flushScheduled = true;
-    // a microtask, not a later turn: the fabric's publisher already merges the publishes of one
-    // event-loop turn into one request, so waiting for the next turn would only add latency
-    queueMicrotask(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
+    if (!this.retry.waiting) this.flushSoon.request();
   }
 
   /** Requests (of at most batchSize messages each) with the waiting messages of every lane that has none in flight, oldest first. */
   private flush(): void {
-    if (this.retryTimer) return;
+    if (this.retry.waiting) return;
     this.expire();
     const max = this.o.batchSize ?? 1000;
     let lanes: Lane[] = [];
@@ -151,15 +150,15 @@ export class Outbox {
         outboxSize.set(this.total);
         if (this.lastError) this.o.logger.info({ sent: batch.length, waiting: this.total }, 'outbox: the broker accepts TD messages again');
         this.lastError = undefined;
-        this.attempt = 0;
+        this.retry.succeeded();
         this.o.onSent?.(batch.map((w) => w.message));
       },
       (err: unknown) => {
         const msg = (err as Error).message;
         if (msg !== this.lastError) this.o.logger.warn({ err: msg, waiting: this.total }, 'publish failed: TD messages wait in the outbox and are re-sent in order');
         this.lastError = msg;
-        this.attempt++;
-        this.startBackoff();
+        if (this.closed) return;
+        this.retry.failed();
       },
     ).finally(() => {
       for (const lane of lanes) {
@@ -171,23 +170,6 @@ export class Outbox {
       if (this.waiting.size > 0) this.scheduleFlush();
     });
     this.inFlight.add(request);
-  }
-
-  private startBackoff(): void {
-    if (this.retryTimer || this.closed) return;
-    const delay = Math.min((this.o.retryInitialMs ?? 200) * 2 ** (this.attempt - 1), this.o.retryMaxMs ?? 5000);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.flush();
-    }, delay);
-  }
-
-  /** Ends the backoff now (close() wants another attempt). */
-  private retryNow(): void {
-    if (!this.retryTimer) return;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    this.flush();
   }
 
   private pruneLanes(): void {
@@ -233,14 +215,13 @@ export class Outbox {
   async close(timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.total > 0 && Date.now() < deadline) {
-      this.retryNow();
+      this.retry.now(); // end the backoff: close() wants another attempt now
       if (this.inFlight.size > 0) await Promise.race([Promise.allSettled([...this.inFlight]), sleep(deadline - Date.now())]);
       // a pause between attempts (also lets timers and I/O run: a failing in-process publish rejects at once)
       await sleep(Math.min(20, deadline - Date.now()));
     }
     this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.retry.cancel();
     await Promise.allSettled([...this.inFlight]);
     let oldest: Waiting | undefined;
     let n = 0;
@@ -252,8 +233,4 @@ export class Outbox {
     this.waiting.clear();
     if (n > 0) this.dropped(n, 'shutdown', oldest!);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
 }

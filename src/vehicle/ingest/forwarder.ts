@@ -5,9 +5,9 @@
  *
  * Locality: the target is the node-local predictor from config. While it is unreachable the
  * forwarder reports itself unavailable and the API answers 503 to new data, instead of sending
- * it elsewhere; configured fallback URLs are tried in order only when set. Two transports: HTTP
- * (Open Inference Protocol `POST <url>/v2/models/{name}/versions/{v}/infer` by default, or the
- * plain `POST <url>/v1/vehicle/predict`) and an in-process call (`wattflow up`).
+ * it elsewhere; configured fallback URLs are tried in order only when set. The transports (HTTP
+ * V2 infer or JSON, in-process) are in predictor-transport.ts; batching and the retry timer come
+ * from core/batcher.ts and core/retry.ts.
  *
  * Nothing is lost when the API dies: each vector is written to the store's forward journal in
  * the same atomic step that stores and announces it, and leaves the journal only once the
@@ -16,8 +16,9 @@
  * left in the journal; a vector may so be scored twice, which the sinks absorb (a prediction
  * point is keyed by vehicle and tick).
  */
-import { clientAuthHeaders } from '../../core/auth.js';
+import { IdleWaiters } from '../../core/batcher.js';
 import type { Logger } from '../../core/logger.js';
+import { RetryTimer } from '../../core/retry.js';
 import type { AlignedVector } from '../align/vector.js';
 import type { VehiclePrediction } from '../predictor/prediction.js';
 import { deadLetteredTotal, fallbackTotal, forwardFailures, forwardQueue, recoveredTotal } from '../metrics.js';
@@ -61,9 +62,10 @@ export class VectorForwarder {
   private primaryRetryAt = 0;
   /** Every transport failed: nothing is sent until the retry timer fires. */
   private blocked: string | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
+  /** Every `retryMs` while blocked: lets one batch through as a probe. */
+  private readonly retry: RetryTimer;
   private stopped = false;
-  private idleWaiters: Array<() => void> = [];
+  private readonly idleWaiters = new IdleWaiters();
   /** Batches being sent (recovery skips their vectors). */
   private readonly inFlightBatches = new Set<AlignedVector[]>();
   /** Per vector queued before its journal write completed: that write (acks wait for it). */
@@ -78,6 +80,7 @@ export class VectorForwarder {
     private readonly o: ForwarderOptions,
   ) {
     if (transports.length === 0) throw new Error('forwarder: no transport');
+    this.retry = new RetryTimer({ initialMs: o.retryMs, maxMs: o.retryMs }, () => this.probe(), { unref: true });
   }
 
   get target(): string {
@@ -127,7 +130,7 @@ export class VectorForwarder {
       this.inFlight--;
       this.inFlightBatches.delete(batch);
       this.pump();
-      if (this.pending === 0) for (const w of this.idleWaiters.splice(0)) w();
+      if (this.pending === 0) this.idleWaiters.release();
     });
   }
 
@@ -235,186 +238,30 @@ export class VectorForwarder {
   }
 
   private scheduleRetry(): void {
-    if (this.retryTimer || this.stopped) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.primaryRetryAt = 0;
-      // probe: let one batch through; failure blocks again
-      const reason = this.blocked;
-      this.blocked = undefined;
-      if (this.queue.length === 0) return;
-      const batch = this.queue.splice(0, this.o.batchSize);
-      this.blocked = reason; // nothing else goes out while the probe is in flight
-      this.send(batch);
-    }, this.o.retryMs);
-    this.retryTimer.unref?.();
+    if (!this.stopped) this.retry.failed();
+  }
+
+  /** After retryMs blocked: let one batch through; failure blocks again. */
+  private probe(): void {
+    this.primaryRetryAt = 0;
+    const reason = this.blocked;
+    this.blocked = undefined;
+    if (this.queue.length === 0) return;
+    const batch = this.queue.splice(0, this.o.batchSize);
+    this.blocked = reason; // nothing else goes out while the probe is in flight
+    this.send(batch);
   }
 
   /** Resolves when everything queued has been delivered (or the timeout passed). */
   async drain(timeoutMs: number): Promise<boolean> {
     if (this.pending === 0) return true;
-    return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.idleWaiters.push(() => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
+    return this.idleWaiters.wait(timeoutMs);
   }
 
   async stop(timeoutMs = 10_000): Promise<void> {
     const ok = await this.drain(timeoutMs);
     this.stopped = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.retry.cancel();
     if (!ok) this.o.logger.warn({ vectors: this.pending, target: this.target }, this.o.journal ? 'stopping with vectors not forwarded (they stay in the forward journal: the next start re-sends them)' : 'stopping with vectors not forwarded (they remain in the vector stream)');
   }
-}
-
-async function postJson(url: string, body: unknown, timeoutMs: number): Promise<{ status: number; text: string }> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...clientAuthHeaders() },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  return { status: res.status, text: await res.text() };
-}
-
-/** 4xx other than 401/403/408/429: the batch is invalid, retrying cannot help. 401/403: this process's token is wrong (configuration, not data): retried, kept in the journal. */
-function checkStatus({ status, text }: { status: number; text: string }): void {
-  if (status === 401 || status === 403) throw new Error(`HTTP ${status}: ${text.slice(0, 300)} — the predictor refused this process's token: set WATTFLOW_TOKEN (auth.clientToken) to a token with scopes read and ingest`);
-  if (status >= 400 && status < 500 && status !== 408 && status !== 429) throw new PermanentForwardError(`HTTP ${status}: ${text.slice(0, 300)}`);
-  if (status !== 200) throw new Error(`HTTP ${status}: ${text.slice(0, 300)}`);
-}
-
-export interface HttpTransportOptions {
-  /** `v2` (default): Open Inference Protocol infer requests; `json`: the plain `POST /v1/vehicle/predict`. */
-  protocol?: 'v2' | 'json';
-  /** V2 model name (default: the model the predictor serves, from `GET /v2/models`). */
-  model?: string;
-}
-
-/**
- * The V2 infer request of a batch of vectors (the format src/vehicle/predictor/v2-endpoint.ts
- * documents): the model features as the `features` tensor, the rest of each vector as
- * per-row request parameters.
- */
-export function v2RequestOf(vectors: readonly AlignedVector[], features: readonly string[]): Record<string, unknown> {
-  const F = features.length;
-  const data = new Array<number>(vectors.length * F);
-  const isFeature = new Set(features);
-  const missing: string[][] = [];
-  const absent: string[][] = [];
-  const values: Array<Record<string, number | null>> = [];
-  vectors.forEach((v, i) => {
-    const miss: string[] = [];
-    const gone: string[] = [];
-    for (let j = 0; j < F; j++) {
-      const x = v.values[features[j]!];
-      if (x === null || x === undefined) {
-        data[i * F + j] = 0;
-        (x === null ? miss : gone).push(features[j]!);
-      } else data[i * F + j] = x;
-    }
-    const extra: Record<string, number | null> = {};
-    for (const [k, x] of Object.entries(v.values)) {
-      if (isFeature.has(k)) continue;
-      if (x === null) miss.push(k);
-      else extra[k] = x;
-    }
-    for (const k of v.missing) if (!miss.includes(k)) miss.push(k);
-    missing.push(miss);
-    absent.push(gone);
-    values.push(extra);
-  });
-  return {
-    parameters: {
-      vehicle_id: vectors.map((v) => v.vehicleId),
-      timestamp: vectors.map((v) => v.ts),
-      seq: vectors.map((v) => v.seq),
-      flags: vectors.map((v) => v.flags.map((f) => ({ rule: f.rule, message: f.message, signals: f.signals }))),
-      out_of_range: vectors.map((v) => v.outOfRange),
-      filled: vectors.map((v) => v.filled),
-      missing,
-      absent,
-      values,
-    },
-    inputs: [{ name: 'features', datatype: 'FP32', shape: [vectors.length, F], data }],
-  };
-}
-
-/**
- * HTTP transport to the predictor. V2 (default): the model's metadata (`GET /v2/models/{name}`,
- * feature order and version) is fetched once and cached; infer requests go to
- * `/v2/models/{name}/versions/{version}/infer`, so a reloaded model (new version: 404) makes the
- * transport fetch the metadata again and resend. JSON: `POST <base>/v1/vehicle/predict` with
- * `{vectors}` → `{predictions}`.
- */
-export function httpTransport(baseUrl: string, timeoutMs: number, opts: HttpTransportOptions = {}): Transport {
-  if (opts.protocol === 'json') {
-    const url = new URL('/v1/vehicle/predict', baseUrl).toString();
-    return {
-      target: baseUrl,
-      async send(vectors) {
-        const r = await postJson(url, { vectors }, timeoutMs);
-        checkStatus(r);
-        const body = JSON.parse(r.text) as { predictions?: VehiclePrediction[] };
-        return body.predictions ?? [];
-      },
-    };
-  }
-  let meta: { name: string; version: string; features: string[] } | undefined;
-  const getJson = async (path: string): Promise<{ status: number; body: unknown; text: string }> => {
-    const res = await fetch(new URL(path, baseUrl), { headers: clientAuthHeaders(), signal: AbortSignal.timeout(timeoutMs) });
-    const text = await res.text();
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-    return { status: res.status, body, text };
-  };
-  const metadata = async () => {
-    let name = opts.model;
-    if (name === undefined) {
-      const r = await getJson('/v2/models');
-      if (r.status !== 200) throw new Error(`GET /v2/models: HTTP ${r.status}: ${r.text.slice(0, 300)}`);
-      name = (r.body as { models?: Array<{ name?: string }> })?.models?.[0]?.name;
-      if (!name) throw new Error('GET /v2/models: the predictor serves no model');
-    }
-    const r = await getJson(`/v2/models/${encodeURIComponent(name)}`);
-    if (r.status === 404) throw new PermanentForwardError(`model ${name}: ${r.text.slice(0, 300)}`);
-    if (r.status === 401 || r.status === 403) checkStatus(r);
-    if (r.status !== 200) throw new Error(`GET /v2/models/${name}: HTTP ${r.status}: ${r.text.slice(0, 300)}`);
-    const b = r.body as { versions?: string[]; parameters?: { features?: string[]; version?: string } };
-    const features = b.parameters?.features;
-    const version = b.parameters?.version ?? b.versions?.[0];
-    if (!Array.isArray(features) || typeof version !== 'string') throw new Error(`GET /v2/models/${name}: no features/version in the metadata`);
-    return { name, version, features };
-  };
-  return {
-    target: baseUrl,
-    async send(vectors) {
-      for (let attempt = 0; ; attempt++) {
-        meta ??= await metadata();
-        const m = meta;
-        const url = new URL(`/v2/models/${encodeURIComponent(m.name)}/versions/${encodeURIComponent(m.version)}/infer`, baseUrl).toString();
-        const r = await postJson(url, v2RequestOf(vectors, m.features), timeoutMs);
-        if (r.status === 404 && attempt === 0) {
-          meta = undefined; // the model was replaced: learn its new version and features
-          continue;
-        }
-        checkStatus(r);
-        const body = JSON.parse(r.text) as { parameters?: { predictions?: VehiclePrediction[] } };
-        return body.parameters?.predictions ?? [];
-      }
-    },
-  };
-}
-
-/** In-process transport (`wattflow up`): calls the predictor directly. */
-export function inProcessTransport(send: SendBatch): Transport {
-  return { target: 'in-process predictor', send };
 }
