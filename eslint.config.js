@@ -1,0 +1,40 @@
+// @ts-check
+/**
+ * ESLint (flat config), part of `npm run lint`: typescript-eslint's recommended rules (syntax
+ * only, no type information: fast) over src/, test/, bench/ and scripts/.
+ */
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'src/ui/static/**', 'deploy/**', 'models/**', '.stryker-tmp/**', 'reports/**'] },
+  {
+    files: ['{src,test,bench,scripts}/**/*.{ts,mts,js,mjs}', '*.{js,cjs,mjs}'],
+    extends: [js.configs.recommended, ...tseslint.configs.recommended],
+    languageOptions: { ecmaVersion: 2023, sourceType: 'module', globals: globals.node },
+    rules: {
+      // `_name` marks a deliberately unused binding (a skipped tuple item, a dropped property)
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true }],
+      // `cond ? a() : b()` and `x && f()` as statements are the house style
+      '@typescript-eslint/no-unused-expressions': ['error', { allowTernary: true, allowShortCircuit: true }],
+    },
+  },
+  {
+    files: ['*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: globals.node },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // these tests write numbers past 2^53 and control characters on purpose (precision, hostile input)
+    files: ['test/collector/exposition-parser.test.ts', 'test/sinks/line-protocol.test.ts', 'test/ml/formula-hostile.test.ts'],
+    rules: { 'no-loss-of-precision': 'off', 'no-control-regex': 'off' },
+  },
+  // ---- temporary: files others are restructuring; each fix removes its entry
+  { files: ['src/energy/stage-energy.ts'], rules: { '@typescript-eslint/no-this-alias': 'off' } }, // TODO issue 15 (splits)
+  { files: ['src/registry/mlflow/service.ts'], rules: { '@typescript-eslint/no-unused-vars': 'off' } }, // TODO issue 15 (registry): SEGMENT unused
+  { files: ['test/e2e/http-fuzz.test.ts', 'test/fabric/fabric-contract.test.ts'], rules: { '@typescript-eslint/no-unused-vars': 'off' } }, // TODO issue 15 (tests)
+  { files: ['test/sinks/line-protocol.test.ts'], rules: { 'prefer-const': 'off' } }, // TODO issue 15 (tests)
+  { files: ['test/registry/v2-server.test.ts', 'test/registry/vehicle-models.test.ts', 'test/vehicle/v2.test.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } }, // TODO issue 15 (tests)
+  { files: ['src/roles/energy.ts'], rules: { 'prefer-const': 'off' } }, // TODO issue 15 (arch): roles become data
+);
