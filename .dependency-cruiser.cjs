@@ -15,7 +15,6 @@ const ALLOW = {
   appConfig: [
     '^src/router-power/inference/(v2-grpc|deployed-models)\\.ts$', // TODO issue 15 (registry)
     '^src/registry/(index|artifacts)\\.ts$', // TODO issue 15 (registry)
-    '^src/sinks/influx/writer\\.ts$', // TODO issue 15 (sinks)
     '^src/vehicle/(config|load-config|components)\\.ts$', // TODO issue 15 (vehicle)
     '^src/ui/(index|influx-query)\\.ts$', // TODO issue 15 (arch, after sinks' influx section lands)
   ],
