@@ -16,7 +16,6 @@ const ALLOW = {
     '^src/router-power/inference/(v2-grpc|deployed-models)\\.ts$', // TODO issue 15 (registry)
     '^src/registry/(index|artifacts)\\.ts$', // TODO issue 15 (registry)
     '^src/vehicle/(config|load-config|components)\\.ts$', // TODO issue 15 (vehicle)
-    '^src/ui/(index|influx-query)\\.ts$', // TODO issue 15 (arch, after sinks' influx section lands)
   ],
 };
 

@@ -6,14 +6,14 @@
  *   GET /api/routers/{id}/latest
  *   GET /api/routers/{id}/series?metric=power&from=-1h&to=now[&limit=N][&points=N]
  * `points` downsamples on the server (the web UI's charts): at most N points, one per equal
- * time bucket with the bucket's mean as `value` plus `min` and `max` (src/ui/downsample.ts).
+ * time bucket with the bucket's mean as `value` plus `min` and `max` (src/api/downsample.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Component } from '../core/component.js';
 import type { ExperimentSource } from '../router-power/experiment.js';
 import type { TimeSeriesStore } from '../storage/index.js';
 import { parseTimeParam } from './time-query.js';
-import { downsample } from '../ui/downsample.js';
+import { downsample } from './downsample.js';
 
 export const ROUTER_METRICS = [
   'power',

@@ -15,7 +15,7 @@ import type client from 'prom-client';
 import { parseExpositionToFamilies } from '../collector/convert.js';
 import { registry } from '../core/metrics.js';
 import type { MetricFamilyJson } from '../router-power/messages.js';
-import { round } from './downsample.js';
+import { round } from '../api/downsample.js';
 
 export interface EnergySnapshot {
   t: number;

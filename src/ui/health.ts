@@ -9,7 +9,7 @@
  */
 import type client from 'prom-client';
 import { registry } from '../core/metrics.js';
-import { round } from './downsample.js';
+import { round } from '../api/downsample.js';
 
 /** The window of rates (s) and of latency quantiles (s). */
 const RATE_WINDOW_S = 10;

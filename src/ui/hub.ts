@@ -31,7 +31,7 @@ import { mlRecord } from '../sinks/ml-record.js';
 import { routerSeriesName } from '../sinks/ml-sinks.js';
 import type { TimeSeriesStore } from '../storage/types.js';
 import type { Scored } from '../vehicle/predictor/sinks.js';
-import { round } from './downsample.js';
+import { round } from '../api/downsample.js';
 
 const eventsTotal = counter({ name: 'wattflow_ui_events_total', help: 'Events the web UI hub emitted, by type (router, vehicle, health, energy, deadletter, …)', labelNames: ['type'] as const });
 const coalescedTotal = counter({ name: 'wattflow_ui_events_coalesced_total', help: 'Events not sent to a slow event-stream client because a newer state of the same key replaced them' });

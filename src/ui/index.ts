@@ -16,18 +16,19 @@
  */
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppConfig } from '../app-config.js';
 import type { Component } from '../core/component.js';
 import type { Logger } from '../core/logger.js';
 import type { Fabric } from '../fabric/fabric.js';
 import type { ExperimentSource } from '../router-power/experiment.js';
+import type { EnergyConfig } from '../energy/config.js';
+import type { InfluxConfig } from '../sinks/config.js';
 import type { TimeSeriesStore } from '../storage/types.js';
 import { parseTimeParam } from '../api/time-query.js';
 import type { Scored } from '../vehicle/predictor/sinks.js';
 import { vehicleSeries } from '../vehicle/predictor/sinks.js';
 import { VEHICLE_ID_PATTERN } from '../vehicle/store/store.js';
 import { uiDefaults, type UiConfig } from './config.js';
-import { downsample, sparkline } from './downsample.js';
+import { downsample, sparkline } from '../api/downsample.js';
 import { EnergySampler } from './energy.js';
 import { HealthSampler } from './health.js';
 import { CHANNELS, LiveHub, type Channel, type RouterState, type StreamFilter } from './hub.js';
@@ -73,7 +74,7 @@ const SCORES_QUERY = {
 } as const;
 
 export interface UiOptions {
-  cfg: Pick<AppConfig, 'influx' | 'energy'> & { ui?: UiConfig };
+  cfg: { influx: InfluxConfig; energy: EnergyConfig; ui?: UiConfig };
   logger: Logger;
   fabric?: Fabric;
   experiment: ExperimentSource;

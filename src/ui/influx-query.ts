@@ -4,7 +4,7 @@
  * storage). InfluxDB 1.x `/query` (and 2.x's v1-compatible `/query` with a token and a DBRP
  * mapping), the same credentials as the writer.
  */
-import type { AppConfig } from '../app-config.js';
+import type { InfluxConfig } from '../sinks/config.js';
 
 export interface InfluxRow {
   tsMs: number;
@@ -14,7 +14,7 @@ export interface InfluxRow {
 /** Quotes a string literal for InfluxQL ('…' with \ and ' escaped). */
 export const influxString = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
-export async function influxSelect(cfg: AppConfig['influx'], q: string, timeoutMs = 5000): Promise<InfluxRow[]> {
+export async function influxSelect(cfg: InfluxConfig, q: string, timeoutMs = 5000): Promise<InfluxRow[]> {
   if (!cfg.url) throw new Error('influx.url is not set');
   const base = cfg.url.endsWith('/') ? cfg.url : `${cfg.url}/`;
   const u = new URL('query', base);

@@ -10,7 +10,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EnergySampler, energyFromExposition } from '../../src/ui/energy.js';
 import { histogramQuantile } from '../../src/ui/health.js';
-import { downsample, sparkline } from '../../src/ui/downsample.js';
+import { downsample, sparkline } from '../../src/api/downsample.js';
 import { freePort } from '../helpers/ports.js';
 
 const KEPLER = `# HELP kepler_node_cpu_watts Power consumption of cpu at node level in watts
