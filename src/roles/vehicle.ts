@@ -13,6 +13,7 @@ import { loadAppConfig } from '../app-config.js';
 import { announceServer, assertPortFree, chooseServer, OperatorError, runningUp, shortPath, stateDirOf } from '../core/instance.js';
 import { StorageInUseError } from '../storage/sqlite-store.js';
 import type { Component } from '../core/component.js';
+import { parseTime } from '../core/time.js';
 import { openTimeSeriesStore } from '../storage/index.js';
 import { createMemoryStore, createNodeStore, buildVehicleApi, buildVehiclePredictor, createPredictionSink, predictorTransports, storeComponent } from '../vehicle/components.js';
 import { modelPathOf, type VehicleAppConfig } from '../vehicle/config.js';
@@ -232,8 +233,8 @@ export const replayVehicleRole: Role = {
     const batchSize = positiveInt('batch', values.batch);
     let startMs: number | undefined;
     if (values.start !== undefined) {
-      startMs = /^\d+$/.test(values.start) ? Number(values.start) : Date.parse(values.start);
-      if (!Number.isFinite(startMs)) throw new UsageError(`--start must be epoch ms or ISO 8601, got "${values.start}"`);
+      startMs = parseTime(values.start, { epoch: 'ms' });
+      if (startMs === undefined) throw new UsageError(`--start must be epoch ms or ISO 8601, got "${values.start}"`);
     }
     const choice = chooseServer({ flag: { name: '--target', value: values.target }, stateDir: stateDirOf(loadAppConfig(values.config)) });
     const target = choice.url;

@@ -15,13 +15,13 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorAnswer } from '../../core/http-limits.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../../core/json-depth.js';
-import { MAX_DATE_MS } from '../../api/time-query.js';
+import { isDateMs, MAX_DATE_MS, parseTime } from '../../core/time.js';
 import type { Component } from '../../core/component.js';
 import type { Logger } from '../../core/logger.js';
 import { normalizeSignalName, SIGNAL_ID_PATTERN, type SignalCatalog } from '../catalog/signals.js';
 import type { VehicleConfig } from '../config.js';
 import { StoreError, type IngestService } from '../ingest/ingest-service.js';
-import { BodyError, decodeBody, normalizeTimestamp, type BodyFormat } from '../ingest/measurements.js';
+import { BodyError, decodeBody, type BodyFormat } from '../ingest/measurements.js';
 import { VehicleRateLimiter } from '../ingest/rate-limit.js';
 import { ingestRequests, ingestSeconds, unavailableTotal } from '../metrics.js';
 import { VEHICLE_ID_PATTERN, type VehicleStore } from '../store/store.js';
@@ -49,17 +49,14 @@ function formatOf(contentType: string | undefined): BodyFormat | undefined {
   return undefined;
 }
 
-/** Query time: epoch seconds or ms, or an ISO 8601 date, within the range of a Date. */
-function parseTime(raw: string | undefined, fallback: number): number | string {
+/** Query time: epoch seconds or ms, or an ISO 8601 date (core/time.ts), within the range of a Date. */
+function parseQueryTime(raw: string | undefined, fallback: number): number | string {
   if (raw === undefined || raw === '') return fallback;
   const shown = raw.slice(0, 100);
-  if (/^[+-]?\d+(\.\d+)?$/.test(raw)) {
-    const ms = normalizeTimestamp(Number(raw));
-    if (ms === undefined) return `invalid time "${shown}"`;
-    return Math.abs(ms) <= MAX_DATE_MS ? ms : `time "${shown}" is outside the range of dates (±${MAX_DATE_MS} ms from 1970)`;
-  }
-  const ms = Date.parse(raw);
-  return Number.isFinite(ms) ? ms : `invalid time "${shown}" (epoch seconds, epoch ms or ISO 8601)`;
+  const t = parseTime(raw, { signed: true });
+  if (t === undefined) return `invalid time "${shown}" (epoch seconds, epoch ms or ISO 8601)`;
+  const ms = Math.round(t);
+  return isDateMs(ms) ? ms : `time "${shown}" is outside the range of dates (±${MAX_DATE_MS} ms from 1970)`;
 }
 
 /** Query parameters are each given once (a repeated one is a 400 naming it); limits are integers in range. */
@@ -198,8 +195,8 @@ export function createVehicleApi(o: VehicleApiOptions): Component {
         const def = o.catalog.resolve(q.signal);
         const signal = def?.id ?? normalizeSignalName(q.signal);
         if (!def && !SIGNAL_ID_PATTERN.test(signal)) return reply.code(400).send({ error: `invalid signal "${q.signal}"` });
-        const from = parseTime(q.from, -Infinity);
-        const to = parseTime(q.to, Infinity);
+        const from = parseQueryTime(q.from, -Infinity);
+        const to = parseQueryTime(q.to, Infinity);
         if (typeof from === 'string') return reply.code(400).send({ error: `query parameter "from": ${from}` });
         if (typeof to === 'string') return reply.code(400).send({ error: `query parameter "to": ${to}` });
         const limit = q.limit === undefined ? 1000 : Number(q.limit);

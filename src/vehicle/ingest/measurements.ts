@@ -7,6 +7,7 @@
  * (else rejected, or kept and flagged per config). Each rejection carries its reason.
  */
 import { DEFAULT_MAX_JSON_DEPTH, jsonDepthProblem } from '../../core/json-depth.js';
+import { formatTs, normalizeTimestamp } from '../../core/time.js';
 import { converter, isUnspecifiedUnit } from '../catalog/units.js';
 import { normalizeSignalName, SIGNAL_ID_PATTERN, type SignalCatalog } from '../catalog/signals.js';
 
@@ -124,22 +125,11 @@ export interface ValidationResult {
   flags: FlagNote[];
 }
 
-/** Epoch timestamps below this are taken as seconds (1e11 s is the year 5138; 1e11 ms is 1973). */
-const SECONDS_BELOW = 1e11;
 /** Earliest accepted timestamp: 2000-01-01T00:00:00Z (anything before is not an epoch time stamp). */
 export const MIN_TIMESTAMP_MS = 946_684_800_000;
 
-/** An epoch-ms time stamp for a message: ISO 8601, or the raw number when beyond what a Date can hold (±8.64e15 ms). */
-export function formatTs(ms: number): string {
-  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : `${ms} ms since the epoch`;
-}
-
-/** Epoch seconds or milliseconds → integer ms, or undefined when not a usable time stamp. */
-export function normalizeTimestamp(ts: unknown): number | undefined {
-  if (typeof ts !== 'number' || !Number.isFinite(ts)) return undefined;
-  const ms = Math.abs(ts) < SECONDS_BELOW ? ts * 1000 : ts;
-  return Math.round(ms);
-}
+/** Re-exported for the ingest service and tests: written once in core/time.ts. */
+export { formatTs, normalizeTimestamp };
 
 const converters = new Map<string, ((v: number) => number) | string>();
 function convertFn(from: string, to: string): ((v: number) => number) | string {
