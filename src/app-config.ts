@@ -16,6 +16,10 @@ import { influxAliases, influxSection, type InfluxConfig } from './sinks/config.
 import { vehicleAliases, vehicleSection, type VehicleConfig } from './vehicle/config.js';
 import { energyAliases, energySection, type EnergyConfig } from './energy/config.js';
 import { uiAliases, uiSection, type UiConfig } from './ui/config.js';
+import { grpcAliases, grpcSection, type GrpcConfig } from './router-power/inference/grpc-config.js';
+import { registryAliases, registrySection, type RegistryConfig } from './registry/config.js';
+
+export type { RegistryConfig, S3Config } from './registry/config.js';
 
 const fabricSection = {
   type: 'object',
@@ -93,91 +97,6 @@ const fabricSection = {
   default: {},
 };
 
-/** The model registry (role `registry`, and `up`) and the inference workers' deployment watcher. */
-const registrySection = {
-  type: 'object',
-  properties: {
-    /** Registry base URL: where `models`/`train --register` talk to and workers download from (default: this process). */
-    url: { type: 'string', format: 'uri' },
-    /** Directory of the registry metadata (SQLite `registry.db`; default storage.dir; '' = in memory). */
-    dir: { type: 'string' },
-    /** Largest accepted ONNX upload, bytes. */
-    maxArtifactBytes: { type: 'integer', minimum: 1024, default: 64 * 1024 * 1024 },
-    artifacts: {
-      type: 'object',
-      properties: {
-        /** 'local': a directory; 's3': any S3-compatible store (S3_ENDPOINT implies s3). */
-        kind: { enum: ['local', 's3'], default: 'local' },
-        /** Directory of the local artifact store (default <storage.dir>/artifacts). */
-        dir: { type: 'string' },
-        s3: {
-          type: 'object',
-          properties: {
-            endpoint: { type: 'string', format: 'uri' },
-            bucket: { type: 'string', minLength: 3, default: 'wattflow-models' },
-            region: { type: 'string', default: 'us-east-1' },
-            accessKeyId: { type: 'string' },
-            secretAccessKey: { type: 'string' },
-            /** Key prefix of every artifact. */
-            prefix: { type: 'string', default: 'models/' },
-            /** Path-style URLs (S3Proxy, MinIO); false for virtual-hosted AWS buckets. */
-            forcePathStyle: { type: 'boolean', default: true },
-            /** Create the bucket when it does not exist. */
-            createBucket: { type: 'boolean', default: true },
-          },
-          additionalProperties: false,
-          default: {},
-        },
-      },
-      additionalProperties: false,
-      default: {},
-    },
-    /** Compacted control topic: desired model per router / router type / all. */
-    controlTopic: { type: 'string', minLength: 1, default: 'wattflow_model_deployments' },
-    /** Compacted topic where inference workers report what they actually serve. */
-    statusTopic: { type: 'string', minLength: 1, default: 'wattflow_model_status' },
-    worker: {
-      type: 'object',
-      properties: {
-        /** Stable worker id (default <hostname>:<http port>, or :pid<pid> on port 0). */
-        id: { type: 'string', minLength: 1 },
-        /** Longest a prediction row waits to share a runtime call with others (ms). */
-        microBatchDelayMs: { type: 'number', minimum: 0, default: 2 },
-        /** Most rows in one runtime call. */
-        maxBatchRows: { type: 'integer', minimum: 1, default: 4096 },
-        /** Retry delay of a failed model load (ms; doubles up to 10 min). */
-        retryMs: { type: 'integer', minimum: 100, default: 30_000 },
-        /** Timeout of an artifact download (ms). */
-        downloadTimeoutMs: { type: 'integer', minimum: 100, default: 30_000 },
-      },
-      additionalProperties: false,
-      default: {},
-    },
-  },
-  additionalProperties: false,
-  default: {},
-};
-
-/**
- * The KServe V2 gRPC server (`inference.GRPCInferenceService`, src/router-power/inference/v2-grpc.ts)
- * beside the REST one, on every process that serves V2 models (inference workers, the vehicle
- * predictor, `up`).
- */
-const grpcSection = {
-  type: 'object',
-  properties: {
-    enabled: { type: 'boolean', default: true },
-    /** Listen address (default http.host). */
-    host: { type: 'string', minLength: 1 },
-    /** Port; default http.port + 1 (8001 beside 8000, as Triton/KServe), and 0 (any free port) when http.port is 0. */
-    port: { type: 'integer', minimum: 0, maximum: 65535 },
-    /** Largest gRPC message received or sent (bytes). */
-    maxMessageBytes: { type: 'integer', minimum: 1024, default: 4 * 1024 * 1024 },
-  },
-  additionalProperties: false,
-  default: {},
-};
-
 /** Sections other modules add (vehicle, registry, …) register here. */
 export const sections: Record<string, JsonObject> = {
   log: logSection,
@@ -206,7 +125,7 @@ function boolish(raw: string): unknown {
 export const aliases: EnvAlias[] = [
   ...logAliases,
   ...httpAliases,
-  { env: 'GRPC_PORT', path: '/grpc/port' },
+  ...grpcAliases,
   { env: 'KAFKA_BROKERS', path: '/fabric/kafka/brokers', parse: commaList, implies: [{ path: '/fabric/kind', value: 'kafka' }] },
   { env: 'KAFKA_SASL_MECHANISM', path: '/fabric/kafka/sasl/mechanism', parse: (v) => v },
   { env: 'KAFKA_SASL_USERNAME', path: '/fabric/kafka/sasl/username', parse: (v) => v },
@@ -221,12 +140,7 @@ export const aliases: EnvAlias[] = [
   { env: 'KAFKA_TLS_SERVERNAME', path: '/fabric/kafka/tls/servername', parse: (v) => v },
   ...influxAliases,
   ...routerPowerAliases,
-  { env: 'WATTFLOW_REGISTRY_URL', path: '/registry/url', parse: (v) => v },
-  { env: 'S3_ENDPOINT', path: '/registry/artifacts/s3/endpoint', parse: (v) => v, implies: [{ path: '/registry/artifacts/kind', value: 's3' }] },
-  { env: 'S3_BUCKET', path: '/registry/artifacts/s3/bucket', parse: (v) => v },
-  { env: 'S3_ACCESS_KEY_ID', path: '/registry/artifacts/s3/accessKeyId', parse: (v) => v },
-  { env: 'S3_SECRET_ACCESS_KEY', path: '/registry/artifacts/s3/secretAccessKey', parse: (v) => v },
-  { env: 'S3_REGION', path: '/registry/artifacts/s3/region', parse: (v) => v },
+  ...registryAliases,
   ...vehicleAliases,
   ...authAliases,
   ...energyAliases,
@@ -240,7 +154,7 @@ export function appSchema(): JsonObject {
 export interface AppConfig {
   log: LogConfig;
   http: HttpConfig;
-  grpc: { enabled: boolean; host?: string; port?: number; maxMessageBytes: number };
+  grpc: GrpcConfig;
   fabric: { kind: 'memory' | 'kafka'; memory: { maxMessages: number; maxBytes: number; retainConsumed: number }; kafka: { brokers: string[]; clientId: string; partitions: number; consumer: Partial<Record<'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'rebalanceTimeoutMs' | 'maxWaitTimeMs' | 'maxBatchSize' | 'commitIntervalMs', number>>; sasl?: KafkaSaslSettings; tls?: boolean | KafkaTlsSettings } };
   collector: CollectorConfig;
   network: RouterPowerConfig;
@@ -252,27 +166,6 @@ export interface AppConfig {
   energy: EnergyConfig;
   ui: UiConfig;
   [section: string]: unknown;
-}
-
-export interface S3Config {
-  endpoint?: string;
-  bucket: string;
-  region: string;
-  accessKeyId?: string;
-  secretAccessKey?: string;
-  prefix: string;
-  forcePathStyle: boolean;
-  createBucket: boolean;
-}
-
-export interface RegistryConfig {
-  url?: string;
-  dir?: string;
-  maxArtifactBytes: number;
-  artifacts: { kind: 'local' | 's3'; dir?: string; s3: S3Config };
-  controlTopic: string;
-  statusTopic: string;
-  worker: { id?: string; microBatchDelayMs: number; maxBatchRows: number; retryMs: number; downloadTimeoutMs: number };
 }
 
 export function loadAppConfig(file?: string, overrides?: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): AppConfig {

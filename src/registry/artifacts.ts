@@ -24,7 +24,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import type { S3Config } from '../app-config.js';
+import type { ArtifactStoreConfig, S3Config } from './config.js';
 import { clientAuthHeaders } from '../core/auth.js';
 import { RegistryError } from './errors.js';
 
@@ -313,12 +313,6 @@ async function getS3Object(client: S3Client, bucket: string, key: string): Promi
     }
     throw new RegistryError('STORE_FAILED', `cannot read s3://${bucket}/${key}: ${(err as Error).message}`, undefined, { cause: err });
   }
-}
-
-export interface ArtifactStoreConfig {
-  kind: 'local' | 's3';
-  dir?: string;
-  s3: S3Config;
 }
 
 /** The configured store; the local directory defaults to `<defaultDir>/artifacts`. */

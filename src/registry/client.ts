@@ -8,7 +8,7 @@
 import { clientAuthHeaders, clientToken, tokenHint } from '../core/auth.js';
 import type { ModelMetadata } from '../ml/onnx/metadata.js';
 import type { StatusReport, ModelSummary } from './registry.js';
-import type { ModelRecord, VersionRecord } from './store.js';
+import type { ModelRecord, VersionRecord } from './catalog.js';
 
 export const DEFAULT_REGISTRY_URL = 'http://127.0.0.1:8000';
 

@@ -22,7 +22,9 @@ export const commonOptions = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
-export class UsageError extends Error {}
+import { UsageError } from '../core/usage-error.js';
+
+export { UsageError };
 
 export function parseRoleArgs<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
   const all = { ...commonOptions, ...options };

@@ -18,6 +18,7 @@ import type { Logger } from '../core/logger.js';
 import { ExperimentSource, loadExperiment, normalizeExperiment, type RawExperiment } from '../router-power/experiment.js';
 import { openTimeSeriesStore } from '../storage/index.js';
 import { createRegistryComponents } from '../registry/index.js';
+import { vehicleArtifactValidator } from '../vehicle/model/registry-upload-check.js';
 import type { Role } from './role.js';
 import { createVehicleComponents } from '../vehicle/components.js';
 import type { Component } from '../core/component.js';
@@ -128,7 +129,7 @@ export async function upComponents(
     { name: 'store', stop: () => store.close() },
     { name: 'experiment', stop: async () => experiment.close(), reload: () => experiment.reload() },
     createCollector(cfg.collector),
-    ...(await createRegistryComponents(cfg, logger, fabric, experiment)),
+    ...(await createRegistryComponents(cfg, logger, fabric, experiment, { vehicleModels: vehicleArtifactValidator })),
     ...(ui ? [ui.component] : []),
     ...(await networkComponents(cfg, logger, fabric, experiment, { api: true, influx: true, inference: true, processor: true, producer: true }, store)),
     ...createVehicleComponents({ cfg, logger, store, ...(ui ? { onScored: ui.onScored } : {}) }),

@@ -15,6 +15,7 @@ import { ExperimentSource, normalizeExperiment, type Experiment } from '../../sr
 import { OCCUPATION, PACKET_LENGTH, type TpMessage } from '../../src/router-power/messages.js';
 import { LocalArtifactStore, type ArtifactStore } from '../../src/registry/artifacts.js';
 import { Registry } from '../../src/registry/registry.js';
+import { vehicleArtifactValidator } from '../../src/vehicle/model/registry-upload-check.js';
 import { MemoryStore } from '../../src/storage/index.js';
 import type { Role } from '../../src/roles/role.js';
 
@@ -84,7 +85,7 @@ export function testRegistry(opts: { fabric?: Fabric; experiment?: ExperimentSou
   const dir = mkdtempSync(join(tmpdir(), 'wattflow-registry-test-'));
   const store = new MemoryStore({ retentionHours: 1 });
   const artifacts = new LocalArtifactStore(dir);
-  const registry = new Registry({ kv: store, artifacts, logger: silent, ...opts });
+  const registry = new Registry({ kv: store, artifacts, logger: silent, vehicleModels: vehicleArtifactValidator, ...opts });
   return {
     registry,
     store,

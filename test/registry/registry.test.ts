@@ -240,7 +240,7 @@ describe('registry: deployments', () => {
     const fresh = new MemoryFabric();
     const again = new Registry({ kv: t.store, artifacts: t.artifacts, logger: silent, fabric: fresh, experiment: exp });
     await again.start();
-    const recorded = await t.registry.store.listDeployments();
+    const recorded = await t.registry.catalog.listDeployments();
     const onTopic = await controlRecords(fresh);
     assert.deepEqual(new Set(onTopic.map((r) => r.id)), new Set([...recorded.values()].map((r) => r.id)));
     await fresh.close();

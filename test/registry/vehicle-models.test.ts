@@ -22,6 +22,7 @@ import { modelsRole } from '../../src/roles/models.js';
 import { trainVehicleRole } from '../../src/roles/vehicle.js';
 import { loadModelArtifact, IsolationForestModel, modelVersionOf } from '../../src/vehicle/model/anomaly-model.js';
 import { loadRegistryVehicleModel } from '../../src/vehicle/model/registry-model.js';
+import { vehicleArtifactValidator } from '../../src/vehicle/model/registry-upload-check.js';
 import { trainVehicleModel } from '../../src/vehicle/model/train.js';
 import { service } from '../helpers/services.js';
 import { cli, silent, testRegistry, trained, waitFor, type TestRegistry } from './helpers.js';
@@ -105,7 +106,7 @@ for (const st of stores) {
     let url: string;
     let child: ChildProcess | undefined;
     before(async () => {
-      const parts = await openRegistry(cfg, silent, fabric, undefined);
+      const parts = await openRegistry(cfg, silent, fabric, undefined, { vehicleModels: vehicleArtifactValidator });
       app = await startComponents(parts.components, { host: '127.0.0.1', port: 0, logger: silent });
       url = app.url;
     });

@@ -25,11 +25,11 @@ import { errorAnswer } from '../../core/http-limits.js';
 import { callerHas } from '../../core/auth.js';
 import type { ArtifactStore } from '../artifacts.js';
 import type { Registry } from '../registry.js';
-import type { KvLike } from '../store.js';
+import type { KvLike } from '../catalog.js';
 import { aliasDeployed } from '../api.js';
 import { asMlflowError, invalidParam, missingParam, MlflowError } from './errors.js';
 import { MlflowService } from './service.js';
-import { MlflowStore, type KeyValue } from './store.js';
+import { MlflowCatalog, type KeyValue } from './catalog.js';
 
 export interface MlflowApiOptions {
   kv: KvLike;
@@ -127,7 +127,7 @@ const runIdOf = (p: Params): string => str(p, 'run_id') ?? str(p, 'run_uuid') ??
 
 /** The routes of the MLflow-compatible API (see the module comment). */
 export function registerMlflowRoutes(app: FastifyInstance, registry: Registry, opts: MlflowApiOptions): MlflowService {
-  const svc = new MlflowService({ registry, store: new MlflowStore(opts.kv), artifacts: opts.artifacts, maxArtifactBytes: opts.maxArtifactBytes });
+  const svc = new MlflowService({ registry, store: new MlflowCatalog(opts.kv), artifacts: opts.artifacts, maxArtifactBytes: opts.maxArtifactBytes });
 
   const send = (reply: FastifyReply, err: unknown): unknown => {
     const e = asMlflowError(err);

@@ -26,10 +26,10 @@ import { parseFeatures } from '../api.js';
 import type { ArtifactStore } from '../artifacts.js';
 import { RegistryError } from '../errors.js';
 import { NAME_RE, VERSION_RE, type Registry } from '../registry.js';
-import type { ModelRecord, VersionRecord } from '../store.js';
-import { VEHICLE_MODEL_KIND } from '../vehicle-models.js';
+import type { ModelRecord, VersionRecord } from '../catalog.js';
+import { VEHICLE_MODEL_KIND } from '../vehicle-kind.js';
 import { invalidParam, MlflowError } from './errors.js';
-import { MlflowStore, type ExperimentRecord, type KeyValue, type RunRecord, type VersionExtra } from './store.js';
+import { MlflowCatalog, type ExperimentRecord, type KeyValue, type RunRecord, type VersionExtra } from './catalog.js';
 
 /** The read-only part of the artifact tree that shows every registry version in MLflow's layout. */
 export const REGISTRY_TREE = 'wattflow-registry';
@@ -59,7 +59,7 @@ export function checkArtifactPath(path: string, what = 'artifact path'): string 
 
 export interface MlflowServiceOptions {
   registry: Registry;
-  store: MlflowStore;
+  store: MlflowCatalog;
   artifacts: ArtifactStore;
   maxArtifactBytes: number;
 }
@@ -81,7 +81,7 @@ export interface ModelVersionJson {
 }
 
 export class MlflowService {
-  readonly store: MlflowStore;
+  readonly store: MlflowCatalog;
   private readonly registry: Registry;
   private readonly artifacts: ArtifactStore;
 
@@ -94,7 +94,7 @@ export class MlflowService {
   // ------------------------------------------------------------ registered models
 
   async registeredModelJson(m: ModelRecord): Promise<Record<string, unknown>> {
-    const versions = await this.registry.store.listVersions(m.name);
+    const versions = await this.registry.catalog.listVersions(m.name);
     const extra = await this.store.getModelExtra(m.name);
     const latest = versions[versions.length - 1];
     return omitEmpty({
@@ -111,13 +111,13 @@ export class MlflowService {
   }
 
   async model(name: string): Promise<ModelRecord> {
-    const m = await this.registry.store.getModel(name);
+    const m = await this.registry.catalog.getModel(name);
     if (!m) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Registered Model with name=${name} not found`);
     return m;
   }
 
   async createRegisteredModel(name: string, description: string | undefined, tags: KeyValue[]): Promise<Record<string, unknown>> {
-    if ((await this.registry.store.getModel(name)) !== undefined) {
+    if ((await this.registry.catalog.getModel(name)) !== undefined) {
       throw new MlflowError('RESOURCE_ALREADY_EXISTS', `Registered Model (name=${name}) already exists.`);
     }
     const m = await this.registry.createModel({ name, ...(description ? { description } : {}) });
@@ -132,7 +132,7 @@ export class MlflowService {
       if (description === '') delete updated.description;
       else updated.description = description;
     }
-    await this.registry.store.putModel(updated);
+    await this.registry.catalog.putModel(updated);
     return this.registeredModelJson(updated);
   }
 
@@ -146,7 +146,7 @@ export class MlflowService {
         `Registered Model ${name} is deployed (${deployed.map((r) => `${r.target?.kind === 'model' ? `${r.target.model}@${r.target.version}` : ''} on ${JSON.stringify(r.scope)}`).join(', ')}): deploy another model there first`,
       );
     }
-    for (const v of await this.registry.store.listVersions(name)) {
+    for (const v of await this.registry.catalog.listVersions(name)) {
       await this.registry.deleteVersion(`${name}@${v.version}`);
       await this.store.deleteVersionExtra(name, v.version);
     }
@@ -156,7 +156,7 @@ export class MlflowService {
 
   async searchRegisteredModels(filter: string | undefined, maxResults: number, orderBy: string[], pageToken: string | undefined): Promise<Record<string, unknown>> {
     const match = nameFilter(filter, ['name']);
-    let models = (await this.registry.store.listModels()).filter((m) => match({ name: m.name }));
+    let models = (await this.registry.catalog.listModels()).filter((m) => match({ name: m.name }));
     models = sortBy(models, orderBy, { name: (m) => m.name, last_updated_timestamp: (m) => ms(m.updated_at), timestamp: (m) => ms(m.updated_at) }, 'name');
     const { page, next } = paginate(models, maxResults, pageToken, 1000);
     return omitEmpty({ registered_models: await Promise.all(page.map((m) => this.registeredModelJson(m))), next_page_token: next });
@@ -204,7 +204,7 @@ export class MlflowService {
 
   async version(name: string, version: string): Promise<{ m: ModelRecord; v: VersionRecord }> {
     const m = await this.model(name);
-    const v = VERSION_RE.test(version) ? await this.registry.store.getVersion(name, version) : undefined;
+    const v = VERSION_RE.test(version) ? await this.registry.catalog.getVersion(name, version) : undefined;
     if (!v) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Model Version (name=${name}, version=${version}) not found`);
     return { m, v };
   }
@@ -216,7 +216,7 @@ export class MlflowService {
 
   async getLatestVersions(name: string, stages: string[]): Promise<ModelVersionJson[]> {
     const m = await this.model(name);
-    const versions = await this.registry.store.listVersions(name);
+    const versions = await this.registry.catalog.listVersions(name);
     const latest = versions[versions.length - 1];
     // wattflow has no stages: every version is in stage "None"
     if (!latest || (stages.length > 0 && !stages.some((s) => s.toLowerCase() === 'none'))) return [];
@@ -226,8 +226,8 @@ export class MlflowService {
   async searchModelVersions(filter: string | undefined, maxResults: number, orderBy: string[], pageToken: string | undefined): Promise<Record<string, unknown>> {
     const match = nameFilter(filter, ['name', 'run_id', 'source_path', 'version_number']);
     const rows: Array<{ m: ModelRecord; v: VersionRecord; json: ModelVersionJson }> = [];
-    for (const m of await this.registry.store.listModels()) {
-      for (const v of await this.registry.store.listVersions(m.name)) {
+    for (const m of await this.registry.catalog.listModels()) {
+      for (const v of await this.registry.catalog.listVersions(m.name)) {
         const json = await this.versionJson(m, v);
         if (match({ name: m.name, run_id: json.run_id ?? '', source_path: json.source, version_number: v.version })) rows.push({ m, v, json });
       }
@@ -308,7 +308,7 @@ export class MlflowService {
       ...(mlmodel ? { mlmodel } : {}),
       ...(dataPath ? { data_path: dataPath } : {}),
     });
-    return this.versionJson((await this.registry.store.getModel(model.name)) ?? model, v);
+    return this.versionJson((await this.registry.catalog.getModel(model.name)) ?? model, v);
   }
 
   /** The artifact path a model version source names (see the module comment for the forms). */
@@ -462,15 +462,15 @@ export class MlflowService {
       if (more.length > 0) children.set(first, { path: first, is_dir: true });
       else children.set(first, { path: first, is_dir: false, file_size: entry.size });
     }
-    if (path === '' && (await this.registry.store.listModels()).length > 0) children.set(REGISTRY_TREE, { path: REGISTRY_TREE, is_dir: true });
+    if (path === '' && (await this.registry.catalog.listModels()).length > 0) children.set(REGISTRY_TREE, { path: REGISTRY_TREE, is_dir: true });
     return [...children.values()].sort((a, b) => a.path.localeCompare(b.path));
   }
 
   private async listRegistryTree(path: string): Promise<Array<{ path: string; is_dir: boolean; file_size?: number }>> {
     const [, name, version, ...rest] = path.split('/');
-    if (name === undefined) return (await this.registry.store.listModels()).map((m) => ({ path: m.name, is_dir: true }));
+    if (name === undefined) return (await this.registry.catalog.listModels()).map((m) => ({ path: m.name, is_dir: true }));
     if (!NAME_RE.test(name)) return [];
-    if (version === undefined) return (await this.registry.store.listVersions(name)).map((v) => ({ path: v.version, is_dir: true }));
+    if (version === undefined) return (await this.registry.catalog.listVersions(name)).map((v) => ({ path: v.version, is_dir: true }));
     if (rest.length > 0) return [];
     const files = await this.registryFiles(name, version);
     return (files ?? []).map((f) => ({ path: f.path, is_dir: false, file_size: f.size }));
@@ -479,7 +479,7 @@ export class MlflowService {
   /** A registry version in MLflow's layout: MLmodel (the one registered with it, else one written here), the model file, the metadata document. */
   private async registryFiles(name: string, version: string): Promise<Array<{ path: string; size: number; contentType: string; read: () => Promise<Uint8Array> }> | undefined> {
     if (!NAME_RE.test(name) || !VERSION_RE.test(version)) return undefined;
-    const v = await this.registry.store.getVersion(name, version);
+    const v = await this.registry.catalog.getVersion(name, version);
     if (!v) return undefined;
     const enc = (s: string) => new TextEncoder().encode(s);
     const meta = enc(JSON.stringify(v.metadata, null, 2) + '\n');

@@ -27,7 +27,7 @@
 import type { FastifyInstance } from 'fastify';
 import { counter } from '../../core/metrics.js';
 import type { PowerFeatureRow } from '../../ml/runtime/onnx-power-model.js';
-import { compareVersions } from '../../registry/store.js';
+import { compareVersions } from '../../registry/catalog.js';
 import type { ModelPredictor } from './model-predictor.js';
 import { inferErrorStatus, inferInputs, requestedOutputs, tensorNumbers, tensorShape, V2BadRequest, type V2InferInput } from './v2-protocol.js';
 import { registerV2Provider, type V2Answer, type V2InferContext, type V2Provider } from './v2-server.js';

@@ -1,6 +1,6 @@
 /**
  * Vehicle models held by the model registry (kind `vehicle-anomaly`, see
- * src/registry/vehicle-models.ts): `wattflow train-vehicle --register NAME` uploads the
+ * src/registry/vehicle-kind.ts): `wattflow train-vehicle --register NAME` uploads the
  * artifact, `wattflow vehicle-predictor --model NAME@VERSION|ALIAS` downloads it. The download
  * is checked three ways before the model is used: the registry re-hashes the stored bytes
  * (refuses a corrupt artifact), the bytes must match the sha256 the registry recorded for the

@@ -48,7 +48,7 @@ export interface VersionRecord {
 /** Numeric-aware version order: 2 < 10, 1.0.0 < 1.0.10. */
 export const compareVersions = (a: string, b: string): number => a.localeCompare(b, 'en', { numeric: true });
 
-export class RegistryStore {
+export class ModelCatalog {
   constructor(private readonly kv: KvLike) {}
 
   getModel(name: string): Promise<ModelRecord | undefined> {

@@ -13,7 +13,7 @@
  * A version record holds the registry version's `created_at` and sha256: a record left by a
  * deleted version is ignored when a new version later gets the same number.
  */
-import type { KvLike } from '../store.js';
+import type { KvLike } from '../catalog.js';
 
 export interface KeyValue {
   key: string;
@@ -85,7 +85,7 @@ export interface ArtifactEntry {
 
 export const ARTIFACT_PREFIX = 'mlflow/artifact/';
 
-export class MlflowStore {
+export class MlflowCatalog {
   constructor(readonly kv: KvLike) {}
 
   getExperiment(id: string): Promise<ExperimentRecord | undefined> {
