@@ -26,14 +26,13 @@
  */
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import type { AppConfig } from '../../app-config.js';
 import type { Component } from '../../core/component.js';
 import type { Logger } from '../../core/logger.js';
 import { counter, gauge } from '../../core/metrics.js';
 import { schemeOf } from '../../core/tls.js';
 import type { Fabric, IncomingMessage, Subscription } from '../../fabric/fabric.js';
-import { sha256Hex, validateModelMetadata } from '../../ml/onnx/metadata.js';
-import { OnnxModelError } from '../../ml/onnx/reader.js';
+import { fetchArtifact } from '../../registry/artifacts.js';
+import type { RegistryConfig } from '../../registry/config.js';
 import {
   DEFAULT_CONTROL_TOPIC,
   DEFAULT_STATUS_TOPIC,
@@ -43,17 +42,18 @@ import {
   type AppliedRecord,
   type DeploymentRecord,
   type ModelTarget,
-  type RouterActual,
   type WorkerError,
   type WorkerStatus,
 } from '../../registry/control.js';
-import { fetchArtifact } from '../../registry/artifacts.js';
-import { asRegistryError, RegistryError } from '../../registry/errors.js';
-import { smokeCheck } from '../../registry/smoke.js';
+import { asRegistryError } from '../../registry/errors.js';
 import type { ExperimentSource, RouterConfig } from '../experiment.js';
 import { registerKServeRoutes } from './kserve.js';
-import { ModelPredictor } from './model-predictor.js';
+import { loadDeployedModel, loadErrorCode, loadRetryDelayMs, modelKey, type LoadFailure } from './model-loading.js';
+import type { ModelPredictor } from './model-predictor.js';
 import type { PowerPredictor } from './predictor.js';
+import { workerStatusOf, type Assignment } from './served-status.js';
+
+export type { Assignment } from './served-status.js';
 
 const loads = counter<'result' | 'code'>({
   name: 'wattflow_model_loads_total',
@@ -80,11 +80,6 @@ gauge({
   },
 });
 
-export type Assignment =
-  | { kind: 'dummy'; scope: string }
-  | { kind: 'model'; scope: string; predictor: ModelPredictor }
-  | { kind: 'none'; scope: string };
-
 export interface DeployedModelsOptions {
   fabric: Fabric;
   experiment: ExperimentSource;
@@ -104,23 +99,6 @@ export interface DeployedModelsOptions {
   url?: () => string | undefined;
 }
 
-interface Failure {
-  id: string;
-  code: string;
-  error: string;
-  attempts: number;
-  retryAt: number;
-}
-
-const modelKey = (t: ModelTarget) => `${t.model}@${t.version}#${t.sha256}`;
-
-function errorCode(err: unknown): string {
-  const e = asRegistryError(err);
-  if (e instanceof RegistryError) return e.detail && e.code === 'INVALID_MODEL' ? e.detail : e.code;
-  if (err instanceof OnnxModelError) return err.code;
-  return 'LOAD_FAILED';
-}
-
 export class DeployedModels {
   private readonly log: Logger;
   private readonly controlTopic: string;
@@ -128,7 +106,7 @@ export class DeployedModels {
   private records = new Map<string, DeploymentRecord>();
   private offsets = new Map<string, bigint>();
   private loaded = new Map<string, ModelPredictor>();
-  private failures = new Map<string, Failure>();
+  private failures = new Map<string, LoadFailure>();
   private assignment = new Map<string, Assignment>();
   private applied: Record<string, AppliedRecord> = {};
   private errors: WorkerError[] = [];
@@ -246,13 +224,13 @@ export class DeployedModels {
         for (const s of w.scopes) this.failures.delete(s);
         this.log.info({ model: w.target.model, version: w.target.version, sha256: w.target.sha256, scopes: w.scopes }, 'model loaded');
       } catch (err) {
-        const code = errorCode(err);
+        const code = loadErrorCode(err);
         const message = (asRegistryError(err) as Error).message;
         loads.inc({ result: 'error', code });
         w.scopes.forEach((s, i) => {
           const prev = this.failures.get(s);
           const attempts = prev && prev.id === w.ids[i] ? prev.attempts + 1 : 1;
-          const delay = Math.min(600_000, (this.o.retryMs ?? 30_000) * 2 ** (attempts - 1));
+          const delay = loadRetryDelayMs(this.o.retryMs, attempts);
           this.failures.set(s, { id: w.ids[i]!, code, error: message, attempts, retryAt: Date.now() + delay });
         });
         this.errors.push({ at: new Date().toISOString(), scope: w.scopes.join(','), model: w.target.model, version: w.target.version, code, error: message });
@@ -306,20 +284,7 @@ export class DeployedModels {
   }
 
   private async load(t: ModelTarget): Promise<ModelPredictor> {
-    const bytes = await this.o.fetch(t);
-    const sha = sha256Hex(bytes);
-    if (sha !== t.sha256) {
-      throw new RegistryError('CHECKSUM_MISMATCH', `artifact of ${t.model}@${t.version} has sha256 ${sha}, the deployment expects ${t.sha256}`);
-    }
-    const metadata = validateModelMetadata({ ...t.metadata, name: t.model, version: t.version });
-    const p = await ModelPredictor.load(bytes, metadata, { epsilon: this.o.epsilon, maxDelayMs: this.o.maxDelayMs, maxBatchRows: this.o.maxBatchRows });
-    try {
-      await smokeCheck(p.model, this.o.epsilon);
-    } catch (err) {
-      await p.close();
-      throw err;
-    }
-    return p;
+    return loadDeployedModel(t, await this.o.fetch(t), this.o);
   }
 
   private scheduleRetry(): void {
@@ -341,53 +306,19 @@ export class DeployedModels {
   }
 
   status(): WorkerStatus {
-    const url = this.o.url?.() ?? this.listeningUrl();
-    const exp = this.o.experiment.current;
-    const routers: Record<string, RouterActual> = {};
-    for (const router of exp.routers) {
-      const a = this.assignment.get(router.id) ?? this.assignmentFor(router);
-      const rec = effectiveRecord(this.records, router);
-      const key = rec ? scopeKey(rec.scope) : '';
-      const f = rec ? this.failures.get(key) : undefined;
-      const info =
-        a.kind === 'model'
-          ? { model_type: a.predictor.info.model_type, model: a.predictor.info.model, version: a.predictor.info.version, sha256: a.predictor.sha256 }
-          : a.kind === 'dummy'
-            ? { model_type: 'dummy', model: `dummy:${router.routerType}`, version: '' }
-            : { model_type: 'none', model: '', version: '' };
-      routers[router.id] = {
-        router_type: router.routerType,
-        scope: a.scope,
-        ...info,
-        ...(rec?.target
-          ? {
-              desired:
-                rec.target.kind === 'dummy'
-                  ? { kind: 'dummy' as const }
-                  : { kind: 'model' as const, model: rec.target.model, version: rec.target.version, sha256: rec.target.sha256 },
-            }
-          : {}),
-        ...(f && rec && f.id === rec.id ? { error: `${f.code}: ${f.error}` } : {}),
-      };
-    }
-    return {
-      worker: this.o.workerId,
-      ...(url ? { url } : {}),
-      state: this.stopping ? 'stopped' : 'running',
-      started_at: this.startedAt,
-      updated_at: new Date().toISOString(),
-      applied: { ...this.applied },
-      routers,
-      models: this.servedModels().map(({ predictor, routers: rs }) => ({
-        model: predictor.info.model,
-        version: predictor.info.version,
-        sha256: predictor.sha256,
-        model_type: predictor.info.model_type,
-        loaded_at: predictor.loadedAt.toISOString(),
-        routers: rs.sort(),
-      })),
-      errors: [...this.errors],
-    };
+    return workerStatusOf({
+      workerId: this.o.workerId,
+      url: this.o.url?.() ?? this.listeningUrl(),
+      stopping: this.stopping,
+      startedAt: this.startedAt,
+      routers: this.o.experiment.current.routers,
+      assignmentOf: (router) => this.assignment.get(router.id) ?? this.assignmentFor(router),
+      records: this.records,
+      failures: this.failures,
+      applied: this.applied,
+      errors: this.errors,
+      served: this.servedModels(),
+    });
   }
 
   private async publishStatus(force = false): Promise<void> {
@@ -470,7 +401,14 @@ export function defaultWorkerId(hostname: string, port: number): string {
 }
 
 /** The watcher of an inference worker, configured from the app configuration. */
-export function createDeployedModels(cfg: AppConfig, logger: Logger, fabric: Fabric, experiment: ExperimentSource): DeployedModels {
+/** The sections the watcher reads: the registry's, the HTTP port (default worker id) and the sensitivity step. */
+export interface DeployedModelsHostConfig {
+  registry: RegistryConfig;
+  http: { port: number };
+  network: { epsilon: number };
+}
+
+export function createDeployedModels(cfg: DeployedModelsHostConfig, logger: Logger, fabric: Fabric, experiment: ExperimentSource): DeployedModels {
   const rc = cfg.registry;
   const s3 = rc.artifacts.kind === 's3' ? rc.artifacts.s3 : undefined;
   return new DeployedModels({
