@@ -25,6 +25,7 @@ import { replayVehicleRole, trainVehicleRole } from '../../src/roles/vehicle.js'
 import { buildVehicleApi, buildVehiclePredictor, createMemoryStore } from '../../src/vehicle/components.js';
 import { httpTransport } from '../../src/vehicle/ingest/predictor-transport.js';
 import { IsolationForestModel } from '../../src/vehicle/model/anomaly-model.js';
+import { vehicleArtifactValidator } from '../../src/vehicle/model/registry-upload-check.js';
 import { trainVehicleModel } from '../../src/vehicle/model/train.js';
 import { NullPredictionSink } from '../../src/vehicle/predictor/sinks.js';
 import { cli, FIXTURE_CSV, silent, sourceOf, testExperiment } from '../registry/helpers.js';
@@ -64,7 +65,7 @@ describe('registry clients with a token', () => {
   const reg = () => ['--registry', app.url];
 
   before(async () => {
-    const parts = await openRegistry(cfg, silent, fabric, exp);
+    const parts = await openRegistry(cfg, silent, fabric, exp, { vehicleModels: vehicleArtifactValidator });
     app = await startComponents(parts.components, { host: '127.0.0.1', port: 0, logger: silent, auth: auth() });
   });
   after(async () => {
