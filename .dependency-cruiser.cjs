@@ -13,8 +13,6 @@ const ALLOW = {
   ],
   // these files still import src/app-config.ts (a module takes its own section type instead)
   appConfig: [
-    '^src/router-power/inference/(v2-grpc|deployed-models)\\.ts$', // TODO issue 15 (registry)
-    '^src/registry/(index|artifacts)\\.ts$', // TODO issue 15 (registry)
     '^src/vehicle/(config|load-config|components)\\.ts$', // TODO issue 15 (vehicle)
   ],
 };

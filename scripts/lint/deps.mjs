@@ -15,10 +15,6 @@ import extractTSConfig from 'dependency-cruiser/config-utl/extract-ts-config';
 const ALLOWED_FOLDER_EDGES = [
   'src/collector → src/router-power', // TODO issue 15 (splits): collector/convert.ts → router-power/messages.ts
   'src/stage → src/router-power', // TODO issue 15 (tests): stage-loop.ts → router-power/validate.ts (MessageParser)
-  'src/registry → src/router-power', // TODO issue 15 (registry): registry.ts → router-power/experiment.ts
-  'src/registry → src/vehicle', // TODO issue 15 (registry): vehicle-models.ts → vehicle/catalog/signals.ts
-  'src/registry → src/app-config.ts', // TODO issue 15 (registry)
-  'src/router-power → src/app-config.ts', // TODO issue 15 (registry): inference/{v2-grpc,deployed-models}.ts
   'src/vehicle → src/app-config.ts', // TODO issue 15 (vehicle): vehicle/{config,load-config,components}.ts
 ];
 
