@@ -15,7 +15,7 @@ import { StorageInUseError } from '../storage/sqlite-store.js';
 import type { Component } from '../core/component.js';
 import { parseTime } from '../core/time.js';
 import { openTimeSeriesStore } from '../storage/index.js';
-import { createMemoryStore, createNodeStore, buildVehicleApi, buildVehiclePredictor, createPredictionSink, predictorTransports, storeComponent } from '../vehicle/components.js';
+import { createMemoryStore, createNodeStore, buildVehicleApi, buildVehiclePredictor, createPredictionSink, predictorModeOf, predictorTransports, storeComponent } from '../vehicle/components.js';
 import { modelPathOf, type VehicleAppConfig } from '../vehicle/config.js';
 import { loadVehicleAppConfig } from '../vehicle/load-config.js';
 import { loadOrTrainDemoModel, logsIn } from '../vehicle/demo.js';
@@ -68,7 +68,7 @@ export const vehicleApiRole: Role = {
     '',
     '  --mode push            forward each vector to the predictor (vehicle.inference.url, default http://127.0.0.1:8001)',
     '                         as Open Inference Protocol infer requests (vehicle.inference.protocol: v2 | json)',
-    '  --mode pull            only store/announce vectors in Redis (the predictor subscribes or polls)',
+    '  --mode pull            only store/announce vectors in Redis (the predictor consumes the vector stream)',
     '  --memory               in-process store instead of Redis (development; nothing survives a restart)',
     'Redis: REDIS_URL (default redis://127.0.0.1:6379), REDIS_PASSWORD. Bearer tokens: auth.tokens / WATTFLOW_TOKENS_FILE',
     '(scopes ingest, read; docs/security.md), or the legacy VEHICLE_API_TOKEN (ingest + read). Push mode sends',
@@ -102,14 +102,14 @@ export const vehiclePredictorRole: Role = {
   name: 'vehicle-predictor',
   summary: 'scores aligned vehicle vectors with the vehicle model and writes predictions to InfluxDB',
   usage: [
-    'usage: wattflow vehicle-predictor [--config FILE] [--port N] [--mode push|subscribe|poll]',
+    'usage: wattflow vehicle-predictor [--config FILE] [--port N] [--mode push|pull]',
     '                                  [--model FILE | --model NAME@VERSION|ALIAS [--registry URL]]',
     '                                  [--poll-interval MS] [--demo-model]',
     '',
     '  --mode push        serve POST /v2/models/{name}/infer (Open Inference Protocol) and POST /v1/vehicle/predict',
     '                     (the Vehicle API forwards each vector); the default',
-    '  --mode subscribe   subscribe to the Redis channel (vehicle.redis.channel, default idneo_v2x)',
-    '  --mode poll        read the Redis vector stream every --poll-interval ms (consumer group; at-least-once)',
+    '  --mode pull        consume the node-local Redis vector stream (consumer group vehicle.predictor.group;',
+    '                     at-least-once; invalid entries to the dead-letter stream). subscribe and poll: pull',
     '  --model FILE       model artifact (default vehicle.model.path, else <storage.dir>/vehicle-model.json)',
     '  --model NAME@REF   download the model from the model registry (version or alias; sha256 checked);',
     '                     SIGHUP reloads it (follows a moved alias). Config: vehicle.model.ref',
@@ -130,7 +130,7 @@ export const vehiclePredictorRole: Role = {
     });
     const overrides: Record<string, unknown> = {};
     if (values.mode !== undefined) {
-      if (!['push', 'subscribe', 'poll'].includes(values.mode)) throw new UsageError(`--mode must be push, subscribe or poll, got "${values.mode}"`);
+      if (!['push', 'pull', 'subscribe', 'poll'].includes(values.mode)) throw new UsageError(`--mode must be push or pull, got "${values.mode}"`);
       overrides['/vehicle/predictor/mode'] = values.mode;
     }
     if (values.model !== undefined) {
@@ -182,7 +182,7 @@ export const vehiclePredictorRole: Role = {
       components.push({ name: 'embedded-storage', stop: () => tsStore!.close() });
     }
     const sink = createPredictionSink(cfg, logger, tsStore ? { store: tsStore } : {});
-    const mode = v.predictor.mode;
+    const mode = predictorModeOf(v.predictor.mode);
     const store = mode === 'push' ? undefined : createNodeStore(v, logger);
     if (store) components.push(storeComponent(store));
     const pred = buildVehiclePredictor({ v, mode, model, sink, logger, ...(store ? { store } : {}), reloadModel: ref ? fromRegistry : () => loadVehicleModel(modelPath) });

@@ -20,7 +20,9 @@ import { loadVehicleModel, type VehicleModel } from './model/anomaly-model.js';
 import { registerPredictJson } from './predictor/json-endpoint.js';
 import { registerPredictV2 } from './predictor/v2-endpoint.js';
 import { VehiclePredictor } from './predictor/predictor.js';
-import { PullRunner } from './predictor/pull.js';
+import { VehiclePullStage } from './predictor/pull-stage.js';
+import { createVectorFabric, vectorTopic } from './predictor/vector-stream.js';
+import type { Fabric } from '../fabric/fabric.js';
 import { InfluxPredictionSink, NullPredictionSink, StoragePredictionSink, type PointWriter, type PredictionSink, type Scored } from './predictor/sinks.js';
 import { MemoryVehicleStore } from './store/memory-store.js';
 import { RedisVehicleStore } from './store/redis-store.js';
@@ -97,9 +99,6 @@ export class FallbackVehicleStore implements VehicleStore {
   listSignals: VehicleStore['listSignals'] = (...a) => this.pick().listSignals(...a);
   latestMeasurements: VehicleStore['latestMeasurements'] = (...a) => this.pick().latestMeasurements(...a);
   series: VehicleStore['series'] = (...a) => this.pick().series(...a);
-  subscribe: VehicleStore['subscribe'] = (...a) => this.primary.subscribe(...a);
-  readVectors: VehicleStore['readVectors'] = (...a) => this.primary.readVectors(...a);
-  ackVectors: VehicleStore['ackVectors'] = (...a) => this.primary.ackVectors(...a);
   journaledVectors: VehicleStore['journaledVectors'] = (...a) => this.pick().journaledVectors(...a);
   ackJournaled: VehicleStore['ackJournaled'] = (...a) => this.pick().ackJournaled(...a);
   deadLetterVectors: VehicleStore['deadLetterVectors'] = (...a) => this.pick().deadLetterVectors(...a);
@@ -180,61 +179,77 @@ export function predictorTransports(v: VehicleConfig): Transport[] {
 
 export interface PredictorParts {
   predictor: VehiclePredictor;
-  runner?: PullRunner;
+  stage?: VehiclePullStage;
   component: Component;
 }
 
-/** The predictor component: push endpoint, or a pull runner on the store. */
+/** push, or pull (the vector stream); the former pull modes `subscribe` and `poll` are pull. */
+export type PredictorMode = 'push' | 'pull';
+
+export function predictorModeOf(mode: string): PredictorMode {
+  return mode === 'push' ? 'push' : 'pull';
+}
+
+/** The predictor component: push endpoints, or the pull stage on the node-local fabric (the vector stream). */
 export function buildVehiclePredictor(o: {
   v: VehicleConfig;
-  mode: 'push' | 'subscribe' | 'poll';
+  /** push | pull (subscribe and poll: pull). */
+  mode: PredictorMode | 'subscribe' | 'poll';
   model: VehicleModel;
   sink: PredictionSink;
   logger: Logger;
-  /** Required by the pull modes; in push mode no store is needed. */
+  /** Pull mode: keeps each vehicle's latest prediction (in push mode the API does it). */
   store?: VehicleStore;
+  /** Pull mode: the node-local fabric (default: Redis Streams on vehicle.redis.url). */
+  fabric?: Fabric;
   /** Reloads the model on SIGHUP (the role: from the artifact file, or the registry). */
   reloadModel?: () => VehicleModel | Promise<VehicleModel>;
   /** Serve POST /v1/vehicle/predict and POST /v2/models/{name}/infer (default: in push mode). */
   serveEndpoint?: boolean;
 }): PredictorParts {
-  const logger = o.logger.child({ component: 'vehicle-predictor', mode: o.mode });
-  const predictor = new VehiclePredictor({ model: o.model, sink: o.sink, logger, ...(o.mode !== 'push' && o.store ? { latestStore: o.store } : {}) });
-  let runner: PullRunner | undefined;
-  if (o.mode !== 'push') {
-    if (!o.store) throw new Error(`vehicle predictor in ${o.mode} mode needs the vehicle store (Redis)`);
-    runner = new PullRunner({
-      mode: o.mode,
-      store: o.store,
-      predictor,
-      logger,
-      pollIntervalMs: o.v.predictor.pollIntervalMs,
-      batchSize: o.v.predictor.batchSize,
-      group: o.v.predictor.group,
+  const mode = predictorModeOf(o.mode);
+  const logger = o.logger.child({ component: 'vehicle-predictor', mode });
+  const predictor = new VehiclePredictor({ model: o.model, sink: o.sink, logger, ...(mode === 'pull' && o.store ? { latestStore: o.store } : {}) });
+  let stage: VehiclePullStage | undefined;
+  let ownFabric: Fabric | undefined;
+  if (mode === 'pull') {
+    const fabric = o.fabric ?? (ownFabric = createVectorFabric({
+      // the node-local Redis the store uses (a store made for another URL, e.g. a test's, says which)
+      url: (o.store instanceof RedisVehicleStore ? o.store.connectionUrl : undefined) ?? o.v.redis.url ?? DEFAULT_REDIS_URL,
+      ...(o.v.redis.password !== undefined ? { password: o.v.redis.password } : {}),
+      keyPrefix: o.v.redis.keyPrefix,
+      vectorStreamMaxLen: o.v.redis.vectorStreamMaxLen,
+      connectTimeoutMs: o.v.redis.connectTimeoutMs,
       ...(o.v.predictor.consumer ? { consumer: o.v.predictor.consumer } : {}),
-    });
+      batchSize: o.v.predictor.batchSize,
+      blockMs: o.v.predictor.pollIntervalMs,
+      logger,
+    }));
+    stage = new VehiclePullStage({ fabric, topic: vectorTopic(o.v.redis.keyPrefix), group: o.v.predictor.group, predictor, logger });
   }
+  const ready = () => stage?.ready() ?? true;
   const component: Component = {
-    name: `vehicle-predictor-${o.mode}`,
+    name: `vehicle-predictor-${mode}`,
     routes: (app) => {
-      const predict = o.serveEndpoint ?? o.mode === 'push';
+      const predict = o.serveEndpoint ?? mode === 'push';
       registerPredictJson(app, predictor, logger, { predict });
-      registerPredictV2(app, predictor, logger, { predict, ready: () => runner?.ready() ?? true });
+      registerPredictV2(app, predictor, logger, { predict, ready });
     },
     async start() {
       logger.info({ model: o.model.name, version: o.model.version, sink: o.sink.name }, 'vehicle predictor starting');
-      await runner?.start();
+      await stage?.start();
     },
     async stop() {
-      await runner?.stop();
+      await stage?.stop();
+      await ownFabric?.close();
       await predictor.close();
     },
-    ready: () => runner?.ready() ?? true,
+    ready,
     async reload() {
       if (o.reloadModel) predictor.setModel(await o.reloadModel());
     },
   };
-  return { predictor, ...(runner ? { runner } : {}), component };
+  return { predictor, ...(stage ? { stage } : {}), component };
 }
 
 /** The prediction sink for a config: InfluxDB when influx.url is set, else the embedded store, else none. */

@@ -133,11 +133,15 @@ const inferenceSection = {
 const predictorSection = {
   type: 'object',
   properties: {
-    /** push: serve POST /v1/vehicle/predict; subscribe: the Redis channel; poll: the Redis vector stream every pollIntervalMs. */
-    mode: { enum: ['push', 'subscribe', 'poll'], default: 'push' },
+    /**
+     * push: serve the V2 infer and JSON endpoints; pull: consume the vector stream (a stage on the node-local
+     * Redis Streams fabric). The former pull modes `subscribe` and `poll` are accepted and mean pull.
+     */
+    mode: { enum: ['push', 'pull', 'subscribe', 'poll'], default: 'push' },
+    /** Pull: longest wait of one blocking read of the vector stream (ms). */
     pollIntervalMs: { type: 'integer', minimum: 1, default: 500 },
     batchSize: { type: 'integer', minimum: 1, default: 500 },
-    /** Consumer group on the vector stream (poll mode). */
+    /** Consumer group on the vector stream (pull mode). */
     group: { type: 'string', minLength: 1, default: 'wattflow-vehicle-predictor' },
     consumer: { type: 'string', minLength: 1 },
   },
@@ -244,7 +248,7 @@ export interface VehicleConfig {
     model?: string;
   };
   predictor: {
-    mode: 'push' | 'subscribe' | 'poll';
+    mode: 'push' | 'pull' | 'subscribe' | 'poll';
     pollIntervalMs: number;
     batchSize: number;
     group: string;

@@ -1,8 +1,8 @@
 /**
  * Vehicle store contract, run on the in-process adapter and on the real Redis (REDIS_URL):
- * idempotent appends (duplicate, conflict, expired), retention, series, vectors (latest,
- * announcements, stream with consumer groups), the forward journal and dead-letter stream,
- * latest predictions; Redis unavailable.
+ * idempotent appends (duplicate, conflict, expired), retention, series, latest vectors, the
+ * forward journal and dead-letter stream, latest predictions; Redis unavailable. The vector
+ * stream and its announcements as the pull stage consumes them: pull-stage.test.ts.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -82,30 +82,11 @@ function contract(name: string, make: () => Promise<{ store: VehicleStore; clean
       assert.deepEqual((await store.series(v, 's', -Infinity, Infinity, 100)).map((p) => p.value), [7]);
     });
 
-    test('vectors: latest per vehicle, announcements, stream with consumer groups and redelivery', async () => {
+    test('vectors: latest per vehicle', async () => {
       const v = uid('veh');
-      const got: AlignedVector[] = [];
-      const unsubscribe = await store.subscribe((x) => {
-        if (x.vehicleId === v) got.push(x);
-      });
-      const group = uid('g');
-      assert.deepEqual(await store.readVectors(group, 'c1', 10), []); // creates the group
       const vs = [1, 2, 3].map((i) => vector({ speed: i }, { vehicleId: v, ts: T + i * 1000, seq: i }));
       await store.publishVectors(vs);
-      await waitFor(() => got.length === 3, 5000, 'announcements');
-      assert.deepEqual(got.map((x) => x.seq), [1, 2, 3]);
       assert.deepEqual((await store.getLatestVector(v))?.seq, 3);
-      const first = await store.readVectors(group, 'c1', 2);
-      assert.deepEqual(first.map((e) => e.vector.seq).filter((s) => s <= 3), [1, 2]);
-      // not acknowledged: the same consumer gets them again
-      const again = await store.readVectors(group, 'c1', 2);
-      assert.deepEqual(again.map((e) => e.id), first.map((e) => e.id));
-      await store.ackVectors(group, first.map((e) => e.id));
-      const rest = await store.readVectors(group, 'c1', 10);
-      assert.deepEqual(rest.map((e) => e.vector.seq), [3]);
-      await store.ackVectors(group, rest.map((e) => e.id));
-      assert.deepEqual(await store.readVectors(group, 'c1', 10), []);
-      await unsubscribe();
     });
 
     test('forward journal: journaled with the vectors, listed oldest first, removed by ack or dead-letter (with the reason)', async () => {
@@ -181,26 +162,6 @@ describe('Redis store: invalid entries written by someone else', { skip: redisSv
     await store.close();
   });
 
-  test('stream: a non-JSON or malformed entry is dead-lettered with the reason and acknowledged; the valid ones around it are read', async () => {
-    const group = uid('g');
-    assert.deepEqual(await store.readVectors(group, 'c1', 10), []); // the group starts here
-    const good = vector({ speed: 50 }, { vehicleId: 'car', ts: T, seq: 1 });
-    await store.redis.xadd(store.keys.vectors(), '*', 'v', '{not json');
-    await store.publishVectors([good]);
-    await store.redis.xadd(store.keys.vectors(), '*', 'v', JSON.stringify({ vehicleId: 'car', ts: T + 1000, seq: 2, values: { speed: 'fast' } }));
-    const read = await store.readVectors(group, 'c1', 10);
-    assert.deepEqual(read.map((e) => e.vector), [good]);
-    await store.ackVectors(group, read.map((e) => e.id));
-    assert.deepEqual(await store.readVectors(group, 'c1', 10), [], 'nothing pending: the invalid entries were acknowledged');
-    const dead = await store.deadLetters(10);
-    assert.equal(dead.length, 2);
-    assert.equal(dead[0]!.vector, null);
-    assert.equal(dead[0]!.raw, JSON.stringify({ vehicleId: 'car', ts: T + 1000, seq: 2, values: { speed: 'fast' } }));
-    assert.match(dead[0]!.reason, /^invalid vector in stream entry \d+-\d+: values\.speed must be a number or null$/);
-    assert.equal(dead[1]!.raw, '{not json');
-    assert.match(dead[1]!.reason, /^invalid vector in stream entry \d+-\d+: not JSON: /);
-  });
-
   test('forward journal: an entry that is not a vector is dead-lettered with the reason and removed; the valid ones are returned', async () => {
     const good = vector({ speed: 1 }, { vehicleId: 'car3', ts: T, seq: 1 });
     await store.publishVectors([good], { journal: true });
@@ -211,27 +172,6 @@ describe('Redis store: invalid entries written by someone else', { skip: redisSv
     assert.equal(dead[0]!.raw, '{"vehicleId":"car3"}');
     assert.equal(dead[0]!.reason, 'invalid vector in the forward journal (field car3|1): ts must be epoch milliseconds');
     await store.ackJournaled([good]);
-  });
-
-  test('channel: an invalid announcement is dead-lettered, not handed to the subscriber; the next valid one is', async () => {
-    const got: unknown[] = [];
-    const unsubscribe = await store.subscribe((v) => got.push(v));
-    try {
-      const before = (await store.deadLetters(100)).length;
-      await store.redis.publish(`${prefix}chan`, '[1,2,3]');
-      const good = vector({ rpm: 800 }, { vehicleId: 'car2', ts: T, seq: 1 });
-      await store.publishVectors([good]);
-      await waitFor(() => got.length === 1, 5000, 'the valid vector');
-      assert.deepEqual(got, [good]);
-      const dead = (await waitFor(async () => {
-        const d = await store.deadLetters(100);
-        return d.length > before ? d : undefined;
-      }, 5000, 'dead letter'))!;
-      assert.equal(dead[0]!.raw, '[1,2,3]');
-      assert.equal(dead[0]!.reason, `invalid vector on channel ${prefix}chan: a vector must be an object`);
-    } finally {
-      await unsubscribe();
-    }
   });
 });
 

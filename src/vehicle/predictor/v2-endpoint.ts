@@ -47,7 +47,8 @@ import { registerV2Provider, type V2Answer, type V2InferContext, type V2Provider
 import type { AlignedVector } from '../align/vector.js';
 import { VEHICLE_ID_PATTERN } from '../store/store.js';
 import { modelInfo, MAX_VECTORS_PER_REQUEST } from './json-endpoint.js';
-import { predictionOf, type VehiclePrediction } from './prediction.js';
+import type { VehiclePrediction } from './prediction.js';
+import { countStageMessages } from '../../energy/stage-cpu.js';
 import type { VehiclePredictor } from './predictor.js';
 import type { VehicleModel } from '../model/anomaly-model.js';
 
@@ -211,17 +212,19 @@ export function vehicleV2Provider(predictor: VehiclePredictor, logger: Logger, o
     if (decoded.write && !callerHasScope(caller, 'ingest')) {
       return forbiddenAnswer(caller, 'ingest', 'writing predictions (parameters.vehicle_id; without it the request only scores)');
     }
+    // infer scores; the handler hands the results to the prediction sink only when the request asks for it (and may)
+    const scored = predictor.score(decoded.vectors);
     let predictions: VehiclePrediction[];
     if (decoded.write) {
       try {
-        predictions = await predictor.predict(decoded.vectors);
+        countStageMessages('vehicle-predictor', scored.length);
+        predictions = await predictor.write(scored);
       } catch (err) {
         logger.warn({ err: (err as Error).message, vectors: decoded.vectors.length }, 'prediction batch failed (sink)');
         return { status: 503, body: { error: `could not write the predictions: ${(err as Error).message}` }, headers: { 'retry-after': '1' } };
       }
     } else {
-      const now = Date.now();
-      predictions = decoded.vectors.map((v) => predictionOf(v, model.score(v), model, now));
+      predictions = scored.map((s) => s.prediction);
     }
     const n = predictions.length;
     const outputs = wanted.map((w) =>

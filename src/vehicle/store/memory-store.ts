@@ -2,12 +2,12 @@
  * In-process adapter of the vehicle store (what `wattflow up` uses when REDIS_URL is not set,
  * and the unit tests): the same semantics as the Redis adapter — idempotent appends with
  * duplicate/conflict/expired statuses, retention by age and count, latest vector and
- * prediction, announcements to in-process subscribers, a capped vector stream with consumer
- * groups — held in memory (lost on restart).
+ * prediction, the forward journal and dead letters — held in memory (lost on restart). The
+ * vector stream and announcements are Redis's alone (a pull-mode predictor needs Redis).
  */
 import type { AlignedVector } from '../align/vector.js';
 import type { VehiclePrediction } from '../predictor/prediction.js';
-import { byTickThenVehicle, journalField, type AppendStatus, type DeadLetter, type RawMeasurement, type SeriesPoint, type StoreLimits, type VectorEntry, type VehicleStore } from './store.js';
+import { byTickThenVehicle, journalField, type AppendStatus, type DeadLetter, type RawMeasurement, type SeriesPoint, type StoreLimits, type VehicleStore } from './store.js';
 
 class Series {
   ts: number[] = [];
@@ -47,21 +47,10 @@ interface VehicleEntry {
   prediction?: VehiclePrediction;
 }
 
-interface Group {
-  /** Sequence number of the last entry delivered to the group. */
-  delivered: number;
-  /** Unacknowledged entries by consumer. */
-  pending: Map<string, Map<string, VectorEntry>>;
-}
-
 export class MemoryVehicleStore implements VehicleStore {
   readonly kind = 'memory' as const;
   readonly location = 'in-process';
   private readonly vehicles = new Map<string, VehicleEntry>();
-  private readonly handlers = new Set<(v: AlignedVector) => void>();
-  private stream: Array<{ n: number; entry: VectorEntry }> = [];
-  private streamSeq = 0;
-  private readonly groups = new Map<string, Group>();
   private readonly journal = new Map<string, AlignedVector>();
   private dead: DeadLetter[] = [];
 
@@ -73,9 +62,7 @@ export class MemoryVehicleStore implements VehicleStore {
 
   async start(): Promise<void> {}
 
-  async close(): Promise<void> {
-    this.handlers.clear();
-  }
+  async close(): Promise<void> {}
 
   private vehicle(id: string): VehicleEntry {
     let v = this.vehicles.get(id);
@@ -119,17 +106,6 @@ export class MemoryVehicleStore implements VehicleStore {
     for (const v of vectors) {
       const veh = this.vehicle(v.vehicleId);
       if (!veh.latest || v.ts >= veh.latest.ts) veh.latest = v;
-      if (this.groups.size > 0) {
-        this.streamSeq++;
-        this.stream.push({ n: this.streamSeq, entry: { id: `${this.streamSeq}-0`, vector: v } });
-      }
-    }
-    if (this.stream.length > this.limits.vectorStreamMaxLen) this.stream = this.stream.slice(this.stream.length - this.limits.vectorStreamMaxLen);
-    if (this.handlers.size > 0) {
-      const handlers = [...this.handlers];
-      queueMicrotask(() => {
-        for (const v of vectors) for (const h of handlers) h(v);
-      });
     }
   }
 
@@ -194,41 +170,6 @@ export class MemoryVehicleStore implements VehicleStore {
     const out: SeriesPoint[] = [];
     for (let i = start; i < hi; i++) out.push(point(s, i));
     return out;
-  }
-
-  async subscribe(handler: (v: AlignedVector) => void): Promise<() => Promise<void>> {
-    this.handlers.add(handler);
-    return async () => {
-      this.handlers.delete(handler);
-    };
-  }
-
-  private group(name: string): Group {
-    let g = this.groups.get(name);
-    if (!g) this.groups.set(name, (g = { delivered: 0, pending: new Map() }));
-    return g;
-  }
-
-  async readVectors(group: string, consumer: string, count: number): Promise<VectorEntry[]> {
-    const g = this.group(group);
-    let mine = g.pending.get(consumer);
-    if (!mine) g.pending.set(consumer, (mine = new Map()));
-    if (mine.size > 0) return [...mine.values()].slice(0, count);
-    const out: VectorEntry[] = [];
-    for (const { n, entry } of this.stream) {
-      if (n <= g.delivered) continue;
-      if (out.length >= count) break;
-      out.push(entry);
-      mine.set(entry.id, entry);
-      g.delivered = n;
-    }
-    return out;
-  }
-
-  async ackVectors(group: string, ids: readonly string[]): Promise<void> {
-    const g = this.groups.get(group);
-    if (!g) return;
-    for (const pending of g.pending.values()) for (const id of ids) pending.delete(id);
   }
 }
 

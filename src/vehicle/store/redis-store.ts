@@ -15,7 +15,7 @@ import { parseRawMember, rawMember, RedisKeys } from './redis-keys.js';
 import { APPEND_LUA, PUBLISH_VECTORS_LUA, SET_IF_NEWER_LUA } from './redis-scripts.js';
 import { parseVector } from '../align/vector-check.js';
 import { deadLetteredTotal } from '../metrics.js';
-import { byTickThenVehicle, journalField, type AppendStatus, type DeadLetter, type RawMeasurement, type SeriesPoint, type StoreLimits, type VectorEntry, type VehicleStore } from './store.js';
+import { byTickThenVehicle, journalField, type AppendStatus, type DeadLetter, type RawMeasurement, type SeriesPoint, type StoreLimits, type VehicleStore } from './store.js';
 
 export interface RedisStoreOptions extends StoreLimits {
   url: string;
@@ -52,8 +52,6 @@ export class RedisVehicleStore implements VehicleStore {
   readonly location: string;
   readonly keys: RedisKeys;
   private readonly client: ScriptClient;
-  private readonly subscribers = new Set<Redis>();
-  private readonly groupsReady = new Set<string>();
   private lastError: string | undefined;
   private closed = false;
 
@@ -104,13 +102,16 @@ export class RedisVehicleStore implements VehicleStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const s of this.subscribers) s.disconnect();
-    this.subscribers.clear();
     try {
       await this.client.quit();
     } catch {
       this.client.disconnect();
     }
+  }
+
+  /** The URL it connects to, credentials included (the pull-mode predictor's fabric connects there too). */
+  get connectionUrl(): string {
+    return this.o.url;
   }
 
   /** The raw client (tests, benchmarks). */
@@ -268,82 +269,6 @@ export class RedisVehicleStore implements VehicleStore {
   async series(vehicleId: string, signal: string, fromMs: number, toMs: number, limit: number): Promise<SeriesPoint[]> {
     const members = await this.client.zrevrangebyscore(this.keys.raw(vehicleId, signal), scoreArg(toMs), scoreArg(fromMs), 'LIMIT', 0, limit);
     return members.reverse().map(toPoint);
-  }
-
-  async subscribe(handler: (v: AlignedVector) => void): Promise<() => Promise<void>> {
-    const sub = new Redis(this.o.url, { ...this.clientOptions(), enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
-    sub.on('error', (err: Error) => this.o.logger.warn({ err: err.message, redis: this.location }, 'redis subscriber connection error'));
-    this.subscribers.add(sub);
-    sub.on('message', (_channel: string, message: string) => {
-      const parsed = parseVector(message);
-      if ('vector' in parsed) return handler(parsed.vector);
-      // not scored (it would fail its batch on every retry): kept with the reason instead
-      deadLetteredTotal.inc({ source: 'channel' });
-      const reason = `invalid vector on channel ${this.o.channel}: ${parsed.error}`;
-      this.o.logger.warn({ channel: this.o.channel, reason }, 'invalid message on the vector channel: dead-lettered');
-      this.deadLetter([{ doc: message, reason }]).catch((err: Error) => this.o.logger.error({ err: err.message, reason }, 'could not dead-letter an invalid channel message'));
-    });
-    await sub.connect();
-    await sub.subscribe(this.o.channel);
-    return async () => {
-      this.subscribers.delete(sub);
-      try {
-        await sub.quit();
-      } catch {
-        sub.disconnect();
-      }
-    };
-  }
-
-  private async ensureGroup(group: string): Promise<void> {
-    if (this.groupsReady.has(group)) return;
-    try {
-      // a new group starts at the beginning of the retained stream: vectors announced before the predictor started are scored too
-      await this.client.xgroup('CREATE', this.keys.vectors(), group, '0', 'MKSTREAM');
-    } catch (err) {
-      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
-    }
-    this.groupsReady.add(group);
-  }
-
-  async readVectors(group: string, consumer: string, count: number): Promise<VectorEntry[]> {
-    await this.ensureGroup(group);
-    const read = async (id: string) => {
-      const res = (await this.client.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', this.keys.vectors(), id)) as Array<[string, Array<[string, string[] | null]>]> | null;
-      const entries = res?.[0]?.[1] ?? [];
-      const out: VectorEntry[] = [];
-      const skip: string[] = [];
-      const invalid: Array<{ doc: string; reason: string }> = [];
-      for (const [entryId, fields] of entries) {
-        const i = fields ? fields.indexOf('v') : -1;
-        if (!fields || i < 0 || fields[i + 1] === undefined) {
-          skip.push(entryId); // pending but trimmed from the stream (or an entry without a vector field: nothing to keep)
-          continue;
-        }
-        const parsed = parseVector(fields[i + 1]!);
-        if ('vector' in parsed) out.push({ id: entryId, vector: parsed.vector });
-        else {
-          // a malformed entry would fail its batch on every retry: dead-lettered and acknowledged instead
-          skip.push(entryId);
-          invalid.push({ doc: fields[i + 1]!, reason: `invalid vector in stream entry ${entryId}: ${parsed.error}` });
-        }
-      }
-      if (invalid.length > 0) {
-        await this.deadLetter(invalid);
-        deadLetteredTotal.inc({ source: 'stream' }, invalid.length);
-        this.o.logger.warn({ entries: invalid.length, first: invalid[0]!.reason }, 'invalid entries on the vector stream: dead-lettered');
-      }
-      if (skip.length > 0) await this.client.xack(this.keys.vectors(), group, ...skip);
-      return out;
-    };
-    const pending = await read('0');
-    if (pending.length > 0) return pending;
-    return read('>');
-  }
-
-  async ackVectors(group: string, ids: readonly string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.client.xack(this.keys.vectors(), group, ...ids);
   }
 }
 

@@ -2,8 +2,9 @@
  * The vehicle store interface: everything the Vehicle API and the predictor keep in the
  * node-local Redis — raw measurements per vehicle and signal (idempotent: a measurement
  * already stored is a duplicate, a different value at the same time stamp a conflict),
- * the latest aligned vector and prediction per vehicle, the announcement of each new vector
- * (pub/sub), a capped vector stream for predictors that poll, and — in push mode — the forward
+ * the latest aligned vector and prediction per vehicle, each new vector announced (pub/sub) and
+ * appended to the capped vector stream (which the pull-mode predictor consumes as a fabric topic:
+ * predictor/vector-stream.ts), and — in push mode — the forward
  * journal (vectors handed to the predictor and not yet acknowledged, re-sent after a crash) and
  * the dead-letter stream of vectors the predictor refused. Two adapters: Redis
  * (redis-store.ts) and in-process memory (memory-store.ts, for `wattflow up` without Redis).
@@ -25,12 +26,6 @@ export interface SeriesPoint {
   ts: number;
   value: number;
   flagged?: boolean;
-}
-
-export interface VectorEntry {
-  /** Stream entry id (ack with it). */
-  id: string;
-  vector: AlignedVector;
 }
 
 export interface DeadLetter {
@@ -85,12 +80,6 @@ export interface VehicleStore {
   latestMeasurements(vehicleId: string): Promise<Record<string, SeriesPoint>>;
   /** Raw measurements of one signal with from ≤ ts ≤ to: the newest `limit` of them, oldest first. */
   series(vehicleId: string, signal: string, fromMs: number, toMs: number, limit: number): Promise<SeriesPoint[]>;
-
-  /** Subscribes to vector announcements; resolves once subscribed; returns the unsubscribe. */
-  subscribe(handler: (v: AlignedVector) => void): Promise<() => Promise<void>>;
-  /** Reads vectors from the stream for a consumer group: first this consumer's unacknowledged ones, then new ones. */
-  readVectors(group: string, consumer: string, count: number): Promise<VectorEntry[]>;
-  ackVectors(group: string, ids: readonly string[]): Promise<void>;
 }
 
 /** A vector's field in the forward journal: unique per vehicle and tick. */
