@@ -15,6 +15,7 @@
  * any other refusal (401/403/404…: configuration, not data) → the handler fails (redelivery),
  * after a growing pause so a misconfigured sink does not spin.
  */
+import { Backoff, sleep } from '../core/backoff.js';
 import type { Component } from '../core/component.js';
 import type { Logger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
@@ -38,8 +39,6 @@ const recordsStored = counter({
   help: 'Messages stored by a sink (InfluxDB points, store rows)',
   labelNames: ['sink'] as const,
 });
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 interface SinkBase {
   fabric: Fabric;
@@ -80,8 +79,8 @@ export interface MlInfluxSinkOptions extends SinkBase {
 export function createMlInfluxSink(opts: MlInfluxSinkOptions): Component {
   const stage = 'influx-sink';
   const log = opts.logger.child({ stage });
-  const maxPause = opts.maxPauseMs ?? 30_000;
-  let failures = 0;
+  // pauses 0.5 s, 1 s, 2 s … up to maxPauseMs (and at most 500 × 2^10 ms)
+  const pauses = new Backoff({ initialMs: 500, maxMs: Math.min(opts.maxPauseMs ?? 30_000, 500 * 2 ** 10) });
 
   const toPoint = (item: StageItem<MlMessage>, out: OutgoingMessage[]): Point | undefined => {
     const rec = mlRecord(item.routerId, item.message, opts.experiment.routerById(item.routerId));
@@ -104,12 +103,11 @@ export function createMlInfluxSink(opts: MlInfluxSinkOptions): Component {
         pending.map((p) => p.point),
         { immediate: true },
       );
-      failures = 0;
+      pauses.reset();
       recordsStored.inc({ sink: stage }, pending.length);
     } catch (err) {
       if (!(err instanceof InfluxWriteError) || err.kind !== 'rejected' || (err.status !== 400 && err.status !== 422)) {
-        failures++;
-        const pause = Math.min(maxPause, 500 * 2 ** Math.min(failures - 1, 10));
+        const pause = pauses.next();
         log.error({ err: (err as Error).message, pauseMs: pause }, 'InfluxDB write failed; the batch will be delivered again');
         await sleep(pause);
         throw err;
@@ -126,7 +124,7 @@ export function createMlInfluxSink(opts: MlInfluxSinkOptions): Component {
           else throw one;
         }
       }
-      failures = 0;
+      pauses.reset();
       if (stored) recordsStored.inc({ sink: stage }, stored);
     }
   };
