@@ -51,6 +51,25 @@ function predictionTopics(experiment: ExperimentSource): string[] {
   return stageTopics(experiment.current, 'predictions');
 }
 
+/** The consumer of the ML topics a sink runs on: ML messages parsed, routed to their router, handled in batches. */
+function mlSinkLoop(
+  opts: SinkBase,
+  stage: string,
+  group: string,
+  logger: Logger,
+  handleMany: (items: Array<StageItem<MlMessage>>, out: OutgoingMessage[]) => Promise<void>,
+): StageLoop<MlMessage> {
+  return new StageLoop<MlMessage>({
+    stage,
+    group: opts.group ?? group,
+    fabric: opts.fabric,
+    logger,
+    parse: parseMl,
+    route: (m, ml) => opts.experiment.routerOf(m.key, m.topic, ml.node_exporter),
+    handleMany,
+  });
+}
+
 function sinkComponent(name: string, loop: StageLoop<MlMessage>, experiment: ExperimentSource, onStop?: () => Promise<void>): Component {
   let unsubscribe: (() => void) | undefined;
   return {
@@ -129,15 +148,7 @@ export function createMlInfluxSink(opts: MlInfluxSinkOptions): Component {
     }
   };
 
-  const loop: StageLoop<MlMessage> = new StageLoop<MlMessage>({
-    stage,
-    group: opts.group ?? INFLUX_SINK_GROUP,
-    fabric: opts.fabric,
-    logger: log,
-    parse: parseMl,
-    route: (m, ml) => opts.experiment.routerOf(m.key, m.topic, ml.node_exporter),
-    handleMany,
-  });
+  const loop = mlSinkLoop(opts, stage, INFLUX_SINK_GROUP, log, handleMany);
   // The writer may be shared (vehicle pipeline): flush, do not close.
   return sinkComponent('ml-influx-sink', loop, opts.experiment, () => opts.writer.flush());
 }
@@ -165,14 +176,6 @@ export function createMlStoreSink(opts: MlStoreSinkOptions): Component {
     recordsStored.inc({ sink: stage }, rows.length);
   };
 
-  const loop: StageLoop<MlMessage> = new StageLoop<MlMessage>({
-    stage,
-    group: opts.group ?? STORE_SINK_GROUP,
-    fabric: opts.fabric,
-    logger: log,
-    parse: parseMl,
-    route: (m, ml) => opts.experiment.routerOf(m.key, m.topic, ml.node_exporter),
-    handleMany,
-  });
+  const loop = mlSinkLoop(opts, stage, STORE_SINK_GROUP, log, handleMany);
   return sinkComponent('ml-store-sink', loop, opts.experiment);
 }
