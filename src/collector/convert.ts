@@ -3,7 +3,7 @@
  * Content-Type, parses with the request's filter (names pushed into the parser for speed,
  * labels applied after), and converts to the seed's JSON (exposition/to-collector-json.ts).
  */
-import type { MetricFamilyJson } from '../router-power/messages.js';
+import type { MetricFamilyJson } from './metric-family-json.js';
 import {
   familyToCollectorMetric,
   filterFromSearchParams,

@@ -10,7 +10,7 @@ import type { AppConfig } from '../app-config.js';
 import { createCollector } from '../collector/collector.js';
 import { parseExpositionToFamilies } from '../collector/convert.js';
 import { BYTES_METRIC } from '../router-power/messages.js';
-import type { MetricFamilyJson } from '../router-power/messages.js';
+import type { MetricFamilyJson } from '../collector/metric-family-json.js';
 import { assertNoRunningUp, assertPortFree, shortPath, stateDirOf, wattflowVersion, writeUpState } from '../core/instance.js';
 import { modelPathOf, vehicleConfigOf } from '../vehicle/config.js';
 import { resolve as resolvePath } from 'node:path';

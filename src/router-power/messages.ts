@@ -8,23 +8,7 @@
  * the reference order. Extensions are additive and listed in docs/messages.md.
  */
 import { formatEpochSeconds } from '../collector/exposition/to-collector-json.js';
-
-export interface LabelPair {
-  name: string;
-  value: string;
-}
-
-export interface MetricValue {
-  labels: LabelPair[];
-  value: string;
-}
-
-export interface MetricFamilyJson {
-  name: string;
-  description: string;
-  type: string;
-  values: MetricValue[];
-}
+import type { MetricFamilyJson } from '../collector/metric-family-json.js';
 
 export interface DebugParams {
   flag_original_metrics: boolean;

@@ -14,7 +14,7 @@
 import type client from 'prom-client';
 import { parseExpositionToFamilies } from '../collector/convert.js';
 import { registry } from '../core/metrics.js';
-import type { MetricFamilyJson } from '../router-power/messages.js';
+import type { MetricFamilyJson } from '../collector/metric-family-json.js';
 import { round } from '../api/downsample.js';
 
 export interface EnergySnapshot {

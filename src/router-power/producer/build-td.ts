@@ -5,7 +5,8 @@
  * interfaces.
  */
 import type { Experiment, RouterConfig } from '../experiment.js';
-import { COLLECTED_METRICS, epochSeconds, type MetricFamilyJson, type TdMessage } from '../messages.js';
+import type { MetricFamilyJson } from '../../collector/metric-family-json.js';
+import { COLLECTED_METRICS, epochSeconds, type TdMessage } from '../messages.js';
 
 /** Keeps the collected counters of the router's interfaces, in the reference's metric order. */
 export function selectCounters(families: MetricFamilyJson[], interfaces: string[]): MetricFamilyJson[] {

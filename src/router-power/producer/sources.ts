@@ -7,7 +7,8 @@
  *  - `synthetic`: made-up, time-of-day-like traffic per router (synthetic.ts; demos, load tests).
  */
 import { exporterHostOf, type RouterConfig, type Experiment } from '../experiment.js';
-import { COLLECTED_METRICS, type MetricFamilyJson } from '../messages.js';
+import type { MetricFamilyJson } from '../../collector/metric-family-json.js';
+import { COLLECTED_METRICS } from '../messages.js';
 import { scrape, ScrapeError } from '../../collector/scrape.js';
 import { clientAuthHeaders } from '../../core/auth.js';
 import { parseExpositionToFamilies } from '../../collector/convert.js';

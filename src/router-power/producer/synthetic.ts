@@ -20,7 +20,7 @@
  * so the average packet length is packet_bytes · occupation / (occupation + mix·sin(…)).
  */
 import type { RouterConfig } from '../experiment.js';
-import type { MetricFamilyJson } from '../messages.js';
+import type { MetricFamilyJson } from '../../collector/metric-family-json.js';
 import { testPeriodFamilies } from './test-metrics.js';
 
 /** Counters count from here (seconds since the epoch of 2024-01-01T00:00:00Z, a midnight UTC). */

@@ -7,7 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BYTES_METRIC, PACKETS_METRIC, formatGoFloat, type MetricFamilyJson } from '../messages.js';
+import type { MetricFamilyJson } from '../../collector/metric-family-json.js';
+import { BYTES_METRIC, PACKETS_METRIC, formatGoFloat } from '../messages.js';
 
 export interface TestPeriod {
   bytes: number;
