@@ -1,22 +1,8 @@
 /**
- * The live hub of the web UI: what the pages see change, pushed to browsers as Server-Sent
- * Events (docs/ui.md). It is fed by the stages' outputs, never by polling the API:
- *  - the ML topics of the experiment, read as its own consumer group on the fabric (a group
- *    per process, starting at the end: every UI process sees every router), one `router`
- *    event per prediction with the router's latest state (power, occupation, packet length,
- *    rates, sensitivities, the model in use);
- *  - the vehicle predictor's scored vectors (a tap on its sink under `wattflow up`): `vehicle`;
- *  - the `<topic>.dlq` dead-letter topics (when not too many): `deadletter`;
- *  - the samplers of pipeline health and energy: `health`, `energy`.
- *
- * Every event has an id `<boot>-<seq>` (seq increasing within a process run). The hub keeps the
- * latest state event of every key (router, vehicle, health, energy) and a ring of recent
- * events. A client reconnecting with `Last-Event-ID` gets the events it missed from the ring;
- * when the ring no longer reaches back that far (or the process restarted), a `reset` event
- * and the latest state of every key it follows that changed since — never a lost latest state.
- *
- * A slow client does not hold the hub: once its socket buffer is full, its pending events are
- * coalesced to the latest per key until the socket drains.
+ * The live hub of the web UI: the pipeline's outputs (ML topics, the vehicle predictor's scored
+ * vectors, dead-letter topics, the health and energy samplers) pushed to browsers as
+ * Server-Sent Events, with the latest state per key and a replay ring for `Last-Event-ID`
+ * resume (docs/ui.md, "Server side").
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -27,223 +13,31 @@ import type { Fabric, IncomingMessage, Subscription } from '../fabric/fabric.js'
 import { dlqTopic } from '../fabric/fabric.js';
 import { stageTopics, type ExperimentSource } from '../router-power/experiment.js';
 import type { MlMessage } from '../router-power/messages.js';
-import { mlRecord } from '../sinks/ml-record.js';
 import { routerSeriesName } from '../sinks/ml-sinks.js';
 import type { TimeSeriesStore } from '../storage/types.js';
 import type { Scored } from '../vehicle/predictor/sinks.js';
-import { round } from '../api/downsample.js';
+import {
+  deadLetterSummaryOf,
+  mlShaped,
+  routerStateFromMl,
+  routerStateFromStored,
+  vehicleStateOf,
+  type DeadLetterSummary,
+  type RouterState,
+  type VehicleState,
+} from './projections.js';
+import { RecentRing } from './recent-ring.js';
+import { STATE_TYPES, StreamClient, matches, type HubEvent, type StreamFilter } from './stream-client.js';
 
 const eventsTotal = counter({ name: 'wattflow_ui_events_total', help: 'Events the web UI hub emitted, by type (router, vehicle, health, energy, deadletter, …)', labelNames: ['type'] as const });
-const coalescedTotal = counter({ name: 'wattflow_ui_events_coalesced_total', help: 'Events not sent to a slow event-stream client because a newer state of the same key replaced them' });
 const streamsGauge = gauge({ name: 'wattflow_ui_streams', help: 'Open event streams (SSE) of the web UI' });
 
-export const CHANNELS = ['routers', 'vehicles', 'health', 'energy', 'models', 'deadletters'] as const;
-export type Channel = (typeof CHANNELS)[number];
-
-/** What the hub knows of a router: its latest prediction, flat. */
-export interface RouterState {
-  id: string;
-  /** Time of the prediction's counters (epoch ms). */
-  t: number;
-  power: number | null;
-  occupation: number | null;
-  packet_length: number | null;
-  packet_rate: number | null;
-  byte_rate_mbps: number | null;
-  power_rate_occupation: number | null;
-  power_rate_packet_length: number | null;
-  /** The model in use as shown: `formula dummy:huawei` or `ne40@3`. */
-  model: string;
-  model_type: string;
-  model_version: string;
-  router_type: string;
-}
-
-export interface VehicleState {
-  id: string;
-  t: number;
-  seq: number;
-  score: number | null;
-  label: string;
-  threshold: number;
-  model: string;
-  flags: Array<{ rule: string; message: string }>;
-  out_of_range: string[];
-  missing: string[];
-  filled: string[];
-  values: Record<string, number | null>;
-  top: Array<{ signal: string; z: number }>;
-}
-
-export interface DeadLetterSummary {
-  stage: string;
-  reason: string;
-  topic: string;
-  key: string;
-  offset: string;
-  received_at: string;
-  /** The original message, cut at 2 KB. */
-  value: string;
-}
-
-interface HubEvent {
-  seq: number;
-  type: string;
-  key: string;
-  /** The SSE frame, formatted once for every client. */
-  frame: string;
-}
-
-/** Fixed-size ring of (time, power, occupation): sparklines and the first paint of charts. */
-export class RecentRing {
-  readonly t: Float64Array;
-  readonly power: Float32Array;
-  readonly occupation: Float32Array;
-  private head = 0;
-  size = 0;
-
-  constructor(readonly capacity: number) {
-    this.t = new Float64Array(capacity);
-    this.power = new Float32Array(capacity);
-    this.occupation = new Float32Array(capacity);
-  }
-
-  get lastT(): number {
-    return this.size === 0 ? -Infinity : this.t[(this.head - 1 + this.capacity) % this.capacity]!;
-  }
-
-  /** Appends a point newer than the last one (a redelivered or late point is ignored). */
-  push(t: number, power: number, occupation: number): boolean {
-    if (t <= this.lastT) return false;
-    this.t[this.head] = t;
-    this.power[this.head] = power;
-    this.occupation[this.head] = occupation;
-    this.head = (this.head + 1) % this.capacity;
-    if (this.size < this.capacity) this.size++;
-    return true;
-  }
-
-  /** Oldest first. */
-  values(which: 'power' | 'occupation' | 't'): number[] {
-    const src = this[which];
-    const out = new Array<number>(this.size);
-    const start = (this.head - this.size + this.capacity) % this.capacity;
-    for (let i = 0; i < this.size; i++) out[i] = src[(start + i) % this.capacity]!;
-    return out;
-  }
-}
+/** Vehicles whose latest state the hub keeps, at most (the oldest reported is forgotten first). */
+const MAX_VEHICLES = 10_000;
 
 interface RouterEntry {
   state: RouterState | null;
   ring: RecentRing;
-}
-
-export interface StreamFilter {
-  channels: ReadonlySet<Channel>;
-  /** undefined = every router. */
-  routers?: ReadonlySet<string>;
-  vehicles?: ReadonlySet<string>;
-}
-
-const STATE_TYPES = new Set(['router', 'vehicle', 'health', 'energy', 'experiment']);
-/** Notices (dead letters, model changes) held for a congested client, at most. */
-const MAX_PENDING_NOTICES = 10_000;
-/** Vehicles whose latest state the hub keeps, at most (the oldest reported is forgotten first). */
-const MAX_VEHICLES = 10_000;
-
-function matches(f: StreamFilter, ev: { type: string; key: string }): boolean {
-  switch (ev.type) {
-    case 'router':
-      return f.channels.has('routers') && (!f.routers || f.routers.has(ev.key.slice(2)));
-    case 'vehicle':
-      return f.channels.has('vehicles') && (!f.vehicles || f.vehicles.has(ev.key.slice(2)));
-    case 'health':
-      return f.channels.has('health');
-    case 'energy':
-      return f.channels.has('energy');
-    case 'models':
-      return f.channels.has('models') || f.channels.has('routers');
-    case 'deadletter':
-      return f.channels.has('deadletters') || f.channels.has('health');
-    default:
-      return true; // experiment, …
-  }
-}
-
-/** One browser's event stream: batched writes, coalescing while the socket is backed up, heartbeats. */
-class StreamClient {
-  private queue: string[] = [];
-  private scheduled = false;
-  private congested = false;
-  private pending = new Map<string, HubEvent>();
-  private readonly heartbeat: NodeJS.Timeout;
-  closed = false;
-
-  constructor(
-    readonly res: ServerResponse,
-    readonly filter: StreamFilter,
-    private readonly onClose: (c: StreamClient) => void,
-    heartbeatMs: number,
-  ) {
-    res.on('close', () => this.close());
-    res.on('drain', () => this.drain());
-    this.heartbeat = setInterval(() => this.write(`: ping ${Date.now()}\n\n`), heartbeatMs);
-    this.heartbeat.unref();
-  }
-
-  send(ev: HubEvent): void {
-    if (this.closed || !matches(this.filter, ev)) return;
-    if (this.congested) {
-      if (!STATE_TYPES.has(ev.type)) {
-        // a dead letter or notice: kept in order with the states (no newer state replaces it),
-        // up to a bound (a client that stays stuck loses notices, never a latest state)
-        if (this.pending.size < MAX_PENDING_NOTICES) this.pending.set(`${ev.key}#${ev.seq}`, ev);
-        else coalescedTotal.inc();
-      } else {
-        if (this.pending.has(ev.key)) coalescedTotal.inc();
-        this.pending.delete(ev.key); // re-inserted last: pending stays in seq order
-        this.pending.set(ev.key, ev);
-      }
-      return;
-    }
-    this.write(ev.frame);
-  }
-
-  write(chunk: string): void {
-    if (this.closed) return;
-    this.queue.push(chunk);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
-  }
-
-  private flush(): void {
-    this.scheduled = false;
-    if (this.closed || this.queue.length === 0) return;
-    const data = this.queue.length === 1 ? this.queue[0]! : this.queue.join('');
-    this.queue = [];
-    if (!this.res.write(data)) this.congested = true;
-  }
-
-  private drain(): void {
-    if (this.closed) return;
-    this.congested = false;
-    if (this.pending.size === 0) return;
-    const events = [...this.pending.values()].sort((a, b) => a.seq - b.seq);
-    this.pending.clear();
-    for (const ev of events) this.write(ev.frame);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    clearInterval(this.heartbeat);
-    this.pending.clear();
-    this.queue = [];
-    if (!this.res.writableEnded) this.res.end();
-    this.onClose(this);
-  }
 }
 
 export interface HubOptions {
@@ -259,37 +53,6 @@ export interface HubOptions {
   /** Consumer group of this process (default: one per host and process). */
   group?: string;
   heartbeatMs?: number;
-}
-
-const num = (v: number | undefined): number | null => (v === undefined ? null : round(v));
-
-/**
- * An ML message as far as the hub reads it (the sinks validate them fully and dead-letter the
- * invalid ones; the hub only needs the shape mlRecord reads, and skips anything else) — a full
- * schema validation here would double the CPU spent per prediction.
- */
-function mlShaped(msg: IncomingMessage): MlMessage | undefined {
-  let doc: unknown = msg.json;
-  if (doc === undefined) {
-    try {
-      doc = JSON.parse(msg.value);
-    } catch {
-      return undefined;
-    }
-  }
-  const d = doc as Partial<MlMessage> | null;
-  if (!d || typeof d !== 'object' || !Array.isArray(d.input_ml_metrics) || !Array.isArray(d.output_ml_metrics)) return undefined;
-  if (typeof d.epoch_timestamp !== 'string' && typeof d.epoch_timestamp !== 'number') return undefined;
-  if (!d.input_ml_metrics.every((m) => m && typeof m === 'object') || !d.output_ml_metrics.every((m) => m && typeof m === 'object')) return undefined;
-  return d as MlMessage;
-}
-
-/** The model as shown to a person: the formula or name@version. */
-export function modelLabel(meta: { model_type?: unknown; model?: unknown; version?: unknown } | undefined, fallback: string): string {
-  const model = typeof meta?.model === 'string' ? meta.model : undefined;
-  if (!model) return fallback === 'dummy' ? 'formula' : fallback;
-  if (meta?.model_type === 'dummy' || model.startsWith('dummy:')) return `formula ${model}`;
-  return typeof meta?.version === 'string' && meta.version !== '' ? `${model}@${meta.version}` : model;
 }
 
 export class LiveHub {
@@ -369,21 +132,8 @@ export class LiveHub {
 
   /** A router's state from a valid ML message; emits it (and `models` when its model changed). */
   acceptMl(routerId: string, ml: MlMessage): void {
-    const router = this.o.experiment.routerById(routerId);
-    const rec = mlRecord(routerId, ml, router);
-    if ('error' in rec) return;
-    const meta = (ml as { ml_metadata?: { model_type?: unknown; model?: unknown; version?: unknown } }).ml_metadata;
-    const f = rec.fields;
-    const state: RouterState = {
-      id: routerId,
-      t: Math.round(rec.tsMs),
-      ...measuredFields(f),
-      model: modelLabel(meta, router?.modelType ?? 'dummy'),
-      model_type: typeof meta?.model_type === 'string' ? meta.model_type : (router?.modelType ?? 'dummy'),
-      model_version: typeof meta?.version === 'string' ? meta.version : '',
-      router_type: rec.tags.router_type,
-    };
-    this.acceptRouterState(state);
+    const state = routerStateFromMl(routerId, ml, this.o.experiment.routerById(routerId));
+    if (state) this.acceptRouterState(state);
   }
 
   acceptRouterState(state: RouterState): void {
@@ -398,24 +148,11 @@ export class LiveHub {
 
   /** The vehicle predictor's results (wired to its sink under `wattflow up`). */
   acceptScored(items: readonly Scored[]): void {
-    for (const { vector: v, prediction: p } of items) {
+    for (const item of items) {
+      const v = item.vector;
       const prev = this.vehicles.get(v.vehicleId);
       if (prev && prev.t > v.ts) continue;
-      const state: VehicleState = {
-        id: v.vehicleId,
-        t: v.ts,
-        seq: v.seq,
-        score: p.score === null ? null : round(p.score),
-        label: p.label,
-        threshold: round(p.threshold),
-        model: `${p.modelName}@${p.modelVersion}`,
-        flags: v.flags.map((f) => ({ rule: f.rule, message: f.message })),
-        out_of_range: v.outOfRange,
-        missing: v.missing,
-        filled: v.filled,
-        values: Object.fromEntries(Object.entries(v.values).map(([k, x]) => [k, x === null ? null : round(x)])),
-        top: p.top.slice(0, 3).map((t) => ({ signal: t.signal, z: round(t.z) })),
-      };
+      const state = vehicleStateOf(item);
       this.vehicles.delete(v.vehicleId);
       this.vehicles.set(v.vehicleId, state);
       if (this.vehicles.size > MAX_VEHICLES) {
@@ -428,22 +165,7 @@ export class LiveHub {
   }
 
   private acceptDeadLetter(msg: IncomingMessage): void {
-    let doc: Partial<DeadLetterSummary> & { value?: unknown } = {};
-    try {
-      doc = (msg.json ?? JSON.parse(msg.value)) as typeof doc;
-    } catch {
-      doc = { reason: 'the dead letter itself is not JSON', value: msg.value };
-    }
-    const text = (v: unknown) => (typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v));
-    const d: DeadLetterSummary = {
-      stage: text(doc.stage) || 'unknown',
-      reason: text(doc.reason),
-      topic: text(doc.topic) || msg.topic.replace(/\.dlq$/, ''),
-      key: text(doc.key) || msg.key,
-      offset: text(doc.offset),
-      received_at: text(doc.received_at) || new Date(msg.timestamp).toISOString(),
-      value: text(doc.value).slice(0, 2048),
-    };
+    const d = deadLetterSummaryOf(msg);
     this.deadLetterList.push(d);
     if (this.deadLetterList.length > this.o.deadLetters) this.deadLetterList.splice(0, this.deadLetterList.length - this.o.deadLetters);
     this.emit('deadletter', `dl:${d.stage}`, d);
@@ -594,23 +316,7 @@ export class LiveHub {
             if (e.state) return;
             const occAt = new Map(occupation.map((p) => [p.tsMs, p.value]));
             for (const p of power) e.ring.push(p.tsMs, p.value, occAt.get(p.tsMs) ?? NaN);
-            let meta: { model_type?: unknown; model?: unknown; version?: unknown } | undefined;
-            try {
-              meta = latest.doc ? (JSON.parse(latest.doc) as { ml_metadata?: typeof meta }).ml_metadata : undefined;
-            } catch {
-              meta = undefined;
-            }
-            const f = latest.fields;
-            const router = this.o.experiment.routerById(id);
-            this.acceptRouterState({
-              id,
-              t: latest.tsMs,
-              ...measuredFields(f),
-              model: modelLabel(meta, latest.tags.model ?? router?.modelType ?? 'dummy'),
-              model_type: typeof meta?.model_type === 'string' ? meta.model_type : (router?.modelType ?? 'dummy'),
-              model_version: typeof meta?.version === 'string' ? meta.version : '',
-              router_type: latest.tags.router_type ?? router?.routerType ?? '',
-            });
+            this.acceptRouterState(routerStateFromStored(id, latest, this.o.experiment.routerById(id)));
           }),
         );
         await new Promise((r) => setImmediate(r));
@@ -631,17 +337,4 @@ export class LiveHub {
   ready(): true | string {
     return !this.o.fabric || this.mlSub ? true : 'ui hub not consuming yet';
   }
-}
-
-/** A router's measured fields (from the stored record), each a number or null. */
-function measuredFields(f: Record<string, number | undefined>) {
-  return {
-    power: num(f.power),
-    occupation: num(f.occupation),
-    packet_length: num(f.packet_length),
-    packet_rate: num(f.packet_rate),
-    byte_rate_mbps: num(f.byte_rate_mbps),
-    power_rate_occupation: num(f.power_rate_occupation),
-    power_rate_packet_length: num(f.power_rate_packet_length),
-  };
 }

@@ -14,7 +14,7 @@ import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { ExperimentSource, normalizeExperiment } from '../../src/router-power/experiment.js';
 import { createUi, type Ui } from '../../src/ui/index.js';
-import type { RouterState } from '../../src/ui/hub.js';
+import type { RouterState } from '../../src/ui/projections.js';
 import { openSse, type SseEvent } from './sse-client.js';
 
 const ROUTERS = 1000;
