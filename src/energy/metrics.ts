@@ -16,7 +16,8 @@
 import client from 'prom-client';
 import type { CpuInfo } from './procfs.js';
 import type { Coefficients } from './coefficients.js';
-import { LEGACY_COMPONENTS, type ContainerEntry, type EnergyMonitor, type PodEntry, type ProcessEntry } from './monitor.js';
+import type { EnergyMonitor } from './monitor.js';
+import { LEGACY_COMPONENTS, type ContainerEntry, type PodEntry, type ProcessEntry } from './workloads.js';
 import type { FileKind, ReadErrors } from './read-errors.js';
 
 type Labels = Record<string, string>;

@@ -1,125 +1,18 @@
 /**
  * The energy monitor: every interval it reads the node's energy (RAPL or the estimator), the
- * node's CPU times (/proc/stat) and every process's CPU time (/proc/<pid>/stat), and attributes
- * the active energy to processes, containers and pods (attribution.ts), keeping monotonic
- * joules per workload and zone, each workload's state (running, or terminated and kept for
- * `terminatedRetentionS`), and which processes are exported (the top N by recent power plus
- * wattflow's own). The exposition (metrics.ts) renders what this holds at scrape time.
- *
- * Per process it reads one small file per interval; the cgroup, command line and executable
- * only once, when the process first shows up (a pid with a new start time is a new process).
- * A process's CPU time between its last sample and its exit cannot be read: that share of the
- * interval goes to the processes still running (as in Kepler).
+ * node's CPU times and every process's CPU time, and attributes the active energy to processes,
+ * containers, pods and wattflow roles (attribution.ts), keeping monotonic joules per workload
+ * and zone. The workloads themselves are kept by workload-table.ts; metrics.ts renders them.
+ * Design notes: docs/energy.md.
  */
-import type { Logger } from '../core/logger.js';
 import { cpuShare, splitActiveIdle, splitByStages, usageRatio } from './attribution.js';
-import { parseProcCgroup, type QosClass, type Runtime } from './cgroup.js';
-import type { KubeMetadata } from './kube.js';
-import type { NodeEnergySource, ZoneInfo } from './node-source.js';
-import { activeOf, listPids, readPidCgroup, readPidCmdline, readPidExe, readPidStat, readProcStat, USER_HZ, type CpuTimes, type PidStat } from './procfs.js';
-import { isGone, reasonOf, type ReadErrors } from './read-errors.js';
+import { activeOf, listPids, readPidStat, readProcStat, USER_HZ, type CpuTimes, type PidStat } from './procfs.js';
+import { isGone, reasonOf } from './read-errors.js';
 import { stageAccounts, stageCpuEnabled } from './stage-cpu.js';
-import { wattflowRoleOf } from './wattflow-procs.js';
+import { WorkloadTable, type MonitorOptions } from './workload-table.js';
+import { addActiveShare, LEGACY_COMPONENTS, type ContainerEntry, type LegacyComponent, type NodeZone } from './workloads.js';
 
-export type State = 'running' | 'terminated';
-
-/** Kepler 0.7's components (legacy metrics): package, dram, other (platform − package − dram), gpu (no GPU probe: 0). */
-export const LEGACY_COMPONENTS = ['package', 'dram', 'other', 'gpu'] as const;
-export type LegacyComponent = (typeof LEGACY_COMPONENTS)[number];
-
-interface Energy {
-  /** Joules per zone (monotonic). */
-  joules: Float64Array;
-  /** Watts per zone over the last interval. */
-  watts: Float64Array;
-}
-
-export interface ProcessEntry extends Energy {
-  pid: number;
-  startTime: number;
-  comm: string;
-  /** Executable path (read when first exported; '' for kernel threads or when unreadable). */
-  exe?: string;
-  containerId: string;
-  /** wattflow role when this is one of wattflow's processes. */
-  role?: string;
-  self: boolean;
-  ticks: number;
-  delta: number;
-  seen: number;
-  state: State;
-  endedAt: number;
-  /** Smoothed power (W, all zones), the ranking of the top N. */
-  rankW: number;
-  /** Joules of the zones in totalZones (the process's energy), and of all zones (its ranking). */
-  totalJ: number;
-  allJ: number;
-  /** Label objects per zone, rebuilt when a label changes. */
-  labels?: Array<Record<string, string>>;
-}
-
-export interface ContainerEntry extends Energy {
-  id: string;
-  runtime: Runtime;
-  name: string;
-  podUid: string;
-  podName: string;
-  namespace: string;
-  state: State;
-  endedAt: number;
-  cpuDelta: number;
-  seen: number;
-  /** Kepler 0.7 (legacy) joules per component, dynamic (active) and idle. */
-  legacyDynamic: Float64Array;
-  legacyIdle: Float64Array;
-  labels?: Array<Record<string, string>>;
-  legacyLabels?: { dynamic: Record<string, string>; idle: Record<string, string>; totalDynamic: Record<string, string>; totalIdle: Record<string, string> };
-}
-
-export interface PodEntry extends Energy {
-  uid: string;
-  name: string;
-  namespace: string;
-  qos: QosClass | '';
-  state: State;
-  endedAt: number;
-  cpuDelta: number;
-  seen: number;
-  labels?: Array<Record<string, string>>;
-}
-
-export interface NodeZone extends ZoneInfo {
-  joules: number;
-  activeJ: number;
-  idleJ: number;
-  watts: number;
-  activeW: number;
-  idleW: number;
-  labels: Record<string, string>;
-}
-
-export interface MonitorOptions {
-  procfsRoot: string;
-  source: NodeEnergySource;
-  kube: KubeMetadata;
-  errors: ReadErrors;
-  topProcesses: number;
-  includeWattflowProcesses: boolean;
-  terminatedRetentionS: number;
-  /** The CLI's role names (to recognise wattflow processes by their command line). */
-  wattflowRoles: ReadonlySet<string>;
-  /** This process: its pid, the role it runs ('up', 'energy-exporter'), and whether to split its energy by the stages it runs. */
-  selfPid?: number;
-  selfRole: string;
-  splitSelfByStage?: boolean;
-  now?: () => number;
-  logger?: Logger;
-  /** Most terminated processes remembered (the oldest are forgotten first). */
-  maxTerminatedProcesses?: number;
-}
-
-export class EnergyMonitor {
-  readonly zoneNames: string[];
+export class EnergyMonitor extends WorkloadTable {
   /** Zone indices whose sum is "the energy" of a workload (wattflow_energy_joules_total): psys when present, else package + dram. */
   readonly totalZones: number[];
   readonly node: NodeZone[];
@@ -130,39 +23,28 @@ export class EnergyMonitor {
   lastSampleWallS = 0;
   /** Active energy that no process could take (no process CPU time seen in the interval). */
   unattributedJ = 0;
-  readonly processes = new Map<number, ProcessEntry>();
-  terminated: ProcessEntry[] = [];
-  readonly containers = new Map<string, ContainerEntry>();
-  readonly pods = new Map<string, PodEntry>();
-  /** Non-container processes together (Kepler 0.7's "system_processes" container). */
-  readonly system: ContainerEntry;
   /** Joules per wattflow role on this node, and watts over the last interval. */
   readonly roleJoules = new Map<string, number>();
   readonly roleWatts = new Map<string, number>();
   /** This process's energy per stage it runs (split mode), for its stage energy metrics. */
   readonly selfStageJoules = new Map<string, number>();
-  /** Processes exported this interval (top N running + wattflow's + top N terminated). */
-  exported: ProcessEntry[] = [];
 
   private prevStat: { total: number; active: number } | undefined;
   private prevAt = 0;
   private readonly now: () => number;
-  private readonly selfPid: number;
   private prevSelfCpuS = 0;
   private prevStageCpu = new Map<string, number>();
   private readonly legacyIdx: Record<LegacyComponent, number>;
   private readonly psysIdx: number;
 
-  constructor(private readonly o: MonitorOptions) {
+  constructor(o: MonitorOptions) {
+    super(o);
     this.now = o.now ?? (() => performance.timeOrigin + performance.now());
-    this.selfPid = o.selfPid ?? process.pid;
-    this.zoneNames = [...new Set(o.source.zones.map((z) => z.zone))];
     const idx = (z: string) => this.zoneNames.indexOf(z);
     this.psysIdx = idx('psys');
     this.totalZones = this.psysIdx >= 0 ? [this.psysIdx] : [idx('package'), idx('dram')].filter((i) => i >= 0);
     this.legacyIdx = { package: idx('package'), dram: idx('dram'), other: -1, gpu: -1 };
     this.node = o.source.zones.map((z) => ({ ...z, joules: 0, activeJ: 0, idleJ: 0, watts: 0, activeW: 0, idleW: 0, labels: { zone: z.zone, path: z.path } }));
-    this.system = this.newContainer('system_processes', 'unknown', '', 'system_processes', 'system', 'system_processes');
     const cpu = process.cpuUsage();
     this.prevSelfCpuS = (cpu.user + cpu.system) / 1e6;
     for (const a of stageAccounts()) this.prevStageCpu.set(a.stage, a.cpuSeconds);
@@ -174,29 +56,6 @@ export class EnergyMonitor {
 
   get sourceKind(): string {
     return this.o.source.powerSource;
-  }
-
-  private zeros(): Float64Array {
-    return new Float64Array(this.zoneNames.length);
-  }
-
-  private newContainer(id: string, runtime: Runtime, podUid: string, name: string, namespace: string, podName: string): ContainerEntry {
-    return {
-      id,
-      runtime,
-      name,
-      podUid,
-      podName,
-      namespace,
-      state: 'running',
-      endedAt: 0,
-      cpuDelta: 0,
-      seen: 0,
-      joules: this.zeros(),
-      watts: this.zeros(),
-      legacyDynamic: new Float64Array(LEGACY_COMPONENTS.length),
-      legacyIdle: new Float64Array(LEGACY_COMPONENTS.length),
-    };
   }
 
   /** One interval: read, attribute, update states and the exported set. Never throws for bad files (they are counted). */
@@ -415,142 +274,6 @@ export class EnergyMonitor {
     }
   }
 
-  private newProcess(pid: number, st: PidStat): ProcessEntry | undefined {
-    const root = this.o.procfsRoot;
-    let containerId = '';
-    try {
-      const ref = parseProcCgroup(readPidCgroup(root, pid));
-      if (ref) {
-        containerId = ref.containerId;
-        this.ensureContainer(ref.containerId, ref.runtime, ref.podUid, ref.qos, pid === this.selfPid);
-      }
-    } catch (err) {
-      if (isGone(err)) return undefined;
-      this.o.errors.record('proc_pid_cgroup', `${root}/${pid}/cgroup`, reasonOf(err));
-    }
-    let role: string | undefined;
-    try {
-      role = wattflowRoleOf(readPidCmdline(root, pid), this.o.wattflowRoles);
-    } catch (err) {
-      if (isGone(err)) return undefined;
-      this.o.errors.record('proc_pid_cmdline', `${root}/${pid}/cmdline`, reasonOf(err));
-    }
-    const self = pid === this.selfPid;
-    return {
-      pid,
-      startTime: st.startTime,
-      comm: st.comm,
-      containerId,
-      role: self ? this.o.selfRole : role,
-      self,
-      ticks: st.cpuTicks,
-      delta: 0,
-      seen: 0,
-      state: 'running',
-      endedAt: 0,
-      rankW: 0,
-      totalJ: 0,
-      allJ: 0,
-      joules: this.zeros(),
-      watts: this.zeros(),
-    };
-  }
-
-  private ensureContainer(id: string, runtime: Runtime, podUid: string | undefined, qos: QosClass | undefined, self: boolean): void {
-    let c = this.containers.get(id);
-    if (!c) {
-      const meta = this.o.kube.container(id, runtime);
-      let podName = meta.podName ?? '';
-      let namespace = meta.namespace ?? '';
-      if (podUid) {
-        let p = this.pods.get(podUid);
-        if (!p) {
-          const pm = this.o.kube.pod(podUid, self);
-          p = {
-            uid: podUid,
-            name: pm?.name ?? podName,
-            namespace: pm?.namespace ?? namespace,
-            qos: qos ?? '',
-            state: 'running',
-            endedAt: 0,
-            cpuDelta: 0,
-            seen: 0,
-            joules: this.zeros(),
-            watts: this.zeros(),
-          };
-          this.pods.set(podUid, p);
-        } else if (p.state === 'terminated') {
-          p.state = 'running';
-          p.labels = undefined;
-        }
-        podName ||= p.name;
-        namespace ||= p.namespace;
-      }
-      c = this.newContainer(id, runtime, podUid ?? '', meta.name, namespace, podName);
-      this.containers.set(id, c);
-    } else if (c.state === 'terminated') {
-      c.state = 'running';
-      c.labels = undefined;
-      c.legacyLabels = undefined;
-    }
-  }
-
-  private terminateProcess(e: ProcessEntry, now: number): void {
-    this.processes.delete(e.pid);
-    e.state = 'terminated';
-    e.endedAt = now;
-    e.watts.fill(0);
-    e.delta = 0;
-    e.labels = undefined;
-    // one terminated entry per pid (a reused pid's older one goes), so label sets stay unique
-    const i = this.terminated.findIndex((t) => t.pid === e.pid);
-    if (i >= 0) this.terminated.splice(i, 1);
-    this.terminated.push(e);
-  }
-
-  private expire(now: number): void {
-    const keepMs = this.o.terminatedRetentionS * 1000;
-    const max = this.o.maxTerminatedProcesses ?? 5000;
-    this.terminated = this.terminated.filter((e) => now - e.endedAt <= keepMs);
-    if (this.terminated.length > max) this.terminated = this.terminated.slice(this.terminated.length - max);
-    for (const [id, c] of this.containers) {
-      if (c.state === 'terminated' && now - c.endedAt > keepMs) {
-        this.containers.delete(id);
-        this.o.kube.forgetContainer(id);
-      }
-    }
-    for (const [uid, p] of this.pods) if (p.state === 'terminated' && now - p.endedAt > keepMs) this.pods.delete(uid);
-  }
-
-  private selectExported(): void {
-    const n = this.o.topProcesses;
-    const running = [...this.processes.values()];
-    const chosen = new Set<ProcessEntry>();
-    if (n > 0) {
-      // the top N that consumed anything (a process that never used CPU has no series)
-      const active = running.filter((e) => e.allJ > 0);
-      active.sort((a, b) => b.rankW - a.rankW || b.allJ - a.allJ);
-      for (let i = 0; i < Math.min(n, active.length); i++) chosen.add(active[i]!);
-    }
-    if (this.o.includeWattflowProcesses) for (const e of running) if (e.role) chosen.add(e);
-    const ended = n > 0 ? this.terminated.filter((e) => e.allJ > 0).sort((a, b) => b.allJ - a.allJ).slice(0, n) : [];
-    if (this.o.includeWattflowProcesses) for (const e of this.terminated) if (e.role) ended.push(e);
-    for (const e of ended) chosen.add(e);
-    for (const e of chosen) if (e.exe === undefined) e.exe = this.readExe(e.pid, e.state);
-    this.exported = [...chosen];
-  }
-
-  private readExe(pid: number, state: State): string {
-    if (state === 'terminated') return '';
-    try {
-      return readPidExe(this.o.procfsRoot, pid);
-    } catch (err) {
-      // kernel threads have no executable (ENOENT): not an error
-      if (!isGone(err)) this.o.errors.record('proc_pid_exe', `${this.o.procfsRoot}/${pid}/exe`, reasonOf(err), reasonOf(err) === 'EACCES' ? 'info' : 'warn');
-      return '';
-    }
-  }
-
   /** Totals for tests and benchmarks: the node's active joules (zones in totalZones or all), and what processes, containers and pods hold. */
   totals(zones: 'all' | 'total' = 'all'): { nodeActiveJ: number; processJ: number; containerJ: number; systemJ: number; podJ: number } {
     const zs = zones === 'all' ? this.zoneNames.map((_, i) => i) : this.totalZones;
@@ -569,13 +292,4 @@ export class EnergyMonitor {
 
   /** Seconds of CPU per clock tick of /proc (for figures). */
   static readonly tickSeconds = 1 / USER_HZ;
-}
-
-/** A workload's share of the interval's active energy, per zone: joules added, watts over the interval. */
-function addActiveShare(w: { joules: Float64Array; watts: Float64Array }, activeByZone: ArrayLike<number>, share: number, dtS: number): void {
-  for (let z = 0; z < activeByZone.length; z++) {
-    const dj = activeByZone[z]! * share;
-    w.joules[z]! += dj;
-    w.watts[z] = dtS > 0 ? dj / dtS : 0;
-  }
 }
