@@ -31,7 +31,9 @@ import { uiDefaults, type UiConfig } from './config.js';
 import { downsample, sparkline } from '../api/downsample.js';
 import { EnergySampler } from './energy.js';
 import { HealthSampler } from './health.js';
-import { CHANNELS, LiveHub, type Channel, type RouterState, type StreamFilter } from './hub.js';
+import { LiveHub } from './hub.js';
+import type { RouterState } from './projections.js';
+import { CHANNELS, type Channel, type StreamFilter } from './stream-client.js';
 import { influxSelect, influxString } from './influx-query.js';
 import { loadStaticBundle, type StaticBundle, type StaticFile } from './static-files.js';
 
