@@ -28,7 +28,7 @@ import {
   stringSerializers,
 } from '@platformatic/kafka';
 import { silentLogger } from '../src/core/logger.js';
-import { createKafkaFabric } from '../src/fabric/kafka-fabric.js';
+import { createKafkaFabric } from '../src/fabric/kafka/kafka-fabric.js';
 import { removeBenchTopics } from './kafka-cleanup.js';
 
 const brokersEnv = process.env.KAFKA_BROKERS?.trim();

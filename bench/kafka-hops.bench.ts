@@ -11,7 +11,7 @@
  * BENCH_HOPS (2), BENCH_BATCH (10), BENCH_SLOT_MS (10), BENCH_SECONDS (20), BENCH_WARMUP (5).
  */
 import { randomBytes } from 'node:crypto';
-import { createKafkaFabric } from '../src/fabric/kafka-fabric.js';
+import { createKafkaFabric } from '../src/fabric/kafka/kafka-fabric.js';
 import { silentLogger } from '../src/core/logger.js';
 import { removeBenchTopics } from './kafka-cleanup.js';
 

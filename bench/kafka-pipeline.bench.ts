@@ -23,7 +23,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createKafkaFabric } from '../src/fabric/kafka-fabric.js';
+import { createKafkaFabric } from '../src/fabric/kafka/kafka-fabric.js';
 import { ExperimentSource, normalizeExperiment } from '../src/router-power/experiment.js';
 import { createProducer } from '../src/router-power/producer/producer.js';
 import { createProcessor } from '../src/router-power/processor/processor.js';

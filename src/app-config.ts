@@ -11,7 +11,7 @@ import { logAliases, logSection, type LogConfig } from './core/logger.js';
 import { collectorSection, type CollectorConfig } from './collector/config.js';
 import { routerPowerAliases, routerPowerSection, type RouterPowerConfig } from './router-power/config.js';
 import { storageSection, type StorageConfig } from './storage/config.js';
-import type { KafkaSaslSettings, KafkaTlsSettings } from './fabric/kafka-security.js';
+import type { KafkaSaslSettings, KafkaTlsSettings } from './fabric/kafka/security.js';
 import { influxAliases, influxSection, type InfluxConfig } from './sinks/config.js';
 import { vehicleAliases, vehicleSection, type VehicleConfig } from './vehicle/config.js';
 import { energyAliases, energySection, type EnergyConfig } from './energy/config.js';

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from './core/config.js';
 import { OperatorError } from './core/instance.js';
 import { closest } from './core/suggest.js';
-import { KafkaSecurityError } from './fabric/kafka-security.js';
+import { KafkaSecurityError } from './fabric/kafka/security.js';
 import { FormulaError } from './ml/formula/index.js';
 import { UsageError } from './roles/common.js';
 import { roles } from './roles/index.js';

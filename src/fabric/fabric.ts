@@ -1,6 +1,6 @@
 /**
  * The data fabric: the one small messaging interface every stage uses. Two adapters
- * implement it: Kafka (a real broker; `kafka-fabric.ts`) and an in-process bus for the
+ * implement it: Kafka (a real broker; `kafka/kafka-fabric.ts`) and an in-process bus for the
  * single-process mode (`memory/memory-fabric.ts`). Stage code never knows which one it runs on.
  *
  * Guarantees every adapter gives:

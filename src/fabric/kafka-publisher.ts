@@ -26,7 +26,7 @@ import { Producer, ProduceAcks, compatibilityPartitioner, stringSerializers } fr
 import { cutBatches, FlushCoalescer, IdleWaiters } from '../core/batcher.js';
 import type { Logger } from '../core/logger.js';
 import { type OutgoingMessage, encodeValue } from './fabric.js';
-import type { KafkaClientOptions } from './kafka-subscription.js';
+import type { KafkaClientOptions } from './kafka/client-options.js';
 
 interface Prepared {
   topic: string;

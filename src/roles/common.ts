@@ -11,7 +11,7 @@ import { authSummary, serverAuthOf, setClientToken, type AuthAppConfig } from '.
 import { runUntilSignal } from '../core/lifecycle.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import type { Fabric } from '../fabric/fabric.js';
-import { kafkaSecurityOptions, kafkaSecurityWarnings } from '../fabric/kafka-security.js';
+import { kafkaSecurityOptions, kafkaSecurityWarnings } from '../fabric/kafka/security.js';
 import { MemoryFabric } from '../fabric/memory/memory-fabric.js';
 import { closest } from '../core/suggest.js';
 
@@ -89,7 +89,7 @@ export async function createFabric(cfg: AppConfig, logger: Logger): Promise<Fabr
     // SASL/TLS files are read now: a missing one is a ConfigError (exit 2) before anything starts
     const security = kafkaSecurityOptions(cfg.fabric.kafka);
     for (const w of kafkaSecurityWarnings(security)) logger.warn(w);
-    const { createKafkaFabric } = await import('../fabric/kafka-fabric.js');
+    const { createKafkaFabric } = await import('../fabric/kafka/kafka-fabric.js');
     const fabric = createKafkaFabric({ brokers: cfg.fabric.kafka.brokers, clientId: cfg.fabric.kafka.clientId, logger, defaultPartitions: cfg.fabric.kafka.partitions, consumer: cfg.fabric.kafka.consumer, client: security });
     // one connection with these settings: a refused login or an untrusted certificate fails the
     // start at once with the reason (mechanism, user, broker), instead of retries and a timeout

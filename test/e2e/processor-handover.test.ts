@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKafkaFabric } from '../../src/fabric/kafka-fabric.js';
+import { createKafkaFabric } from '../../src/fabric/kafka/kafka-fabric.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { TpMessage } from '../../src/router-power/messages.js';
 import { service } from '../helpers/services.js';

@@ -20,7 +20,7 @@ import type {
   Subscription,
   TopicSpec,
 } from '../../src/fabric/fabric.js';
-import { createKafkaFabric } from '../../src/fabric/kafka-fabric.js';
+import { createKafkaFabric } from '../../src/fabric/kafka/kafka-fabric.js';
 import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { service } from '../helpers/services.js';
 import { redisStreamsHarness } from './redis-streams-harness.js';

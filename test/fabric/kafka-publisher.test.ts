@@ -9,7 +9,7 @@ import { tracingChannel } from 'node:diagnostics_channel';
 import { after, describe, it } from 'node:test';
 import { Admin } from '@platformatic/kafka';
 import { silentLogger } from '../../src/core/logger.js';
-import { createKafkaFabric } from '../../src/fabric/kafka-fabric.js';
+import { createKafkaFabric } from '../../src/fabric/kafka/kafka-fabric.js';
 import type { Fabric } from '../../src/fabric/fabric.js';
 import { service } from '../helpers/services.js';
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { AuthenticationError, MultipleErrors, NetworkError, ProtocolError, UserError } from '@platformatic/kafka';
 import { loadAppConfig } from '../../src/app-config.js';
 import { ConfigError } from '../../src/core/config.js';
-import { KafkaSecurityError, closedAtOnceError, explainKafkaError, kafkaSecurityOptions, kafkaSecurityWarnings } from '../../src/fabric/kafka-security.js';
+import { KafkaSecurityError, closedAtOnceError, explainKafkaError, kafkaSecurityOptions, kafkaSecurityWarnings } from '../../src/fabric/kafka/security.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wattflow-kafka-sec-'));
 const file = (name: string, text: string) => {

@@ -19,7 +19,7 @@ import { after, before, describe, test } from 'node:test';
 import { Admin } from '@platformatic/kafka';
 import { loadAppConfig, type AppConfig } from '../../src/app-config.js';
 import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
-import { createKafkaFabric } from '../../src/fabric/kafka-fabric.js';
+import { createKafkaFabric } from '../../src/fabric/kafka/kafka-fabric.js';
 import type { Fabric, Subscription } from '../../src/fabric/fabric.js';
 import { sha256Hex } from '../../src/ml/onnx/metadata.js';
 import { createDeployedModels } from '../../src/router-power/inference/deployed-models.js';

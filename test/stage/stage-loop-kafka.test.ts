@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { Admin } from '@platformatic/kafka';
-import { createKafkaFabric } from '../../src/fabric/kafka-fabric.js';
+import { createKafkaFabric } from '../../src/fabric/kafka/kafka-fabric.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { service } from '../helpers/services.js';
 import { throwingHandlerScenario } from './throwing-handler.js';

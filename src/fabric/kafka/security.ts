@@ -16,7 +16,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { ConfigError } from '../core/config.js';
+import { ConfigError } from '../../core/config.js';
 
 export type KafkaSaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
 
