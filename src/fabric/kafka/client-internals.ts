@@ -17,6 +17,8 @@
  *  - The 'client:performWithRetry:retry' event (not in the typed events): debug log of retries.
  *  - ApiVersions v3 on a bare `Connection`: the start-up check of TLS/SASL settings fails at once
  *    instead of after the clients' retries.
+ *  - Protocol errors as a tree (`findBy('apiId', …)`, nested `errors`, `apiId` on the leaves):
+ *    ensureTopics tolerates a CreateTopics that failed only with TOPIC_ALREADY_EXISTS.
  *  - Record batch layout of fetched data (`IS_CONTROL`, firstOffset, offsetDelta, …): decoded
  *    by records.ts into IncomingMessage.
  */
@@ -121,4 +123,18 @@ export function openConnection(clientId: string, options: ConnectionOptions): Co
 /** An ApiVersions v3 request: the first request a client makes on a new connection. */
 export async function probeApiVersions(connection: Connection): Promise<void> {
   await apiVersionsV3.api.async(connection, 'wattflow', '1.0.0');
+}
+
+/** True when every protocol error in `err` (the leaves of its `errors` tree) is the given Kafka error id (`apiId`). */
+export function isOnly(err: unknown, apiId: string): boolean {
+  const e = err as { findBy?: (k: string, v: unknown) => unknown; errors?: unknown[]; apiId?: string };
+  if (!e || typeof e !== 'object') return false;
+  if (!e.findBy?.('apiId', apiId)) return false;
+  const leaves: Array<{ apiId?: string; errors?: unknown[] }> = [];
+  const walk = (x: { apiId?: string; errors?: unknown[] }) => {
+    if (Array.isArray(x.errors) && x.errors.length) for (const c of x.errors) walk(c as typeof x);
+    else leaves.push(x);
+  };
+  walk(e);
+  return leaves.every((l) => l.apiId === apiId);
 }

@@ -8,6 +8,7 @@ import { type Admin, ConfigResourceTypes, type Consumer } from '@platformatic/ka
 import { sleep } from '../../core/backoff.js';
 import type { Logger } from '../../core/logger.js';
 import type { TopicSpec } from '../fabric.js';
+import { isOnly } from './client-internals.js';
 
 export interface TopicAdminOptions {
   admin: () => Admin;
@@ -119,18 +120,4 @@ export class TopicAdmin {
     this.compacted.set(topic, compacted);
     return compacted;
   }
-}
-
-/** True when every protocol error in `err` is the given Kafka error id. */
-export function isOnly(err: unknown, apiId: string): boolean {
-  const e = err as { findBy?: (k: string, v: unknown) => unknown; errors?: unknown[]; apiId?: string };
-  if (!e || typeof e !== 'object') return false;
-  if (!e.findBy?.('apiId', apiId)) return false;
-  const leaves: Array<{ apiId?: string; errors?: unknown[] }> = [];
-  const walk = (x: { apiId?: string; errors?: unknown[] }) => {
-    if (Array.isArray(x.errors) && x.errors.length) for (const c of x.errors) walk(c as typeof x);
-    else leaves.push(x);
-  };
-  walk(e);
-  return leaves.every((l) => l.apiId === apiId);
 }
