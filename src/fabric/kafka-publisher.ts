@@ -1,26 +1,7 @@
 /**
- * The Kafka fabric's publishing side: one idempotent producer (acks = all) behind a FIFO queue.
- *
- * Why a queue: @platformatic/kafka's idempotent producer reads a partition's sequence number
- * when it builds a request but advances it only when the response arrives. Two sends to one
- * partition in flight at once therefore carry the same sequence number. The broker takes the
- * second for a retry of the first and acknowledges it WITHOUT writing it (silent loss), and
- * from then on the client's sequence is ahead of the broker's, so every later send fails with
- * OUT_OF_ORDER_SEQUENCE_NUMBER. Sequences are per partition, so requests with disjoint
- * partitions do not interfere: a request may go out while others are in flight only if it
- * shares no TOPIC with them (a topic's partitions are unknown here; topics are a safe superset),
- * and a publish never overtakes an earlier queued one that shares a topic with it (per-key
- * order). Publishes that queue up meanwhile go out together in the next request (fewer
- * requests, same order). At most MAX_IN_FLIGHT requests run at once.
- *
- * After any failed send the producer is replaced (new producer id, sequences from zero): a
- * failure can leave the library's sequence state out of step with the broker (it does not count
- * partitions that were written when another partition of the same request failed). The old
- * producer is closed once its other requests (disjoint topics) have settled. Because of
- * that reset, the producer's retries can be finite (the library makes them unlimited for
- * idempotent producers), so an unwritable topic fails its publish instead of stalling the queue.
- * A failed publish may have been partly written; the caller's retry then duplicates that part
- * (at-least-once).
+ * The Kafka fabric's publishing side: one idempotent producer (acks = all) behind a FIFO queue;
+ * requests in flight at once share no topic, a topic's publishes keep their order, and after a
+ * failed send the producer is replaced. Why (a client sequence-number hazard): docs/delivery.md.
  */
 import { Producer, ProduceAcks, compatibilityPartitioner, stringSerializers } from '@platformatic/kafka';
 import { cutBatches, FlushCoalescer, IdleWaiters } from '../core/batcher.js';

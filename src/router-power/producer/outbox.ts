@@ -1,27 +1,7 @@
 /**
- * The producer's outbox: TD messages that could not be published (broker down or restarting,
- * leader moving) wait here, in order, and are published again with backoff until they are
- * accepted — so a broker restart costs latency, not data. Before it, a failed publish lost that
- * router's sample for the tick, and a publish hanging on an absent broker made the router skip
- * ticks.
- *
- * Written here rather than left to the Kafka client: a Java or librdkafka producer buffers and
- * retries for `delivery.timeout.ms`, but the fabric's publisher must keep the client's retries
- * finite (see kafka-publisher.ts: after a failed send the idempotent producer is replaced), so
- * a publish fails fast and the stage keeps what it could not deliver. The outbox is bounded:
- * messages older than `maxAgeMs` or beyond `maxMessages` are dropped oldest first, counted in
- * `wattflow_producer_outbox_dropped_total{reason}` and logged.
- *
- * Every TD message goes through it, and `send` never waits for the broker: a poll is done once
- * its message is handed over, so a slow or absent broker no longer holds polls in flight (which
- * made the routers skip ticks as overruns). Messages are kept per lane (topic + key = router):
- * at most one request per lane is in flight and a lane's messages go out in send order, so
- * per router the broker gets them in poll order, also across an outage. The messages handed
- * over together leave in one publishBatch (lanes without a request in flight), and the
- * fabric's publisher merges the publishBatch calls of one event-loop turn into one request.
- * A failed request leaves its messages at the head of their lanes and starts the backoff; new
- * messages queue meanwhile. A retried batch that had been partly written is written again
- * (at-least-once, as every fabric publish).
+ * The producer's outbox: TD messages the broker refused wait here per lane (topic + router key),
+ * in order, and are re-sent with backoff until accepted; bounded by age and size (drops counted
+ * by reason). `send` never waits for the broker. Design: docs/delivery.md.
  */
 import { FlushCoalescer } from '../../core/batcher.js';
 import { sleep } from '../../core/backoff.js';
