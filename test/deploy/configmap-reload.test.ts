@@ -18,6 +18,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUNDLED_TEST_METRICS_DIR, ExperimentSource } from '../../src/router-power/experiment.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 function experimentJson(id: string, routers: string[]): string {
   return JSON.stringify({
@@ -66,13 +67,6 @@ class ConfigMapVolume {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 test('a ConfigMap update (kubelet ..data symlink swap) reaches the experiment watcher; invalid versions are kept out; a resync with the same content is not re-applied', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wattflow-configmap-'));
@@ -90,7 +84,7 @@ test('a ConfigMap update (kubelet ..data symlink swap) reaches the experiment wa
 
     // 1. a new version: routers added, id changed
     volume.write({ 'config.json': experimentJson('two', ['r1', 'r2', 'r3']), 'README': 'other key of the ConfigMap' });
-    await until('experiment "two" after the ..data swap', () => source.current.experimentId === 'two');
+    await waitFor(() => source.current.experimentId === 'two', 3000, 'experiment "two" after the ..data swap');
     assert.deepEqual(source.current.routers.map((r) => r.id), ['r1', 'r2', 'r3']);
     assert.equal(errors.length, 0, errors.map((e) => e.message).join('; '));
 
@@ -101,13 +95,13 @@ test('a ConfigMap update (kubelet ..data symlink swap) reaches the experiment wa
 
     // 3. an invalid version is reported and the running experiment kept
     volume.write({ 'config.json': '{"experiment_id": 7}', 'README': 'x' });
-    await until('the invalid version to be reported', () => errors.length > 0);
+    await waitFor(() => errors.length > 0, 3000, 'the invalid version to be reported');
     assert.match(errors.at(-1)!.message, /invalid configuration in .*config\.json/);
     assert.equal(source.current.experimentId, 'two');
 
     // 4. and the next valid version still gets through (the watch survived the swaps)
     volume.write({ 'config.json': experimentJson('three', ['r9']), 'README': 'x' });
-    await until('experiment "three"', () => source.current.experimentId === 'three');
+    await waitFor(() => source.current.experimentId === 'three', 3000, 'experiment "three"');
     assert.deepEqual(source.current.routers.map((r) => r.id), ['r9']);
     assert.deepEqual(seen, ['two', 'three']);
   } finally {

@@ -21,6 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { buildRuntimeTree, packageJson, REPO, runImage, startImage, type RuntimeTree } from '../../scripts/deploy/runtime-tree.js';
 import { roles } from '../../src/roles/index.js';
 import { freePort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 let tree: RuntimeTree;
 before(() => {
@@ -62,15 +63,6 @@ test('node_modules: every production dependency, no dev dependency (direct or de
   assert.deepEqual(ts, [], 'no TypeScript sources in the runtime (src/ holds only the UI\'s static files)');
 });
 
-async function waitFor(what: () => string, fn: () => Promise<boolean>, ms: number, gaveUp: () => boolean): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end && !gaveUp()) {
-    if (await fn().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail(`${gaveUp() ? 'the process exited' : `timed out after ${ms} ms`} waiting for ${what()}`);
-}
-
 test('`wattflow up` in the image environment: refuses 0.0.0.0 without tokens; serves with a tokens file; HEALTHCHECK passes; SIGTERM exits 0', async () => {
   assert.equal(tree.env.WATTFLOW_HOST, '0.0.0.0');
   const port = await freePort();
@@ -90,7 +82,11 @@ test('`wattflow up` in the image environment: refuses 0.0.0.0 without tokens; se
   let gone = false;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => ((gone = true), resolve(code))));
   try {
-    await waitFor(() => `readiness on :${port} (output: ${out.slice(-3000)})`, async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 60_000, () => gone);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 60_000, () => `readiness on :${port} (output: ${out.slice(-3000)})`, {
+      intervalMs: 200,
+      retryErrors: true,
+      gaveUp: () => (gone ? 'the process exited' : undefined),
+    });
     assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
     assert.equal((await fetch(`http://127.0.0.1:${port}/api/routers`)).status, 401, 'auth is on');
     const routers = await fetch(`http://127.0.0.1:${port}/api/routers`, { headers: { authorization: `Bearer ${token}` } });

@@ -29,6 +29,7 @@ import { networkComponents } from '../../src/roles/network.js';
 import { freePort } from '../helpers/ports.js';
 import { service } from '../helpers/services.js';
 import { ROOT } from './helpers.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const kafka = service('KAFKA_BROKERS', 'Kafka broker (its install, cached by scripts/services/kafka.sh)');
 const INTERVAL_S = 0.5;
@@ -111,13 +112,8 @@ describe('network pipeline across a Kafka broker restart', { skip: kafka.skip, t
     let app: RunningApp | undefined = await startComponents(components, { host: '127.0.0.1', port: 0, logger });
     const readMl = async (r: string) => (await reader.readAll(`ML_${r}`)).map((m) => JSON.parse(m.value) as MlMessage);
     const waitMl = async (n: number, ms: number) => {
-      const end = Date.now() + ms;
-      for (;;) {
-        const counts = await Promise.all(ROUTERS.map(async (r) => (await readMl(r)).length));
-        if (counts.every((c) => c >= n)) return;
-        if (Date.now() > end) throw new Error(`ML messages per router ${counts.join(', ')} after ${ms} ms (wanted ${n})`);
-        await new Promise((res) => setTimeout(res, 250));
-      }
+      let counts: number[] = [];
+      await waitFor(async () => (counts = await Promise.all(ROUTERS.map(async (r) => (await readMl(r)).length))).every((c) => c >= n), ms, () => `${n} ML messages per router (have ${counts.join(', ')})`, { intervalMs: 250 });
     };
     try {
       await waitMl(3, 60_000); // the pipeline runs

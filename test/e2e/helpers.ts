@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../helpers/wait-for.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -61,20 +62,9 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess 
   };
 }
 
-export async function poll<T>(fn: () => Promise<T | undefined>, ms: number, stepMs = 100): Promise<T> {
-  const end = Date.now() + ms;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
+/** Polls `fn` (errors count as "not yet") every `stepMs` until it gives a value: the shared waitFor. */
+export const poll = <T>(fn: () => Promise<T | undefined>, ms: number, stepMs = 100, what = 'condition'): Promise<Exclude<T, undefined | null | false>> =>
+  waitFor(fn, ms, what, { intervalMs: stepMs, retryErrors: true });
 
 /**
  * Removes a test run's Kafka topics (names containing `marker`), best effort and bounded, so

@@ -23,6 +23,7 @@ import type {
 import { createKafkaFabric } from '../../src/fabric/kafka/kafka-fabric.js';
 import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { service } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { redisStreamsHarness } from './redis-streams-harness.js';
 
 interface Harness {
@@ -138,14 +139,6 @@ function kafkaHarness(): Harness {
 
 // ---------------------------------------------------------------------------------- helpers
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -243,7 +236,7 @@ for (const h of [memoryHarness(), kafkaHarness(), redisStreamsHarness(runId)]) {
         { topic, key: 'router-1', value: '{"w":2}' },
         { topic, key: 'router-1', value: '{"w":3}' },
       ]);
-      await waitFor('3 messages', () => rec.messages.length >= 3, h.patience);
+      await waitFor(() => rec.messages.length >= 3, h.patience, '3 messages');
       assert.deepEqual(rec.values(), ['{"w":1}', '{"w":2}', '{"w":3}']);
       const [first] = rec.messages;
       assert.equal(first!.topic, topic);
@@ -267,7 +260,7 @@ for (const h of [memoryHarness(), kafkaHarness(), redisStreamsHarness(runId)]) {
       const reading = { router: 'r1', watts: 41.5, ports: [1, 2] };
       await f.publish({ topic, key: 'r1', json: reading });
       await f.publishBatch([{ topic, key: 'r1', json: { n: 2 } }, { topic, key: 'r1', value: '{"n":3}' }]);
-      await waitFor('3 messages', () => rec.messages.length >= 3, h.patience);
+      await waitFor(() => rec.messages.length >= 3, h.patience, '3 messages');
       assert.deepEqual(JSON.parse(rec.messages[0]!.value), reading);
       assert.deepEqual(rec.values().slice(1), ['{"n":2}', '{"n":3}']);
       // The in-process bus may also hand over the object itself; if it does, it is the same value.
@@ -294,7 +287,7 @@ for (const h of [memoryHarness(), kafkaHarness(), redisStreamsHarness(runId)]) {
       const rec = recorder();
       const sub = await f.subscribe({ group: n.group('g'), topics: [topic], handler: rec.handler });
       for (let i = 500; i < 1000; i += 100) await f.publishBatch(Array.from({ length: 100 }, (_, j) => msg(i + j)));
-      await waitFor('1,000 messages', () => rec.messages.length >= 1000, h.patience);
+      await waitFor(() => rec.messages.length >= 1000, h.patience, '1,000 messages');
       assert.equal(rec.messages.length, 1000, 'each message once');
       for (const key of keys) {
         const seqs = rec.messages.filter((m) => m.key === key).map((m) => (JSON.parse(m.value) as { seq: number }).seq);
@@ -321,7 +314,7 @@ for (const h of [memoryHarness(), kafkaHarness(), redisStreamsHarness(runId)]) {
       await f.publishBatch(Array.from({ length: 1_500 }, (_, i) => ({ topic, key: `k${i % 10}`, value: `${i % 10}:${Math.floor(i / 10)}:${pad}` })));
       const rec = recorder();
       const sub = await f.subscribe({ group: n.group('g'), topics: [topic], handler: rec.handler });
-      await waitFor('1,500 messages', () => rec.messages.length >= 1_500, h.patience);
+      await waitFor(() => rec.messages.length >= 1_500, h.patience, '1,500 messages');
       for (let k = 0; k < 10; k++) {
         const seqs = rec.messages.filter((m) => m.key === `k${k}`).map((m) => Number(m.value.split(':')[1]));
         assert.deepEqual(seqs, Array.from({ length: 150 }, (_, i) => i), `order of k${k}`);
@@ -366,7 +359,7 @@ for (const h of [memoryHarness(), kafkaHarness(), redisStreamsHarness(runId)]) {
       const subB = await f.subscribe({ group: n.group('b'), topics: [topic], handler: b.handler });
       const sent = Array.from({ length: 50 }, (_, i) => `m${i}`);
       await f.publishBatch(sent.map((value, i) => ({ topic, key: `k${i % 7}`, value })));
-      await waitFor('both groups have 50', () => a.messages.length >= 50 && b.messages.length >= 50, h.patience);
+      await waitFor(() => a.messages.length >= 50 && b.messages.length >= 50, h.patience, 'both groups have 50');
       assert.deepEqual([...a.values()].sort(), [...sent].sort());
       assert.deepEqual([...b.values()].sort(), [...sent].sort());
       await subA.close();
@@ -375,15 +368,11 @@ for (const h of [memoryHarness(), kafkaHarness(), redisStreamsHarness(runId)]) {
 
     it('two members of one group split the topics and see each message exactly once', async () => {
       const { p1, p2, ta, tb, r1, r2, as1, as2, m1, m2 } = await twoMembersOfOneGroup();
-      await waitFor(
-        'one topic each',
-        () => as1.owned.size === 1 && as2.owned.size === 1 && new Set([...as1.owned, ...as2.owned]).size === 2,
-        h.patience,
-      );
+      await waitFor(() => as1.owned.size === 1 && as2.owned.size === 1 && new Set([...as1.owned, ...as2.owned]).size === 2, h.patience, 'one topic each');
       const sent: OutgoingMessage[] = [];
       for (let i = 0; i < 20; i++) sent.push({ topic: ta, key: `k${i % 3}`, value: `a${i}` }, { topic: tb, key: `k${i % 3}`, value: `b${i}` });
       await p1.publishBatch(sent);
-      await waitFor('40 messages', () => r1.messages.length + r2.messages.length >= 40, h.patience);
+      await waitFor(() => r1.messages.length + r2.messages.length >= 40, h.patience, '40 messages');
       await sleep(h.quiet);
       const all = [...r1.values(), ...r2.values()];
       assert.equal(all.length, 40, 'no duplicates in the happy path');
@@ -418,14 +407,14 @@ for (const h of [memoryHarness(), kafkaHarness(), redisStreamsHarness(runId)]) {
           ok.push(...batch.map((m) => m.value));
         },
       });
-      await waitFor('two failed attempts', () => failures >= 2, h.patience);
+      await waitFor(() => failures >= 2, h.patience, 'two failed attempts');
       assert.equal(await sub.lag(), 5, 'the failing batch is not committed');
       assert.equal(ok.length, 0, 'nothing handled yet');
       allow = true;
-      await waitFor('all 5 handled', () => ok.length >= 5, h.patience);
+      await waitFor(() => ok.length >= 5, h.patience, 'all 5 handled');
       assert.deepEqual(ok, sent, 'in order, none skipped');
       assert.ok(failedValues.every((v) => ok.includes(v)), 'every message of a failed batch came again');
-      await waitFor('lag 0 after the commit', async () => (await sub.lag()) === 0, h.patience);
+      await waitFor(async () => (await sub.lag()) === 0, h.patience, 'lag 0 after the commit');
       await sub.close();
     });
 
@@ -453,10 +442,10 @@ for (const h of [memoryHarness(), kafkaHarness(), redisStreamsHarness(runId)]) {
           ok.push(...batch);
         },
       });
-      await waitFor('two failed attempts', () => failures >= 2, h.patience);
+      await waitFor(() => failures >= 2, h.patience, 'two failed attempts');
       assert.equal(await sub.lag(), sent.length, 'no failed batch is committed');
       allow = true;
-      await waitFor(`all ${sent.length} handled`, () => ok.length >= sent.length, h.patience);
+      await waitFor(() => ok.length >= sent.length, h.patience, `all ${sent.length} handled`);
       assert.deepEqual(new Set(ok.map((m) => m.value)), new Set(sent.map((m) => m.value)), 'none lost');
       for (const topic of topics) {
         const values = ok.filter((m) => m.topic === topic).map((m) => Number(m.value.split(':')[1]));
@@ -465,7 +454,7 @@ for (const h of [memoryHarness(), kafkaHarness(), redisStreamsHarness(runId)]) {
         assert.ok(inOrder && values.includes(2), `${topic}: in order (${values.join(',')})`);
       }
       assert.ok([...failedValues].every((v) => ok.some((m) => m.value === v)), 'every message of a failed batch came again');
-      await waitFor('lag 0 after the commit', async () => (await sub.lag()) === 0, h.patience);
+      await waitFor(async () => (await sub.lag()) === 0, h.patience, 'lag 0 after the commit');
       await sub.close();
     });
 
@@ -485,32 +474,32 @@ for (const h of [memoryHarness(), kafkaHarness(), redisStreamsHarness(runId)]) {
           throw new Error('always fails');
         },
       });
-      await waitFor('two failed attempts', () => failures >= 2, h.patience);
+      await waitFor(() => failures >= 2, h.patience, 'two failed attempts');
       await sub1.close();
       await p1.close();
       const p2 = await open();
       const rec = recorder();
       const sub2 = await p2.subscribe({ group, topics: [topic], handler: rec.handler });
-      await waitFor('3 messages', () => rec.messages.length >= 3, h.patience);
+      await waitFor(() => rec.messages.length >= 3, h.patience, '3 messages');
       assert.deepEqual(rec.values(), ['x0', 'x1', 'x2']);
       await sub2.close();
     });
 
     it('when a member closes, the other takes over from the committed offset', async () => {
       const { p1, p2, ta, tb, r1, r2, as1, as2, m1, m2 } = await twoMembersOfOneGroup();
-      await waitFor('one topic each', () => as1.owned.size === 1 && as2.owned.size === 1, h.patience);
+      await waitFor(() => as1.owned.size === 1 && as2.owned.size === 1, h.patience, 'one topic each');
       const batch = (from: number) =>
         Array.from({ length: 10 }, (_, i) => [
           { topic: ta, key: `k${i % 2}`, value: `a${from + i}` },
           { topic: tb, key: `k${i % 2}`, value: `b${from + i}` },
         ]).flat();
       await p1.publishBatch(batch(0));
-      await waitFor('first 20', () => r1.messages.length + r2.messages.length >= 20, h.patience);
+      await waitFor(() => r1.messages.length + r2.messages.length >= 20, h.patience, 'first 20');
       const m1Topic = [...as1.topics()][0]!;
       await m1.close();
-      await waitFor('member 2 owns both topics', () => as2.owned.size === 2, h.patience);
+      await waitFor(() => as2.owned.size === 2, h.patience, 'member 2 owns both topics');
       await p2.publishBatch(batch(10));
-      await waitFor('all 40', () => r1.messages.length + r2.messages.length >= 40, h.patience);
+      await waitFor(() => r1.messages.length + r2.messages.length >= 40, h.patience, 'all 40');
       await sleep(h.quiet);
       const all = [...r1.values(), ...r2.values()];
       const dupes = [...counts(all)].filter(([, c]) => c > 1);
@@ -554,7 +543,7 @@ for (const h of [memoryHarness(), kafkaHarness(), redisStreamsHarness(runId)]) {
         const got = new Set(delivered);
         return sent.filter((v) => !got.has(v));
       };
-      await waitFor('every message delivered at least once', () => missing().length === 0, h.patience);
+      await waitFor(() => missing().length === 0, h.patience, 'every message delivered at least once');
       assert.deepEqual(missing(), []);
       await m2?.close();
       await m3?.close();
@@ -602,16 +591,16 @@ for (const h of [memoryHarness(), kafkaHarness(), redisStreamsHarness(runId)]) {
       const sub = await f.subscribe({ group: n.group('g'), topics: [ta], handler: rec.handler });
       await f.publish({ topic: ta, key: 'k', value: 'a1' });
       await f.publish({ topic: tb, key: 'k', value: 'b1' });
-      await waitFor('a1', () => rec.values().includes('a1'), h.patience);
+      await waitFor(() => rec.values().includes('a1'), h.patience, 'a1');
       await sleep(h.quiet);
       assert.ok(!rec.values().includes('b1'), 'not subscribed to b yet');
       await sub.updateTopics([ta, tb]);
       await f.publish({ topic: tb, key: 'k', value: 'b2' });
-      await waitFor('b1 and b2', () => rec.values().includes('b1') && rec.values().includes('b2'), h.patience);
+      await waitFor(() => rec.values().includes('b1') && rec.values().includes('b2'), h.patience, 'b1 and b2');
       await sub.updateTopics([tb]);
       await f.publish({ topic: ta, key: 'k', value: 'a2' });
       await f.publish({ topic: tb, key: 'k', value: 'b3' });
-      await waitFor('b3', () => rec.values().includes('b3'), h.patience);
+      await waitFor(() => rec.values().includes('b3'), h.patience, 'b3');
       await sleep(h.quiet);
       assert.ok(!rec.values().includes('a2'), 'a was removed');
       assert.deepEqual(counts(rec.values()).get('a1'), 1);
@@ -628,10 +617,10 @@ for (const h of [memoryHarness(), kafkaHarness(), redisStreamsHarness(runId)]) {
       const rec = recorder();
       const sub = await f.subscribe({ group: n.group('g'), topics: [ta], fromBeginning: false, handler: rec.handler });
       await f.publish({ topic: ta, key: 'k', value: 'a-new' });
-      await waitFor('a-new', () => rec.values().includes('a-new'), h.patience);
+      await waitFor(() => rec.values().includes('a-new'), h.patience, 'a-new');
       await sub.updateTopics([ta, tb]);
       await f.publish({ topic: tb, key: 'k', value: 'b-new' });
-      await waitFor('b-new', () => rec.values().includes('b-new'), h.patience);
+      await waitFor(() => rec.values().includes('b-new'), h.patience, 'b-new');
       await sleep(h.quiet);
       assert.deepEqual(rec.values(), ['a-new', 'b-new']);
       await sub.close();
@@ -657,11 +646,11 @@ for (const h of [memoryHarness(), kafkaHarness(), redisStreamsHarness(runId)]) {
       });
       assert.equal(await sub.lag(), 0);
       await f.publishBatch(Array.from({ length: 12 }, (_, i) => ({ topic, key: `k${i}`, value: `v${i}` })));
-      await waitFor('a batch in hand', () => calls > 0, h.patience);
+      await waitFor(() => calls > 0, h.patience, 'a batch in hand');
       assert.equal(await sub.lag(), 12);
       release();
-      await waitFor('all handled', () => handled >= 12, h.patience);
-      await waitFor('lag 0', async () => (await sub.lag()) === 0, h.patience);
+      await waitFor(() => handled >= 12, h.patience, 'all handled');
+      await waitFor(async () => (await sub.lag()) === 0, h.patience, 'lag 0');
       await sub.close();
     });
 
@@ -674,14 +663,14 @@ for (const h of [memoryHarness(), kafkaHarness(), redisStreamsHarness(runId)]) {
       const r1 = recorder();
       const sub1 = await p1.subscribe({ group, topics: [topic], handler: r1.handler });
       await p1.publishBatch(Array.from({ length: 10 }, (_, i) => ({ topic, key: `k${i % 4}`, value: `first-${i}` })));
-      await waitFor('first 10', () => r1.messages.length >= 10, h.patience);
+      await waitFor(() => r1.messages.length >= 10, h.patience, 'first 10');
       await sub1.close();
       await p1.close();
       const p2 = await open();
       await p2.publishBatch(Array.from({ length: 5 }, (_, i) => ({ topic, key: `k${i % 4}`, value: `second-${i}` })));
       const r2 = recorder();
       const sub2 = await p2.subscribe({ group, topics: [topic], handler: r2.handler });
-      await waitFor('5 new', () => r2.messages.length >= 5, h.patience);
+      await waitFor(() => r2.messages.length >= 5, h.patience, '5 new');
       await sleep(h.quiet);
       assert.deepEqual([...r2.values()].sort(), Array.from({ length: 5 }, (_, i) => `second-${i}`));
       await sub2.close();

@@ -9,14 +9,8 @@ import assert from 'node:assert/strict';
 import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { registry } from '../../src/core/metrics.js';
 import type { IncomingMessage } from '../../src/fabric/fabric.js';
+import { waitFor } from '../helpers/wait-for.js';
 
-const until = async (cond: () => boolean, ms = 5000, what = 'condition') => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 test('consumed messages are released at once (retainMessages 0): 3,000 topics hold nothing once their group has them', async () => {
   const bus = new MemoryFabric({ retainMessages: 0 });
@@ -24,7 +18,7 @@ test('consumed messages are released at once (retainMessages 0): 3,000 topics ho
   let got = 0;
   const sub = await bus.subscribe({ group: 'g', topics, handler: async (b) => void (got += b.length) });
   for (let round = 0; round < 5; round++) await bus.publishBatch(topics.map((topic) => ({ topic, key: topic, json: { round, counters: [1, 2, 3] } })));
-  await until(() => got === 15_000, 10_000, 'all messages consumed');
+  await waitFor(() => got === 15_000, 10_000, 'all messages consumed');
   assert.equal(bus.usedMessages, 0);
   assert.equal(bus.usedBytes, 0);
   await sub.close();
@@ -40,11 +34,11 @@ test('with two groups a message is released only once both have committed it', a
   const a = await bus.subscribe({ group: 'fast', topics: ['t'], handler: async (b) => void (fast += b.length) });
   const b = await bus.subscribe({ group: 'slow', topics: ['t'], handler: async (batch) => { await gate; slow += batch.length; } });
   for (let i = 0; i < 10; i++) await bus.publish({ topic: 't', key: 'k', value: `m${i}` });
-  await until(() => fast === 10);
+  await waitFor(() => fast === 10, 5000, 'the fast group has its 10');
   assert.equal(bus.usedMessages, 10, 'the slow group has not committed: nothing released');
   release();
-  await until(() => slow === 10);
-  await until(() => bus.usedMessages === 0, 2000, 'released after the slow group');
+  await waitFor(() => slow === 10, 5000, 'the slow group has its 10');
+  await waitFor(() => bus.usedMessages === 0, 2000, 'released after the slow group');
   await a.close();
   await b.close();
   await bus.close();
@@ -57,7 +51,7 @@ test('the budget is global: bytes are estimated from the JSON text and bounded a
   const topics = Array.from({ length: 500 }, (_, i) => `t${i}`);
   const sub = await bus.subscribe({ group: 'g', topics, handler: async (b) => void (got += b.length) });
   for (let round = 0; round < 20; round++) await bus.publishBatch(topics.map((topic) => ({ topic, key: 'k', json: payload })));
-  await until(() => got === 10_000, 10_000, 'consumed');
+  await waitFor(() => got === 10_000, 10_000, 'consumed');
   // 10,000 messages of ≈ 1.2 KB were kept for readAll (retain 1000 per topic) but the bus
   // released consumed ones down to its 2 MiB budget
   assert.ok(bus.usedBytes <= 2 * 1024 * 1024, `used ${bus.usedBytes} bytes`);
@@ -100,7 +94,7 @@ test('a lagging consumer: sources wait for capacity (backpressure), then everyth
     group: 'sink',
     topics: ['t'],
     handler: async (batch: IncomingMessage[]) => {
-      await until(() => open, 10_000, 'consumer opened');
+      await waitFor(() => open, 10_000, 'consumer opened');
       for (const m of batch) seen.push(Number(m.value));
     },
   });
@@ -111,13 +105,13 @@ test('a lagging consumer: sources wait for capacity (backpressure), then everyth
       accepted++;
     }
   })();
-  await until(() => bus.backpressureWaits > 0, 5000, 'the source to wait');
+  await waitFor(() => bus.backpressureWaits > 0, 5000, 'the source to wait');
   await new Promise((r) => setTimeout(r, 100));
   assert.ok(accepted <= 201, `the source kept publishing past the budget (${accepted} accepted)`);
   assert.ok(bus.usedMessages <= 201);
   open = true;
   await source;
-  await until(() => seen.length === 1000, 10_000, 'all consumed');
+  await waitFor(() => seen.length === 1000, 10_000, 'all consumed');
   assert.deepEqual(seen, Array.from({ length: 1000 }, (_, i) => i));
   assert.ok(bus.backpressureMs > 0);
   await sub.close();
@@ -135,7 +129,7 @@ test('a stage that publishes while holding its input never deadlocks on a full b
   const out: string[] = [];
   const sink = await bus.subscribe({ group: 'sink', topics: ['TP'], handler: async (batch) => { await new Promise((r) => setTimeout(r, 2)); for (const m of batch) out.push(m.value); } });
   for (let i = 0; i < 2000; i++) await bus.publish({ topic: 'TD', key: 'r', value: String(i) }, { waitForCapacity: true });
-  await until(() => out.length === 2000, 20_000, 'every message through the stage');
+  await waitFor(() => out.length === 2000, 20_000, 'every message through the stage');
   assert.deepEqual(out.slice(0, 3), ['0', '1', '2']);
   assert.equal(out.at(-1), '1999');
   await stage.close();

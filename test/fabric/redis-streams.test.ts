@@ -11,17 +11,11 @@ import { createLogger } from '../../src/core/logger.js';
 import type { IncomingMessage } from '../../src/fabric/fabric.js';
 import { StageLoop } from '../../src/stage/stage-loop.js';
 import { redisStreamsHarness, REDIS_STREAMS_TEST_TUNING } from './redis-streams-harness.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const runId = `wfrs-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 const h = redisStreamsHarness(runId);
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = h.patience): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('redis streams fabric', { skip: h.skip }, () => {
   after(() => h.dispose());
@@ -42,7 +36,7 @@ describe('redis streams fabric', { skip: h.skip }, () => {
         await dead; // does not finish: killed while holding the batch
       },
     });
-    await waitFor('the batch in hand', () => received === 3);
+    await waitFor(() => received === 3, h.patience, 'the batch in hand');
     // "kill": its connections drop without a goodbye (no release, no ack, no leave)
     const killedAt = Date.now();
     p1.redis.disconnect(false);
@@ -50,10 +44,10 @@ describe('redis streams fabric', { skip: h.skip }, () => {
     const p2 = await h.open();
     const got: IncomingMessage[] = [];
     const sub2 = await p2.subscribe({ group, topics: [topic], handler: async (b) => void got.push(...b) });
-    await waitFor('the 3 entries again', () => got.length >= 3);
+    await waitFor(() => got.length >= 3, h.patience, 'the 3 entries again');
     assert.deepEqual(got.map((m) => m.value), ['a', 'b', 'c']);
     assert.ok(Date.now() - killedAt >= REDIS_STREAMS_TEST_TUNING.claimIdleMs * 0.9, 'taken over only once the lease lapsed');
-    await waitFor('acknowledged', async () => (await sub2.lag()) === 0);
+    await waitFor(async () => (await sub2.lag()) === 0, h.patience, 'acknowledged');
     const r = new Redis(process.env.REDIS_URL!);
     const pending = (await r.xpending(topic, group)) as [number, ...unknown[]];
     r.disconnect();
@@ -71,7 +65,7 @@ describe('redis streams fabric', { skip: h.skip }, () => {
     await f.publish({ topic, key: 'k', value: 'ok-2' });
     const got: string[] = [];
     const sub = await f.subscribe({ group: `${runId}.g2`, topics: [topic], handler: async (b) => void got.push(...b.map((m) => m.value)) });
-    await waitFor('2 messages', () => got.length >= 2);
+    await waitFor(() => got.length >= 2, h.patience, '2 messages');
     assert.deepEqual(got, ['ok-1', 'ok-2']);
     const letters = await f.readAll(`${topic}.dlq`);
     assert.equal(letters.length, 1);
@@ -79,7 +73,7 @@ describe('redis streams fabric', { skip: h.skip }, () => {
     assert.match(letter.reason, /without a value field/);
     assert.equal(letter.topic, topic);
     assert.deepEqual(JSON.parse(letter.value), ['something', 'else']);
-    await waitFor('lag 0', async () => (await sub.lag()) === 0);
+    await waitFor(async () => (await sub.lag()) === 0, h.patience, 'lag 0');
     r.disconnect();
     await sub.close();
   });
@@ -105,7 +99,7 @@ describe('redis streams fabric', { skip: h.skip }, () => {
       { topic, key: 'r1', value: '{"n":"x"}' },
       { topic, key: 'r1', value: '{"n":3}' },
     ]);
-    await waitFor('2 outputs and 1 dead letter', async () => (await f.readAll(out)).length === 2 && (await f.readAll(`${topic}.dlq`)).length === 1);
+    await waitFor(async () => (await f.readAll(out)).length === 2 && (await f.readAll(`${topic}.dlq`)).length === 1, h.patience, '2 outputs and 1 dead letter');
     assert.deepEqual((await f.readAll(out)).map((m) => m.value), ['{"n":2}', '{"n":6}']);
     const [letter] = await f.readAll(`${topic}.dlq`);
     assert.equal((JSON.parse(letter!.value) as { reason: string }).reason, 'n must be a number');

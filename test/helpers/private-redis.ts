@@ -11,6 +11,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
+import { waitFor } from './wait-for.js';
 
 /** false, or why redis-server cannot be started here (pass as `skip`). */
 export function redisServerMissing(): string | false {
@@ -50,11 +51,10 @@ export class PrivateRedis {
     child.stdout!.on('data', (d: Buffer) => (this.log = (this.log + d.toString()).slice(-4000)));
     child.stderr!.on('data', (d: Buffer) => (this.log = (this.log + d.toString()).slice(-4000)));
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    const until = Date.now() + 10_000;
-    while (!(await this.ping())) {
-      if (child.exitCode !== null || Date.now() > until) throw new Error(`private redis-server on ${this.port} did not start:\n${this.log}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitFor(() => this.ping(), 10_000, () => `private redis-server on ${this.port} to start:\n${this.log}`, {
+      intervalMs: 50,
+      gaveUp: () => (child.exitCode !== null ? `redis-server exited (${child.exitCode}):\n${this.log}` : undefined),
+    });
   }
 
   /** Stops it: SIGKILL (a crash; with AOF nothing acknowledged is lost) or SIGTERM (clean shutdown). */

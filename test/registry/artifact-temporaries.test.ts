@@ -17,6 +17,7 @@ import { loadAppConfig } from '../../src/app-config.js';
 import { LocalArtifactStore } from '../../src/registry/artifacts.js';
 import { openRegistry } from '../../src/registry/index.js';
 import { silent, trained } from './helpers.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const ARTIFACTS_MODULE = fileURLToPath(new URL('../../src/registry/artifacts.ts', import.meta.url));
 
@@ -38,7 +39,6 @@ function deadPid(): Promise<number> {
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('local artifact store: temporary files', () => {
   const dirs: string[] = [];
@@ -66,18 +66,12 @@ describe('local artifact store: temporary files', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    const until = Date.now() + 60_000;
-    for (;;) {
-      let found = false;
-      try {
-        found = readdirSync(join(artifacts, 'ne40', '1')).some((f) => f.includes('.tmp-'));
-      } catch {
-        /* not created yet */
-      }
-      if (found) break;
-      assert.ok(child.exitCode === null && Date.now() < until, `the writer never had a temp file (exit ${child.exitCode}): ${out}`);
-      await sleep(1);
-    }
+    // (a missing directory: not created yet)
+    await waitFor(() => readdirSync(join(artifacts, 'ne40', '1')).some((f) => f.includes('.tmp-')), 60_000, () => `a temp file of the writer (output: ${out})`, {
+      intervalMs: 1,
+      retryErrors: true,
+      gaveUp: () => (child.exitCode !== null ? `the writer exited (${child.exitCode})` : undefined),
+    });
     child.kill('SIGKILL');
     await exited;
     const orphans = temps(artifacts);

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/core/logger.js';
+export { waitFor } from '../helpers/wait-for.js';
 import type { Fabric } from '../../src/fabric/fabric.js';
 import { loadCsvDataset, type Dataset } from '../../src/ml/dataset/index.js';
 import { DataType, encodeModel, floatTensor, node, tensorValueInfo } from '../../src/ml/onnx/index.js';
@@ -135,15 +136,6 @@ export function tp(seq: number, occupationPct: number, packetLength: number): Tp
   };
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 10_000, what = 'condition'): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 export const sourceOf = (exp: Experiment) => new ExperimentSource(exp);
 

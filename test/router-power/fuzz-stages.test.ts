@@ -17,6 +17,7 @@ import { createInference } from '../../src/router-power/inference/inference.js';
 import type { MlMessage, TpMessage } from '../../src/router-power/messages.js';
 import { createProcessor } from '../../src/router-power/processor/processor.js';
 import { prng } from '../helpers/prng.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { td } from './helpers.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261204);
@@ -107,11 +108,7 @@ test(`processor and inference under fuzzed TD messages (seed ${SEED}): each mess
   }
 
   // every message received once, and each either published, dropped with a reason, or dead-lettered
-  const deadline = Date.now() + 30_000;
-  while ((await metricSum('wattflow_messages_in_total', ['stage="processor"'])) - before.in < N) {
-    if (Date.now() > deadline) throw new Error('the processor did not receive every message');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitFor(async () => (await metricSum('wattflow_messages_in_total', ['stage="processor"'])) - before.in >= N, 30_000, 'the processor to receive every message');
   await new Promise((r) => setTimeout(r, 200));
   const tps = (await Promise.all(ROUTERS.map((r) => fabric.readAll(`TP_${r}`)))).flat();
   const tdDead = (await Promise.all(ROUTERS.map((r) => fabric.readAll(`TD_${r}.dlq`)))).flat();
@@ -132,11 +129,7 @@ test(`processor and inference under fuzzed TD messages (seed ${SEED}): each mess
   }
 
   // inference: every TP message predicted or dead-lettered, finite power
-  const end = Date.now() + 30_000;
-  while ((await metricSum('wattflow_messages_in_total', ['stage="inference"'])) - before.inferenceIn < tps.length) {
-    if (Date.now() > end) throw new Error('inference did not receive every TP message');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitFor(async () => (await metricSum('wattflow_messages_in_total', ['stage="inference"'])) - before.inferenceIn >= tps.length, 30_000, 'inference to receive every TP message');
   await new Promise((r) => setTimeout(r, 200));
   const mls = (await Promise.all(ROUTERS.map((r) => fabric.readAll(`ML_${r}`)))).flat();
   const tpDead = (await Promise.all(ROUTERS.map((r) => fabric.readAll(`TP_${r}.dlq`)))).flat();
@@ -188,11 +181,7 @@ test(`inference under fuzzed TP messages (seed ${SEED}): each one predicted or d
     }
     await fabric.publish({ topic: `TP_${router}`, key: router, value: roll < 0.97 ? JSON.stringify(tp) : JSON.stringify(tp).slice(0, 40) });
   }
-  const deadline = Date.now() + 30_000;
-  while ((await metricSum('wattflow_messages_in_total', ['stage="inference"'])) - in0 < N) {
-    if (Date.now() > deadline) throw new Error('inference did not receive every message');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitFor(async () => (await metricSum('wattflow_messages_in_total', ['stage="inference"'])) - in0 >= N, 30_000, 'inference to receive every message');
   await new Promise((r) => setTimeout(r, 200));
   const mls = (await Promise.all(ROUTERS.map((r) => fabric.readAll(`ML_${r}`)))).flat();
   const dead = (await Promise.all(ROUTERS.map((r) => fabric.readAll(`TP_${r}.dlq`)))).flat();
@@ -228,11 +217,7 @@ test('a prediction that overflows (occupation 1e200 %, valid by the schema) is d
   });
   await fabric.publish({ topic: 'TP_r1', key: 'r1', json: tp(1e200) });
   await fabric.publish({ topic: 'TP_r1', key: 'r1', json: tp(50) });
-  const end = Date.now() + 5000;
-  while ((await fabric.readAll('ML_r1')).length < 1 || (await fabric.readAll('TP_r1.dlq')).length < 1) {
-    if (Date.now() > end) throw new Error('no ML message or dead letter');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor(async () => (await fabric.readAll('ML_r1')).length >= 1 && (await fabric.readAll('TP_r1.dlq')).length >= 1, 5000, 'an ML message and a dead letter');
   const dead = JSON.parse((await fabric.readAll('TP_r1.dlq'))[0]!.value) as { reason: string };
   assert.match(dead.reason, /^prediction not finite \(power = Infinity\) for occupation 1e\+198, packet length 500$/);
   const ml = (await fabric.readAll('ML_r1')).map((m) => JSON.parse(m.value) as MlMessage);

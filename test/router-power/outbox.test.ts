@@ -15,6 +15,7 @@ import { createProducer } from '../../src/router-power/producer/producer.js';
 import type { TdMessage } from '../../src/router-power/messages.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { registry } from '../../src/core/metrics.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /** The in-process bus, with an outage switch: while `down`, every publish rejects. */
 class FlakyFabric {
@@ -38,13 +39,6 @@ const counterValue = async (name: string, labels = ''): Promise<number> => {
   const m = new RegExp(`^${name}${labels.replace(/[{}]/g, '\\$&')} (\\d+)`, 'm').exec(await registry.metrics());
   return Number(m?.[1] ?? 0);
 };
-const until = async (cond: () => boolean | Promise<boolean>, ms: number, what: string) => {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 const values = async (bus: MemoryFabric, topic: string) => (await bus.readAll(topic)).map((m) => m.value);
 
 test('outbox: messages refused during an outage are re-sent in order once the broker is back; later ones wait behind them', async () => {
@@ -53,7 +47,7 @@ test('outbox: messages refused during an outage are re-sent in order once the br
   const sent: string[] = [];
   const outbox = new Outbox({ fabric: flaky.fabric(), logger: silentLogger(), retryInitialMs: 20, retryMaxMs: 40, onSent: (ms) => sent.push(...ms.map((m) => String(m.value))) });
   outbox.send({ topic: 'TD', key: 'r1', value: '1' });
-  await until(() => outbox.pending === 0, 1000, 'first message sent');
+  await waitFor(() => outbox.pending === 0, 1000, 'first message sent');
   flaky.down = true;
   for (let i = 2; i <= 5; i++) outbox.send({ topic: 'TD', key: i % 2 ? 'r1' : 'r2', value: String(i) });
   assert.equal(outbox.pending, 4);
@@ -64,7 +58,7 @@ test('outbox: messages refused during an outage are re-sent in order once the br
   flaky.down = false;
   // a message sent while older ones still wait goes behind them, not ahead
   outbox.send({ topic: 'TD', key: 'r1', value: '6' });
-  await until(() => outbox.pending === 0, 2000, 'outbox drained');
+  await waitFor(() => outbox.pending === 0, 2000, 'outbox drained');
   assert.deepEqual(await values(bus, 'TD'), ['1', '2', '3', '4', '5', '6']);
   assert.deepEqual(sent, ['1', '2', '3', '4', '5', '6'], 'onSent reports every message once');
   await outbox.close();
@@ -91,7 +85,7 @@ test('outbox: messages handed over together leave in one request; a lane never h
   for (let i = 0; i < 50; i++) outbox.send({ topic: 'TD', key: `r${i}`, value: String(i) });
   await new Promise((r) => setTimeout(r, 5));
   for (let i = 0; i < 50; i++) outbox.send({ topic: 'TD', key: `r${i}`, value: String(50 + i) }); // while the first request is in flight
-  await until(() => outbox.pending === 0, 2000, 'drained');
+  await waitFor(() => outbox.pending === 0, 2000, 'drained');
   assert.equal(requests, 2);
   assert.equal(concurrentPerKey, 0);
   const got = await values(bus, 'TD');
@@ -112,7 +106,7 @@ test('outbox: bounded by age and size; the dropped messages are counted by reaso
   await new Promise((r) => setTimeout(r, 1200)); // older than maxAgeMs now
   flaky.down = false;
   outbox.send({ topic: 'TD', key: 'r1', value: '6' });
-  await until(() => outbox.pending === 0, 2000, 'outbox drained');
+  await waitFor(() => outbox.pending === 0, 2000, 'outbox drained');
   assert.deepEqual(await values(bus, 'TD'), ['6'], 'the expired messages were not published late');
   assert.equal((await counterValue('wattflow_producer_outbox_dropped_total', '{reason="expired"}')) - expired0, 3);
   await outbox.close();
@@ -126,11 +120,11 @@ test('outbox: when full, the OLDEST waiting messages are dropped (across lanes),
   const outbox = new Outbox({ fabric: flaky.fabric(), logger: silentLogger(), maxMessages: 3, retryInitialMs: 20, retryMaxMs: 20 });
   for (let i = 1; i <= 5; i++) outbox.send({ topic: 'TD', key: i % 2 ? 'r1' : 'r2', value: String(i) });
   assert.equal(outbox.pending, 3);
-  await until(() => flaky.attempts >= 1, 1000, 'a refused attempt');
+  await waitFor(() => flaky.attempts >= 1, 1000, 'a refused attempt');
   outbox.send({ topic: 'TD', key: 'r2', value: '6' }); // full again: 3 is now the oldest waiting
   assert.equal((await counterValue('wattflow_producer_outbox_dropped_total', '{reason="full"}')) - full0, 3);
   flaky.down = false;
-  await until(() => outbox.pending === 0, 2000, 'outbox drained');
+  await waitFor(() => outbox.pending === 0, 2000, 'outbox drained');
   assert.deepEqual(await values(bus, 'TD'), ['4', '5', '6'], 'messages 1, 2 and 3 (the oldest) were dropped');
   await outbox.close();
 });
@@ -171,7 +165,7 @@ test('producer: a broker outage of several ticks loses no TD message; every tick
   const flaky = new FlakyFabric(bus);
   const producer = createProducer({ fabric: flaky.fabric(), experiment: new ExperimentSource(normalizeExperiment(raw, 'outage')), logger: silentLogger(), outbox: { retryInitialMs: 20, retryMaxMs: 100 } });
   await producer.start!();
-  await until(async () => (await bus.readAll('TD_r1')).length >= 2, 3000, 'first messages');
+  await waitFor(async () => (await bus.readAll('TD_r1')).length >= 2, 3000, 'first messages');
   flaky.down = true;
   await new Promise((r) => setTimeout(r, 650)); // ~6 ticks refused
   flaky.down = false;

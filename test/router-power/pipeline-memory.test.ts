@@ -9,6 +9,7 @@ import { createInference } from '../../src/router-power/inference/inference.js';
 import { DummyPredictors } from '../../src/router-power/inference/dummy-predictor.js';
 import type { MlMessage, TpMessage } from '../../src/router-power/messages.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { messagesOut } from '../../src/stage/stage-metrics.js';
 import { loadAppConfig } from '../../src/app-config.js';
 import { ConfigError } from '../../src/core/config.js';
@@ -21,15 +22,6 @@ function testExperiment(): Experiment {
   return { ...exp, source: '' };
 }
 
-async function waitFor<T>(fn: () => Promise<T | undefined>, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Processor and dummy inference on the in-process bus, started. */
 async function startStages(fabric: MemoryFabric, exp: Experiment) {
@@ -49,7 +41,7 @@ const readAtLeast = (fabric: MemoryFabric, topic: string, n: number) =>
   waitFor(async () => {
     const msgs = await fabric.readAll(topic);
     return msgs.length >= n ? msgs : undefined;
-  });
+  }, 5000, `${n} messages on ${topic}`);
 
 /** Publishes `n` polls of a router's test metrics, polling_interval apart (poll index `from`…). */
 async function publishPolls(fabric: MemoryFabric, exp: Experiment, routerId: string, n: number, from = 0, poll = testMetricsPoller(() => exp)) {

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import type { AppConfig } from '../../src/app-config.js';
+export { waitFor } from '../helpers/wait-for.js';
 
 export interface InfluxSeries {
   name: string;
@@ -127,12 +128,3 @@ export function respond(res: ServerResponse, status: number, body = '', headers:
   res.end(body);
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, ms = 10_000, what = 'condition'): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { ExperimentSource, normalizeExperiment } from '../../src/router-power/experiment.js';
 import { createUi } from '../../src/ui/index.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const ml = (host: string, power: number) => ({
   experiment_id: 'wire',
@@ -47,10 +48,8 @@ test('an unkeyed ML message is shown under its router (by topic, or by node_expo
   await ui.hub.start();
   try {
     await fabric.publish({ topic: 'ML_r2', key: '', json: ml('r2', 704.5) });
-    const deadline = Date.now() + 5000;
     const power = (id: string) => ui.hub.routerStates().find((r) => r.id === id)?.state?.power;
-    while (power('r2') === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(power('r2'), 704.5);
+    assert.equal(await waitFor(() => power('r2'), 5000, 'the power of r2'), 704.5);
     assert.equal(power('r1'), undefined);
     assert.equal(ui.hub.routerStates().some((r) => r.id === ''), false, 'no router under the empty key');
   } finally {

@@ -2,6 +2,8 @@
  * A Server-Sent Events reader for tests (fetch + the SSE line format, as the browser code
  * reads it): events are collected as they arrive; waitFor() waits for a condition on them.
  */
+import { waitFor } from '../helpers/wait-for.js';
+
 export interface SseEvent {
   type: string;
   id: string;
@@ -26,15 +28,8 @@ export async function openSse(url: string, headers: Record<string, string> = {})
     status: res.status,
     events,
     lastEventId: headers['last-event-id'] ?? '',
-    async waitFor(fn, ms = 10_000, what = 'condition') {
-      const end = Date.now() + ms;
-      for (;;) {
-        const v = fn(events);
-        if (v !== undefined && v !== false) return v;
-        if (Date.now() > end) throw new Error(`SSE: timed out waiting for ${what} (${events.length} events: ${events.slice(-3).map((e) => e.type).join(', ')})`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
+    waitFor: async (fn, ms = 10_000, what = 'condition') =>
+      waitFor(() => fn(events), ms, () => `SSE ${what} (${events.length} events: ${events.slice(-3).map((e) => e.type).join(', ')})`),
     close: () => abort.abort(),
     closed: Promise.resolve(),
   };

@@ -16,6 +16,7 @@ import { ExperimentSource, normalizeExperiment } from '../../src/router-power/ex
 import { createUi, type Ui } from '../../src/ui/index.js';
 import type { RouterState } from '../../src/ui/projections.js';
 import { openSse, type SseEvent } from './sse-client.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const ROUTERS = 1000;
 const ids = Array.from({ length: ROUTERS }, (_, i) => `edge-${String(i).padStart(4, '0')}`);
@@ -228,17 +229,17 @@ test('a client that does not read is coalesced (the latest state per router), no
   res.setEncoding('utf8');
   res.on('data', (c: string) => chunks.push(c));
   res.resume();
-  const deadline = Date.now() + 10_000;
   let got = new Map<string, number>();
-  while (Date.now() < deadline) {
+  const latestArrived = () => {
     got = new Map();
     for (const m of chunks.join('').matchAll(/event: router\ndata: (\{.*\})/g)) {
       const d = JSON.parse(m[1]!) as RouterState;
       got.set(d.id, d.power!);
     }
-    if (got.size === 10 && [...final].every(([id, p]) => got.get(id) === p)) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    return got.size === 10 && [...final].every(([id, p]) => got.get(id) === p);
+  };
+  // on a timeout the deepEqual below shows what differs
+  await waitFor(latestArrived, 10_000, 'every router\'s latest state', { intervalMs: 50 }).catch(() => undefined);
   res.destroy();
   assert.deepEqual(got, final, 'every router\'s latest state arrives');
   const delivered = chunks.join('').split('event: router').length - 1;

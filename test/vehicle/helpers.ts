@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+export { waitFor } from '../helpers/wait-for.js';
 import type { AlignedVector } from '../../src/vehicle/align/vector.js';
 import type { RedisVehicleStore } from '../../src/vehicle/store/redis-store.js';
 import { defaultVehicleConfig, type VehicleConfig } from '../../src/vehicle/config.js';
@@ -51,17 +52,6 @@ export function vector(values: Record<string, number | null>, opts: Partial<Alig
   };
 }
 
-/** Polls `probe` until it returns a truthy value (or throws after the timeout with the last value). */
-export async function waitFor<T>(probe: () => Promise<T> | T, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    last = await probe();
-    if (last) return last;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Deletes this run's keys (SCAN on the prefix). */
 export async function deleteKeys(store: RedisVehicleStore, prefix: string): Promise<void> {
