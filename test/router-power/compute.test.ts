@@ -155,3 +155,80 @@ test('a reset of the byte counter alone drops the pair (packets still increasing
   const r = computeRates(td(0, [{ device: 'eth2', bytes: 9000, packets: 5 }]), td(5, [{ device: 'eth2', bytes: 10, packets: 50 }]), params);
   assert.deepEqual(r, { ok: false, reason: 'counter_decreased', detail: 'node_network_receive_bytes_total{device="eth2"} went from 9000 to 10' });
 });
+
+test('every drop says why, exactly (reason and detail)', () => {
+  const a = td(10, [{ device: 'eth2', bytes: 0, packets: 0 }]);
+  const at = (t: number | string, ifaces = [{ device: 'eth2', bytes: 5, packets: 1 }]) => ({ ...td(0, ifaces), epoch_timestamp: String(t) });
+  assert.deepEqual(computeRates(at('x'), a, params), { ok: false, reason: 'invalid_timestamp', detail: 'epoch_timestamp not a number (x, 10)' });
+  assert.deepEqual(computeRates(a, at('soon'), params), { ok: false, reason: 'invalid_timestamp', detail: 'epoch_timestamp not a number (10, soon)' });
+  assert.deepEqual(computeRates(a, at('Infinity'), params), { ok: false, reason: 'invalid_timestamp', detail: 'epoch_timestamp not a number (10, Infinity)' });
+  assert.deepEqual(computeRates(a, at(10), params), { ok: false, reason: 'time_not_advancing', detail: 't_now - t_prev = 0 s' });
+  assert.deepEqual(computeRates(a, at(9), params), { ok: false, reason: 'time_not_advancing', detail: 't_now - t_prev = -1 s' });
+  assert.deepEqual(computeRates(a, at(35.5), params), { ok: false, reason: 'gap_too_long', detail: 'gap 25.500 s > 25 s' });
+  assert.deepEqual(computeRates(a, at(20.5), { ...params, maxGapIntervals: 2 }), { ok: false, reason: 'gap_too_long', detail: 'gap 10.500 s > 10 s' });
+  assert.equal(computeRates(a, at(20), { ...params, maxGapIntervals: 2 }).ok, true, 'exactly maxGapIntervals × polling interval is kept');
+  const noEth2Before = td(10, [{ device: 'eth3', bytes: 0, packets: 0 }]);
+  assert.deepEqual(computeRates(noEth2Before, at(11), params), { ok: false, reason: 'missing_counter', detail: 'node_network_receive_bytes_total{device="eth2"} missing in the previous message' });
+  assert.deepEqual(computeRates(snapshotOf(noEth2Before), at(11), params), { ok: false, reason: 'missing_counter', detail: 'node_network_receive_bytes_total{device="eth2"} missing in the previous message' });
+  const noPacketsNow = at(11);
+  noPacketsNow.metrics = noPacketsNow.metrics!.filter((f) => f.name !== 'node_network_receive_packets_total');
+  assert.deepEqual(computeRates(a, noPacketsNow, params), { ok: false, reason: 'missing_counter', detail: 'node_network_receive_packets_total{device="eth2"} missing in the current message' });
+  const noMetrics = { ...at(11), metrics: undefined };
+  assert.deepEqual(computeRates(a, noMetrics, params), { ok: false, reason: 'missing_counter', detail: 'node_network_receive_bytes_total{device="eth2"} missing in the current message' });
+});
+
+test('a counter that is not a finite number, before or now, drops the pair', () => {
+  const withValue = (t: number, bytes: string) => {
+    const m = td(t, [{ device: 'eth2', bytes: 0, packets: 0 }]);
+    m.metrics![0]!.values[0]!.value = bytes;
+    return m;
+  };
+  const invalid = { ok: false, reason: 'invalid_counter', detail: 'node_network_receive_bytes_total{device="eth2"} is not a finite number' };
+  const good = (t: number) => td(t, [{ device: 'eth2', bytes: 10, packets: 1 }]);
+  assert.deepEqual(computeRates(withValue(0, 'NaN'), good(1), params), invalid);
+  assert.deepEqual(computeRates(snapshotOf(withValue(0, 'NaN')), good(1), params), invalid);
+  assert.deepEqual(computeRates(withValue(0, 'Inf'), good(1), params), invalid);
+  assert.deepEqual(computeRates(good(0), withValue(1, '+Inf'), params), invalid);
+  assert.deepEqual(computeRates(good(0), withValue(1, 'abc'), params), invalid);
+});
+
+test('exact rates: interval, bytes/s, packets/s, Mbit/s, packet length, occupation', () => {
+  const r = computeRates(td(100, [{ device: 'eth2', bytes: 1000, packets: 10 }]), td(104, [{ device: 'eth2', bytes: 9000, packets: 11 }]), params);
+  assert.deepEqual(r, {
+    ok: true,
+    rates: { intervalSeconds: 4, packetsPerSecond: 0.25, bytesPerSecond: 2000, mbitPerSecond: 0.016, averagePacketLength: 8000, occupationPercent: 0.016 },
+  });
+});
+
+test('counters are read by metric name and the `device` label only: other labels, families and devices do not count', () => {
+  const prev = td(0, [{ device: 'eth2', bytes: 0, packets: 1 }]);
+  const cur = td(1, [{ device: 'eth2', bytes: 12_500_000, packets: 3 }]);
+  // decoys before the real values: another label carrying the device name, another device, another family
+  cur.metrics![0]!.values.unshift({ labels: [{ name: 'interface', value: 'eth2' }], value: '999999' }, { labels: [{ name: 'device', value: 'eth9' }], value: '888888' });
+  cur.metrics!.unshift({ name: 'node_network_transmit_bytes_total', description: '', type: 'counter', values: [{ labels: [{ name: 'device', value: 'eth2' }], value: '777777' }] });
+  // a second family of the same name and a second value of the same device come after: the first wins
+  cur.metrics!.push({ name: 'node_network_receive_bytes_total', description: '', type: 'counter', values: [{ labels: [{ name: 'device', value: 'eth2' }], value: '1' }] });
+  cur.metrics![1]!.values.push({ labels: [{ name: 'device', value: 'eth2' }], value: '2' });
+  const expected = { ok: true, rates: { intervalSeconds: 1, packetsPerSecond: 2, bytesPerSecond: 12_500_000, mbitPerSecond: 100, averagePacketLength: 6_250_000, occupationPercent: 100 } };
+  assert.deepEqual(computeRates(prev, cur, params), expected);
+  // the same message as the previous one (through its snapshot) against a later one
+  const later = td(2, [{ device: 'eth2', bytes: 25_000_000, packets: 5 }]);
+  assert.deepEqual(computeRates(snapshotOf(cur), later, params), computeRates(cur, later, params));
+  assert.deepEqual(computeRates(snapshotOf(cur), later, params), { ok: true, rates: { ...expected.rates } });
+  // the snapshot keeps exactly the receive counters of each device, first value wins
+  assert.deepEqual(
+    [...snapshotOf(cur).counters].sort(),
+    [
+      ['node_network_receive_bytes_total\u0000eth2', 12_500_000],
+      ['node_network_receive_bytes_total\u0000eth9', 888888],
+      ['node_network_receive_packets_total\u0000eth2', 3],
+    ],
+  );
+  assert.deepEqual([...snapshotOf({ ...cur, metrics: undefined }).counters], []);
+});
+
+test('packet length over a single packet is its size (not 0)', () => {
+  const r = computeRates(td(0, [{ device: 'eth2', bytes: 0, packets: 0 }]), td(1, [{ device: 'eth2', bytes: 1500, packets: 1 }]), params);
+  assert.ok(r.ok);
+  if (r.ok) assert.equal(r.rates.averagePacketLength, 1500);
+});

@@ -12,6 +12,7 @@ import { consumerLag, deadLettered, messagesIn, messagesOut } from '../../src/st
 import { stageAccount } from '../../src/energy/stage-cpu.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { captureLogger, LEVEL } from '../helpers/capture-logger.js';
 import { counterOf, parseNumbered, throwingHandlerScenario, type Numbered } from './throwing-handler.js';
 
 const values = async (bus: Fabric, topic: string) => (await bus.readAll(topic)).map((m) => m.value);
@@ -272,4 +273,75 @@ test('deadLetter(): the letter names the stage, reason, origin and message; writ
   assert.ok(at >= before - 1 && at <= Date.now() + 1, `received_at is now (${letter.received_at})`);
   assert.deepEqual({ ...letter, received_at: '' }, { stage, reason: 'why', topic: 'TD_r1', partition: 3, offset: '17', key: 'r1', received_at: '', value: 'raw' });
   assert.equal((await counterOf(deadLettered, stage)) - dead0, 1);
+});
+
+test('a stage without handlers consumes and commits, publishing nothing and dead-lettering nothing', async () => {
+  const bus = new MemoryFabric();
+  const loop = new StageLoop<Numbered>({ stage: 'st-none', group: 'g', fabric: bus, logger: silentLogger(), parse: parseNumbered });
+  await bus.publishBatch([1, 2].map((n) => ({ topic: 'in', key: 'k', value: JSON.stringify({ n }) })));
+  await loop.start(['in']);
+  await waitFor(async () => (await loop['sub']!.lag()) === 0, 5000, 'the batch committed');
+  assert.deepEqual(await bus.readAll('in.dlq'), []);
+  assert.equal((await messagesOut.get()).values.find((v) => v.labels.stage === 'st-none'), undefined, 'no output series for a stage that published nothing');
+  await loop.stop();
+  await bus.close();
+});
+
+test('a stage that only dead-letters has no output series (not even 0)', async () => {
+  const bus = new MemoryFabric();
+  const loop = new StageLoop<Numbered>({ stage: 'st-only-dead', group: 'g', fabric: bus, logger: silentLogger(), parse: parseNumbered, handle: () => undefined });
+  await bus.publish({ topic: 'in', key: 'k', value: 'bad' });
+  await loop.start(['in']);
+  await waitFor(async () => (await bus.readAll('in.dlq')).length === 1, 5000, 'the dead letter');
+  assert.equal((await messagesOut.get()).values.find((v) => v.labels.stage === 'st-only-dead'), undefined);
+  await loop.stop();
+  await bus.close();
+});
+
+test('a dead letter is logged as a warning with where it came from and why', async () => {
+  const { logger, lines } = captureLogger();
+  const loop = new StageLoop<Numbered>({ stage: 'st-log', group: 'g', fabric: new MemoryFabric(), logger, parse: parseNumbered });
+  loop.deadLetter({ topic: 'TD_r1', key: 'r1', value: 'raw', headers: {}, partition: 0, offset: '5', timestamp: 0 }, 'why');
+  assert.deepEqual(lines, [{ level: LEVEL.warn, topic: 'TD_r1', offset: '5', key: 'r1', reason: 'why', msg: 'message sent to dead-letter topic' }]);
+});
+
+test('before start: updateTopics only ensures the topics, stop does nothing; the lag timer does not keep the process alive', async () => {
+  const bus = new MemoryFabric();
+  const loop = new StageLoop<Numbered>({ stage: 'st-idle', group: 'g', fabric: bus, logger: silentLogger(), parse: parseNumbered });
+  await loop.updateTopics(['x']);
+  await loop.stop();
+  assert.equal(loop.running, false);
+  await loop.start(['x']);
+  assert.equal(loop['lagTimer']!.hasRef(), false);
+  await loop.stop();
+  await bus.close();
+});
+
+test('a failing lag query is ignored (no unhandled rejection, the gauge keeps its value)', async () => {
+  const bus = new MemoryFabric();
+  const failingLag = Object.assign(Object.create(bus) as Fabric, {
+    subscribe: async (o: Parameters<Fabric['subscribe']>[0]) => {
+      const sub = await bus.subscribe(o);
+      return { ...sub, updateTopics: sub.updateTopics, close: sub.close, lag: () => Promise.reject(new Error('broker gone')) };
+    },
+  });
+  const rejections: unknown[] = [];
+  const onRejection = (err: unknown) => void rejections.push(err);
+  process.on('unhandledRejection', onRejection);
+  mock.timers.enable({ apis: ['setInterval'] });
+  try {
+    const loop = new StageLoop<Numbered>({ stage: 'st-lag-fails', group: 'g', fabric: failingLag, logger: silentLogger(), parse: parseNumbered });
+    consumerLag.set({ stage: 'st-lag-fails' }, 7);
+    await loop.start(['in']);
+    mock.timers.tick(5000);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(rejections, []);
+    assert.equal((await consumerLag.get()).values.find((v) => v.labels.stage === 'st-lag-fails')?.value, 7);
+    await loop.stop();
+  } finally {
+    mock.timers.reset();
+    process.off('unhandledRejection', onRejection);
+    await bus.close();
+  }
 });

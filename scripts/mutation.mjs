@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// Mutation testing of the core modules with Stryker (`npm run mutation [module…]`; not part of
+// `npm test`). Each module is mutated on its own, against the unit tests of that module only
+// (fast), so each gets its own score. Stryker has no node:test runner plugin: the `command`
+// runner runs `node --import tsx --test <files>` for every mutant (coverageAnalysis off).
+// Reports: reports/mutation/<module>/index.html, the summary in reports/mutation/summary.json.
+// See docs/mutation-testing.md for the scores and every surviving mutant explained.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Stryker } from '@stryker-mutator/core';
+
+const root = new URL('..', import.meta.url).pathname;
+
+/** The core modules: what is mutated and the unit tests that must catch it. */
+export const MODULES = [
+  {
+    name: 'rate-computation',
+    mutate: ['src/router-power/processor/compute.ts'],
+    tests: ['test/router-power/compute.test.ts'],
+  },
+  {
+    name: 'stage-loop',
+    mutate: ['src/stage/stage-loop.ts'],
+    tests: ['test/stage/stage-loop.test.ts'],
+  },
+  {
+    name: 'outbox',
+    mutate: ['src/router-power/producer/outbox.ts'],
+    tests: ['test/router-power/outbox.test.ts', 'test/router-power/outbox-behaviour.test.ts'],
+  },
+  {
+    name: 'aligner',
+    mutate: ['src/vehicle/align/aligner.ts'],
+    tests: ['test/vehicle/aligner.test.ts'],
+  },
+  {
+    name: 'deployment-resolution',
+    // scope keys, the most specific scope with a target, which control messages are records
+    mutate: ['src/registry/control.ts'],
+    tests: ['test/registry/deployment-resolution.test.ts'],
+  },
+];
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((w) => !MODULES.some((m) => m.name === w));
+if (unknown.length > 0) {
+  console.error(`unknown module(s) ${unknown.join(', ')}; known: ${MODULES.map((m) => m.name).join(', ')}`);
+  process.exit(2);
+}
+const selected = wanted.length > 0 ? MODULES.filter((m) => wanted.includes(m.name)) : MODULES;
+const outDir = join(root, 'reports', 'mutation');
+mkdirSync(outDir, { recursive: true });
+
+const rows = [];
+for (const m of selected) {
+  const stryker = new Stryker({
+    mutate: m.mutate,
+    testRunner: 'command',
+    commandRunner: { command: `node --import tsx --test --test-concurrency=1 ${m.tests.join(' ')}` },
+    coverageAnalysis: 'off',
+    // the machine is shared: two mutants at a time
+    concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2),
+    timeoutMS: 20_000,
+    reporters: ['html', 'json', 'clear-text', 'progress'],
+    htmlReporter: { fileName: join('reports', 'mutation', m.name, 'index.html') },
+    jsonReporter: { fileName: join('reports', 'mutation', m.name, 'mutation.json') },
+    tempDirName: '.stryker-tmp',
+    cleanTempDir: true,
+    // the sandbox needs the sources, tests, fixtures and config, not the rest
+    ignorePatterns: ['reports', 'bench', 'deploy', 'docs', 'dist', '.wattflow', 'data'],
+    logLevel: 'info',
+  });
+  const results = await stryker.runMutationTest();
+  const count = (status) => results.filter((r) => r.status === status).length;
+  const row = {
+    module: m.name,
+    files: m.mutate.join(', '),
+    killed: count('Killed'),
+    survived: count('Survived'),
+    timeout: count('Timeout'),
+    noCoverage: count('NoCoverage'),
+    errors: count('CompileError') + count('RuntimeError'),
+    ignored: count('Ignored'),
+  };
+  const detected = row.killed + row.timeout;
+  const valid = detected + row.survived + row.noCoverage;
+  row.score = valid === 0 ? null : Math.round((detected / valid) * 1000) / 10;
+  row.survivors = results
+    .filter((r) => r.status === 'Survived' || r.status === 'NoCoverage')
+    .map((r) => ({ file: r.fileName.replace(root, ''), line: r.location.start.line, mutator: r.mutatorName, replacement: r.replacement, status: r.status }));
+  rows.push(row);
+}
+
+writeFileSync(join(outDir, `summary${wanted.length ? `-${wanted.join('-')}` : ''}.json`), `${JSON.stringify(rows, null, 2)}\n`);
+console.log('\nmodule                  killed survived timeout no-cov  score');
+for (const r of rows) {
+  console.log(`${r.module.padEnd(22)} ${String(r.killed).padStart(7)} ${String(r.survived).padStart(8)} ${String(r.timeout).padStart(7)} ${String(r.noCoverage).padStart(6)}  ${r.score ?? '-'} %`);
+}
