@@ -1,18 +1,8 @@
 /**
- * Names for containers and pods (the cgroup path only has their ids):
- *
- *  - the kubelet's log layout, which every Kubernetes node has (and which log shippers read the
- *    same way): /var/log/pods/<namespace>_<pod>_<uid>/ and the symlinks
- *    /var/log/containers/<pod>_<namespace>_<container>-<container id>.log. Pod, namespace and
- *    container names cannot contain "_", so the names split without ambiguity. Only directory
- *    listings are read, never the logs. A DaemonSet mounts /var/log read-only.
- *  - the downward API for the exporter's own pod (POD_NAME, POD_NAMESPACE, POD_UID): used when
- *    the logs are not mounted.
- *  - Docker's container config (config.v2.json "Name") for Docker containers outside Kubernetes.
- *
- * Without any of these a container is named by its short id (the first 12 hex digits, as
- * `docker ps` shows it) and a pod has an empty name (its pod_id label still identifies it).
- * Listings are re-read when an unknown id shows up, at most every `rescanMs`.
+ * Names for containers and pods (the cgroup path only has their ids): from the kubelet's log
+ * directory listings, the downward API for the exporter's own pod, or Docker's container
+ * config; else the short id. Where each comes from: docs/energy.md ("The cgroup path carries
+ * the pod's UID only").
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,19 +1,8 @@
 /**
- * CPU time per pipeline stage inside one process (what `wattflow up` needs to split its
- * energy between the roles it runs together; a process running one stage needs none of this).
- *
- * A stage's batch handler runs through `trackStage(stage, fn)`. The time is exclusive: the CPU
- * the process uses (`process.cpuUsage()`, all its threads) between two switches is charged to
- * whoever was running, and a switch happens when a stage's code starts or stops running —
- * including its asynchronous continuations (after an `await`), which carry the stage in an
- * AsyncLocalStorage and are seen by async_hooks `before`/`after` callbacks. So two stages
- * interleaving on the event loop (the in-process bus hands a batch from one to the next) are
- * never charged each other's time, and the work after an `await` (building the ML messages
- * once predictions are back) counts for its stage.
- *
- * Off (the default) it costs one boolean test per batch; `enableStageCpu()` turns it on (the
- * energy exporter and the stage energy meter do, in `wattflow up`). Messages handled per stage
- * are counted either way (`countStageMessages`).
+ * CPU time per pipeline stage inside one process (exclusive time, followed across `await`s
+ * with AsyncLocalStorage and async_hooks), so `wattflow up` can split its energy between the
+ * stages it runs. Off by default (one boolean test per batch). How and how accurate:
+ * docs/energy.md, "How stage CPU time is measured".
  */
 import { AsyncLocalStorage, createHook, type AsyncHook } from 'node:async_hooks';
 

@@ -1,23 +1,8 @@
 /**
- * The synthetic traffic source (router `"source": "synthetic"`, an additive experiment
- * extension; docs/messages.md): counters of a made-up router whose load looks like real
- * traffic — a time-of-day curve (low at night, a peak at a router-specific hour, UTC), slower
- * bursts of a few minutes and faster ripples of tens of seconds — with a packet mix (average
- * packet length) that drifts with the load. It is SYNTHETIC: for demos (the bundled demo
- * experiment's r3..r7), UI work and load tests; never a measurement.
- *
- * Deterministic and stateless: a router's profile is derived from its id alone (a hash seeds
- * the amplitudes, periods, phases, peak hour and typical packet length), and its counters are
- * closed-form functions of the wall-clock time — the integral of the rate since 2024-01-01 —
- * so two producers (or one restarted) give the same counters at the same instant, the counters
- * never go backwards, and the rates the processor computes are exact.
- *
- *   occupation(τ) = base + daily·d(τ) + burst·sin(ω₁τ+φ₁) + ripple·sin(ω₂τ+φ₂)   (a fraction, 0.04..0.91)
- *   d(τ)          = −cos(2π(τ − (peak − 12 h))/24 h)                          (−1 at night, +1 at the peak hour)
- *   bytes/s       = occupation · capacity            (capacity: the router's max_throughput_mbps)
- *   packets/s     = (occupation + mix·sin(ω₃τ+φ₃)) · capacity / packet_bytes
- *
- * so the average packet length is packet_bytes · occupation / (occupation + mix·sin(…)).
+ * The synthetic traffic source (router `"source": "synthetic"`): counters of a made-up router
+ * whose load looks like real traffic, for demos and load tests — never a measurement.
+ * Deterministic and stateless (closed-form counters from the router id and the clock); the
+ * model and its formulas: docs/messages.md, "Sources of the counters".
  */
 import type { RouterConfig } from '../experiment.js';
 import type { MetricFamilyJson } from '../../collector/metric-family-json.js';
