@@ -180,7 +180,7 @@ const fmt = (c: Cost) =>
     await processor.start!();
     await inference.start!();
     let out = 0;
-    const counter = await fabric.subscribe({ group: 'bench-count', topics: exp.routers.map((r) => exp.predictionsTopic(r.id)), handler: async (b) => void (out += b.length) });
+    const counter = await fabric.subscribe({ group: 'bench-count', topics: exp.routers.map((r) => exp.mlTopic(r.id)), handler: async (b) => void (out += b.length) });
     const s0 = { p: stageAccount('processor'), i: stageAccount('inference') };
     const before = { pCpu: s0.p.cpuSeconds, iCpu: s0.i.cpuSeconds, pMsg: s0.p.messages, iMsg: s0.i.messages };
     const j0 = self?.sample() ?? 0;

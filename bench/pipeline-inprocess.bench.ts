@@ -26,7 +26,7 @@ await processor.start!();
 await inference.start!();
 
 let out = 0;
-const counter = await fabric.subscribe({ group: 'bench-count', topics: exp.routers.map((r) => exp.predictionsTopic(r.id)), handler: async (b) => void (out += b.length) });
+const counter = await fabric.subscribe({ group: 'bench-count', topics: exp.routers.map((r) => exp.mlTopic(r.id)), handler: async (b) => void (out += b.length) });
 
 // pre-built TD messages: the figure measures processing, not message construction
 const payloads = tdPayloads(exp, POLLS);

@@ -37,8 +37,10 @@ export interface Experiment {
   multiplier: number;
   testMetricsDir: string;
   routers: RouterConfig[];
-  processedTopic: (routerId: string) => string;
-  predictionsTopic: (routerId: string) => string;
+  /** The TP topic of a router (`topics.processed`, `{router}` substituted). */
+  tpTopic: (routerId: string) => string;
+  /** The ML topic of a router (`topics.predictions`). */
+  mlTopic: (routerId: string) => string;
   /** The file it came from ('' when built in memory). */
   source: string;
 }
@@ -115,8 +117,8 @@ export function normalizeExperiment(raw: unknown, sourceName: string, baseDir?: 
     multiplier: cfg.multiplier,
     testMetricsDir: cfg.test_metrics_dir ? resolve(baseDir ?? process.cwd(), cfg.test_metrics_dir) : BUNDLED_TEST_METRICS_DIR,
     routers,
-    processedTopic: pattern(cfg.topics.processed),
-    predictionsTopic: pattern(cfg.topics.predictions),
+    tpTopic: pattern(cfg.topics.processed),
+    mlTopic: pattern(cfg.topics.predictions),
     source: sourceName,
   };
 }
@@ -127,11 +129,11 @@ export function exporterHostOf(r: RouterConfig): string {
 }
 
 /**
- * The distinct topics of one stage: routers may share a topic (e.g. `"topic": "TD"` for every
+ * The distinct topics of one message type (TD, TP, ML): routers may share a topic (e.g. `"topic": "TD"` for every
  * router and `topics.processed = "TP"`: one topic per stage, keyed by router id).
  */
-export function stageTopics(exp: Experiment, stage: 'collected' | 'processed' | 'predictions'): string[] {
-  const name = stage === 'collected' ? (r: RouterConfig) => r.topic : stage === 'processed' ? (r: RouterConfig) => exp.processedTopic(r.id) : (r: RouterConfig) => exp.predictionsTopic(r.id);
+export function stageTopics(exp: Experiment, message: 'TD' | 'TP' | 'ML'): string[] {
+  const name = message === 'TD' ? (r: RouterConfig) => r.topic : message === 'TP' ? (r: RouterConfig) => exp.tpTopic(r.id) : (r: RouterConfig) => exp.mlTopic(r.id);
   return [...new Set(exp.routers.map(name))];
 }
 
@@ -239,8 +241,8 @@ export class ExperimentSource {
     this.idsByExporter = new Map();
     for (const r of this.exp.routers) {
       add(this.idsByAnyTopic, r.topic, r.id);
-      add(this.idsByAnyTopic, this.exp.processedTopic(r.id), r.id);
-      add(this.idsByAnyTopic, this.exp.predictionsTopic(r.id), r.id);
+      add(this.idsByAnyTopic, this.exp.tpTopic(r.id), r.id);
+      add(this.idsByAnyTopic, this.exp.mlTopic(r.id), r.id);
       add(this.idsByExporter, exporterHostOf(r), r.id);
     }
   }

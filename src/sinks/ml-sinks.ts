@@ -48,7 +48,7 @@ interface SinkBase {
 }
 
 function predictionTopics(experiment: ExperimentSource): string[] {
-  return stageTopics(experiment.current, 'predictions');
+  return stageTopics(experiment.current, 'ML');
 }
 
 /** The consumer of the ML topics a sink runs on: ML messages parsed, routed to their router, handled in batches. */

@@ -222,12 +222,12 @@ export class LiveHub {
   // ---------------------------------------------------------------- lifecycle
 
   private mlTopics(): string[] {
-    return stageTopics(this.o.experiment.current, 'predictions');
+    return stageTopics(this.o.experiment.current, 'ML');
   }
 
   private deadLetterTopics(): string[] {
     const exp = this.o.experiment.current;
-    const inputs = [...stageTopics(exp, 'collected'), ...stageTopics(exp, 'processed'), ...stageTopics(exp, 'predictions')];
+    const inputs = [...stageTopics(exp, 'TD'), ...stageTopics(exp, 'TP'), ...stageTopics(exp, 'ML')];
     return [...new Set(inputs.map(dlqTopic))];
   }
 

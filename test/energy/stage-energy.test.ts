@@ -86,7 +86,7 @@ test('the in-process pipeline: processor and inference CPU time measured and mes
   const cpu0 = new Map(stageAccounts().map((a) => [a.stage, a]).map(([s, a]) => [s, { cpu: (a as { cpuSeconds: number }).cpuSeconds, messages: (a as { messages: number }).messages }]));
   await processor.start!();
   await inference.start!();
-  const counter = await fabric.subscribe({ group: 'count', topics: exp.routers.map((r) => exp.predictionsTopic(r.id)), handler: async (b) => void (out += b.length) });
+  const counter = await fabric.subscribe({ group: 'count', topics: exp.routers.map((r) => exp.mlTopic(r.id)), handler: async (b) => void (out += b.length) });
   try {
     const polls = 20;
     for (let p = 0; p < polls; p++) {

@@ -121,10 +121,10 @@ describe('train → register → deploy to two inference workers on Kafka + S3',
     // the driver: TP messages in, ML messages and dead letters collected
     driver = fabric('driver');
     const e = exp.current;
-    await driver.ensureTopics(ROUTERS.flatMap((r) => [{ name: e.predictionsTopic(r) }, { name: `${e.processedTopic(r)}.dlq` }]));
+    await driver.ensureTopics(ROUTERS.flatMap((r) => [{ name: e.mlTopic(r) }, { name: `${e.tpTopic(r)}.dlq` }]));
     collector = await driver.subscribe({
       group: `${runId}-collector`,
-      topics: ROUTERS.flatMap((r) => [e.predictionsTopic(r), `${e.processedTopic(r)}.dlq`]),
+      topics: ROUTERS.flatMap((r) => [e.mlTopic(r), `${e.tpTopic(r)}.dlq`]),
       handler: async (batch) => {
         for (const m of batch) {
           if (m.topic.endsWith('.dlq')) {
@@ -139,7 +139,7 @@ describe('train → register → deploy to two inference workers on Kafka + S3',
     producing = (async () => {
       while (!stopProducing) {
         const s = ++seq;
-        await driver.publishBatch(ROUTERS.map((r, i) => ({ topic: e.processedTopic(r), key: r, value: JSON.stringify(tp(s, 5 + 10 * i + (s % 7), 300 + 100 * i + (s % 11))) })));
+        await driver.publishBatch(ROUTERS.map((r, i) => ({ topic: e.tpTopic(r), key: r, value: JSON.stringify(tp(s, 5 + 10 * i + (s % 7), 300 + 100 * i + (s % 11))) })));
         await new Promise((r) => setTimeout(r, 50));
       }
     })();

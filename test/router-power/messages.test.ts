@@ -28,8 +28,8 @@ test('the reference config.json is accepted although it has no router_type (defa
     exporterUrl: 'http://r1:9100',
     maxThroughputMbps: 100,
   });
-  assert.equal(exp.processedTopic('r1'), 'TP_r1');
-  assert.equal(exp.predictionsTopic('r1'), 'ML_r1');
+  assert.equal(exp.tpTopic('r1'), 'TP_r1');
+  assert.equal(exp.mlTopic('r1'), 'ML_r1');
 });
 
 test('an invalid experiment names the JSON path and the reason', () => {

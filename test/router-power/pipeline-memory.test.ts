@@ -161,8 +161,8 @@ test('routers may share one topic per stage (keyed by router id): each router ke
   const shared = {
     ...base,
     routers: base.routers.map((r) => ({ ...r, topic: 'TD' })),
-    processedTopic: () => 'TP',
-    predictionsTopic: () => 'ML',
+    tpTopic: () => 'TP',
+    mlTopic: () => 'ML',
   };
   const { processor, inference } = await startStages(fabric, shared);
   // r1 and r3 interleaved on the same topic; r3's counters differ from r1's

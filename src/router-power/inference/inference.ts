@@ -90,7 +90,7 @@ export function createBatchPredictor(opts: BatchPredictorOptions) {
         // ml_metadata.router_type: the model's (what it was made for), not the router's (issue 17;
         // they differ only for a model deployed with --force); the sinks tag the router's own type
         const ml = buildMl(r.item.message, p, { ...predictor.info, router_type: predictor.info.router_type ?? r.routerType, processing_time_ms: elapsed / rows.length }, now);
-        out.push({ topic: exp.predictionsTopic(r.item.routerId), key: r.item.routerId, json: ml });
+        out.push({ topic: exp.mlTopic(r.item.routerId), key: r.item.routerId, json: ml });
         hopLatency.observe({ hop: 'processor_to_inference' }, Math.max(0, now - r.item.incoming.timestamp) / 1000);
         const readAt = Number(r.item.message.epoch_timestamp) * 1000;
         if (Number.isFinite(readAt)) hopLatency.observe({ hop: 'end_to_end' }, Math.max(0, now - readAt) / 1000);
@@ -109,7 +109,7 @@ function nonFinite(p: PowerPrediction): string | undefined {
 
 export function createInference(opts: InferenceOptions): Component {
   const log = opts.logger.child({ stage: 'inference' });
-  const topicsOf = () => stageTopics(opts.experiment.current, 'processed');
+  const topicsOf = () => stageTopics(opts.experiment.current, 'TP');
   const handleMany = createBatchPredictor({ experiment: opts.experiment, resolve: opts.resolve, deadLetter: (incoming, reason) => loop.deadLetter(incoming, reason) });
 
   const loop: StageLoop<TpMessage> = new StageLoop<TpMessage>({
@@ -127,10 +127,10 @@ export function createInference(opts: InferenceOptions): Component {
     name: 'inference',
     async start() {
       const exp = opts.experiment.current;
-      await loop.ensure(stageTopics(exp, 'predictions'));
+      await loop.ensure(stageTopics(exp, 'ML'));
       await loop.start(topicsOf());
       unsubscribe = opts.experiment.onChange(async (next) => {
-        await loop.ensure(stageTopics(next, 'predictions'));
+        await loop.ensure(stageTopics(next, 'ML'));
         await loop.updateTopics(topicsOf());
       });
     },

@@ -115,7 +115,7 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
     }
     const includeOriginal = dbg?.flag_original_metrics ?? exp.flagOriginalMetrics;
     const tp = buildTp(td, result.rates, { includeOriginal, nowMs: now });
-    out.push({ topic: exp.processedTopic(routerId), key: routerId, json: tp });
+    out.push({ topic: exp.tpTopic(routerId), key: routerId, json: tp });
     return tp;
   };
 
@@ -134,7 +134,7 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
       try {
         const tp = handle(item.routerId, item.message, item.incoming, out);
         if (!tp) continue;
-        const topic = opts.experiment.current.processedTopic(item.routerId);
+        const topic = opts.experiment.current.tpTopic(item.routerId);
         const incoming: IncomingMessage = { topic, key: item.routerId, value: '', json: tp, headers: {}, partition: -1, offset: '-1', timestamp: Date.now() };
         produced.push({ routerId: item.routerId, message: tp, incoming });
       } catch (err) {
@@ -166,11 +166,11 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
     async start() {
       await opts.fabric.ensureTopics([{ name: stateTopic, compacted: true }]);
       const exp = opts.experiment.current;
-      await loop.ensure(stageTopics(exp, 'processed'));
-      await loop.start(stageTopics(exp, 'collected'));
+      await loop.ensure(stageTopics(exp, 'TP'));
+      await loop.start(stageTopics(exp, 'TD'));
       unsubscribe = opts.experiment.onChange(async (next) => {
-        await loop.ensure(stageTopics(next, 'processed'));
-        await loop.updateTopics(stageTopics(next, 'collected'));
+        await loop.ensure(stageTopics(next, 'TP'));
+        await loop.updateTopics(stageTopics(next, 'TD'));
       });
     },
     async stop() {

@@ -112,7 +112,7 @@ export function createProducer(opts: ProducerOptions): Component {
   let ensured = new Set<string>();
 
   const ensureTopics = async () => {
-    const topics = stageTopics(exp(), 'collected').filter((t) => !ensured.has(t));
+    const topics = stageTopics(exp(), 'TD').filter((t) => !ensured.has(t));
     if (topics.length === 0) return;
     await opts.fabric.ensureTopics(topics.map((name) => ({ name })));
     ensured = new Set([...ensured, ...topics]);
