@@ -17,30 +17,9 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { ConfigError } from '../../core/config.js';
+import type { KafkaSaslMechanism, KafkaSaslSettings, KafkaTlsSettings } from '../config.js';
 
-export type KafkaSaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
-
-/** fabric.kafka.sasl */
-export interface KafkaSaslSettings {
-  mechanism: KafkaSaslMechanism;
-  username: string;
-  password?: string;
-  /** A file holding the password (read at start; one trailing newline is ignored). */
-  passwordFile?: string;
-}
-
-/** fabric.kafka.tls when an object (`true`: TLS with the system's CAs). */
-export interface KafkaTlsSettings {
-  /** PEM file of the CA(s) that signed the brokers' certificates (instead of the system's). */
-  caFile?: string;
-  /** Client certificate and key (PEM) for brokers that require TLS client authentication. */
-  certFile?: string;
-  keyFile?: string;
-  /** Verify the brokers' certificates (default true). */
-  rejectUnauthorized?: boolean;
-  /** Name sent as SNI and checked against the certificate (default: the broker's host). */
-  servername?: string;
-}
+export type { KafkaSaslMechanism, KafkaSaslSettings, KafkaTlsSettings } from '../config.js';
 
 export interface KafkaSecuritySettings {
   sasl?: KafkaSaslSettings;
