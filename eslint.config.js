@@ -36,5 +36,4 @@ export default tseslint.config(
   { files: ['test/e2e/http-fuzz.test.ts', 'test/fabric/fabric-contract.test.ts'], rules: { '@typescript-eslint/no-unused-vars': 'off' } }, // TODO issue 15 (tests)
   { files: ['test/sinks/line-protocol.test.ts'], rules: { 'prefer-const': 'off' } }, // TODO issue 15 (tests)
   { files: ['test/registry/v2-server.test.ts', 'test/registry/vehicle-models.test.ts', 'test/vehicle/v2.test.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } }, // TODO issue 15 (tests)
-  { files: ['src/roles/energy.ts'], rules: { 'prefer-const': 'off' } }, // TODO issue 15 (arch): roles become data
 );

@@ -11,6 +11,8 @@ export interface Component {
   routes?(app: FastifyInstance): void | Promise<void>;
   /** Starts background work (consumers, pollers). Must return once running. */
   start?(): Promise<void>;
+  /** The shared server listens: its base URL (what clients of this process use). Called after start(), before the banner. */
+  listening?(url: string): void;
   /** Graceful stop: finish in-flight work, flush, commit offsets, close. */
   stop?(): Promise<void>;
   /** Readiness: true, or a string saying what is not ready yet. */

@@ -77,6 +77,7 @@ export async function startComponents(components: Component[], opts: RunOptions)
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   const host = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
   const url = `${schemeOf(app)}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  for (const c of components) c.listening?.(url);
   opts.onListening?.(url);
   const reload = async (): Promise<void> => {
     for (const c of components) {

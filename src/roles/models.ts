@@ -12,7 +12,7 @@ import { runTrain, trainOptions, TRAIN_SUMMARY, TRAIN_USAGE, type TrainValues } 
 import { createRegistryComponents } from '../registry/index.js';
 import { vehicleArtifactValidator } from '../vehicle/model/registry-upload-check.js';
 import { createFabric, fabricComponent, loadRoleConfig, parseRoleArgs, roleLogger, serve } from './common.js';
-import { experimentFor } from './network.js';
+import { experimentFor } from '../router-power/demo-experiment.js';
 import type { Role } from './role.js';
 
 export { formatStatus } from '../registry/cli/format.js';
@@ -74,7 +74,7 @@ export const registryRole: Role = {
     if (values.experiment) cfg.network.experiment = values.experiment;
     const logger = roleLogger(cfg, 'registry');
     const fabric = await createFabric(cfg, logger);
-    const experiment = experimentFor(cfg, logger);
+    const experiment = experimentFor(cfg.network, logger);
     if (fabric.kind === 'memory') {
       logger.warn('no KAFKA_BROKERS: deployments go to an in-process bus that inference workers in other processes do not see (use `wattflow up`, or Kafka)');
     }

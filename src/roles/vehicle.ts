@@ -26,7 +26,7 @@ import { formatReplayReport, replayVehicleLog, ReplayError } from '../vehicle/re
 import { VEHICLE_ID_PATTERN } from '../vehicle/store/store.js';
 import { checkedServerConfig, parseRoleArgs, roleLogger, serve, UsageError } from './common.js';
 import type { Role } from './role.js';
-import { stageEnergyComponents } from './energy.js';
+import { stageEnergyComponents } from '../energy/wiring.js';
 import { v2GrpcComponent } from '../router-power/inference/v2-grpc.js';
 
 /** Model artifact when neither vehicle.model.path nor a storage directory says where. */
@@ -187,7 +187,7 @@ export const vehiclePredictorRole: Role = {
     if (store) components.push(storeComponent(store));
     const pred = buildVehiclePredictor({ v, mode, model, sink, logger, ...(store ? { store } : {}), reloadModel: ref ? fromRegistry : () => loadVehicleModel(modelPath) });
     components.push(pred.component);
-    components.push(...stageEnergyComponents(cfg, logger, 'vehicle-predictor'));
+    components.push(...stageEnergyComponents(cfg.energy, logger, 'vehicle-predictor'));
     components.push(v2GrpcComponent(cfg, logger)); // KServe V2 over gRPC beside the REST server
     logger.info({ mode, model: model.version, ...(ref ? { ref } : { path: modelPath }), sink: sink.name, redis: store?.location }, 'vehicle-predictor');
     await serve(cfg, logger, components);

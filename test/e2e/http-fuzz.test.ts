@@ -25,7 +25,7 @@ import { loadAppConfig } from '../../src/app-config.js';
 import type { Component } from '../../src/core/component.js';
 import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
 import type { RawExperiment } from '../../src/router-power/experiment.js';
-import { DEFAULT_EXPERIMENT_FILE } from '../../src/roles/network.js';
+import { DEFAULT_EXPERIMENT_FILE } from '../../src/router-power/demo-experiment.js';
 import { upComponents } from '../../src/roles/up.js';
 import { prng } from '../helpers/prng.js';
 import { silent, trained, waitFor } from '../registry/helpers.js';

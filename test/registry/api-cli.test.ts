@@ -24,7 +24,7 @@ import { openRegistry } from '../../src/registry/index.js';
 import type { Registry } from '../../src/registry/registry.js';
 import { UsageError } from '../../src/roles/common.js';
 import { modelsRole, trainRole } from '../../src/roles/models.js';
-import { predictorResolver } from '../../src/roles/network.js';
+import { predictorResolver } from '../../src/router-power/predictor-resolver.js';
 import { cli, FIXTURE_CSV, silent, sklearnLikeLinear, sourceOf, testExperiment, tp, trained, waitFor } from './helpers.js';
 
 

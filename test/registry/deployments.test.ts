@@ -23,7 +23,7 @@ import { createInference } from '../../src/router-power/inference/inference.js';
 import type { MlMessage } from '../../src/router-power/messages.js';
 import { fetchArtifact } from '../../src/registry/artifacts.js';
 import type { DeploymentRecord, ModelTarget, WorkerStatus } from '../../src/registry/control.js';
-import { predictorResolver } from '../../src/roles/network.js';
+import { predictorResolver } from '../../src/router-power/predictor-resolver.js';
 import { silent, sourceOf, testExperiment, testRegistry, tp, trained, waitFor } from './helpers.js';
 
 const ROUTERS = ['r1', 'r2', 'r3', 'r4'];

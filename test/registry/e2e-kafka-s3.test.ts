@@ -29,7 +29,7 @@ import { S3ArtifactStore } from '../../src/registry/artifacts.js';
 import type { DeploymentRecord, ModelTarget, WorkerStatus } from '../../src/registry/control.js';
 import { openRegistry } from '../../src/registry/index.js';
 import { modelsRole, trainRole } from '../../src/roles/models.js';
-import { predictorResolver } from '../../src/roles/network.js';
+import { predictorResolver } from '../../src/router-power/predictor-resolver.js';
 import type { Role } from '../../src/roles/role.js';
 import { service } from '../helpers/services.js';
 import { FIXTURE_CSV, silent, sourceOf, testExperiment, tp, waitFor } from './helpers.js';

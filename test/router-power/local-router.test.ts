@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { localRouterPlan } from '../../src/roles/up.js';
+import { localRouterPlan } from '../../src/router-power/demo-experiment.js';
 import type { MetricFamilyJson } from '../../src/collector/metric-family-json.js';
 
 const fam = (name: string, values: Record<string, string>): MetricFamilyJson => ({

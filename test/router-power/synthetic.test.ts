@@ -8,7 +8,7 @@ import { syntheticCounters, syntheticLoad, syntheticProfile } from '../../src/ro
 import { createProcessor } from '../../src/router-power/processor/processor.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { TpMessage } from '../../src/router-power/messages.js';
-import { DEFAULT_EXPERIMENT_FILE } from '../../src/roles/network.js';
+import { DEFAULT_EXPERIMENT_FILE } from '../../src/router-power/demo-experiment.js';
 
 const CAPACITY = 100e6 / 8;
 

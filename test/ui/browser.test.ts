@@ -19,7 +19,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { DEFAULT_EXPERIMENT_FILE } from '../../src/roles/network.js';
+import { DEFAULT_EXPERIMENT_FILE } from '../../src/router-power/demo-experiment.js';
 import { replayVehicleLog } from '../../src/vehicle/replay/replay.js';
 import { loadAppConfig } from '../../src/app-config.js';
 import { newToken, serverAuthOf, tokenEntry } from '../../src/core/auth.js';
