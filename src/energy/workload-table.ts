@@ -55,6 +55,11 @@ export abstract class WorkloadTable {
     return new Float64Array(this.zoneNames.length);
   }
 
+  /** A new running container's or pod's state and zeroed energy. */
+  private freshCounters(): { state: State; endedAt: number; cpuDelta: number; seen: number; joules: Float64Array; watts: Float64Array } {
+    return { state: 'running', endedAt: 0, cpuDelta: 0, seen: 0, joules: this.zeros(), watts: this.zeros() };
+  }
+
   protected newContainer(id: string, runtime: Runtime, podUid: string, name: string, namespace: string, podName: string): ContainerEntry {
     return {
       id,
@@ -63,12 +68,7 @@ export abstract class WorkloadTable {
       podUid,
       podName,
       namespace,
-      state: 'running',
-      endedAt: 0,
-      cpuDelta: 0,
-      seen: 0,
-      joules: this.zeros(),
-      watts: this.zeros(),
+      ...this.freshCounters(),
       legacyDynamic: new Float64Array(LEGACY_COMPONENTS.length),
       legacyIdle: new Float64Array(LEGACY_COMPONENTS.length),
     };
@@ -130,12 +130,7 @@ export abstract class WorkloadTable {
             name: pm?.name ?? podName,
             namespace: pm?.namespace ?? namespace,
             qos: qos ?? '',
-            state: 'running',
-            endedAt: 0,
-            cpuDelta: 0,
-            seen: 0,
-            joules: this.zeros(),
-            watts: this.zeros(),
+            ...this.freshCounters(),
           };
           this.pods.set(podUid, p);
         } else if (p.state === 'terminated') {
