@@ -11,7 +11,7 @@ import type { Logger } from '../core/logger.js';
 import { counter } from '../core/metrics.js';
 import type { Fabric } from '../fabric/fabric.js';
 import { sha256Hex } from '../ml/onnx/metadata.js';
-import type { ArtifactStore } from './artifacts.js';
+import type { ArtifactStore } from './artifact-store.js';
 import { ModelCatalog, type KvLike, type ModelRecord, type VersionRecord } from './catalog.js';
 import { ControlAnnouncer } from './control-announcer.js';
 import { DEFAULT_CONTROL_TOPIC, DEFAULT_STATUS_TOPIC, describeScope, type DeploymentRecord, type DeploymentTarget } from './control.js';

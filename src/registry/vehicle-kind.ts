@@ -13,11 +13,11 @@ export const VEHICLE_MODEL_KIND = 'vehicle-anomaly';
 /** The router_type recorded for vehicle models (they have no router). */
 export const VEHICLE_ROUTER_TYPE = 'vehicle';
 
-/** What the registry records of a validated vehicle artifact. */
-export interface VehicleArtifactFacts {
+/** A vehicle model's own figures, as its version's metadata records them. */
+export interface VehicleModelFigures {
   /** The artifact's own name and content-hash version. */
-  name: string;
-  version: string;
+  model_name: string;
+  model_version: string;
   algorithm: string;
   threshold: number;
   contamination: number;
@@ -25,7 +25,12 @@ export interface VehicleArtifactFacts {
   training_vectors: number;
   training_files: string[];
   alignment: { cadenceMs: number; maxAgeMs: number };
+}
+
+/** What the registry records of a validated vehicle artifact. */
+export interface VehicleArtifactFacts {
   features: Array<{ name: string; unit: string }>;
+  vehicle: VehicleModelFigures;
 }
 
 /** Validates uploaded vehicle artifacts (format, trees, content hash, a smoke score). */
@@ -39,18 +44,7 @@ export interface VehicleArtifactValidator {
 /** Metadata of a vehicle model version (ModelMetadata's fields, plus the kind and the model's own). */
 export interface VehicleModelMetadata extends ModelMetadata {
   kind: typeof VEHICLE_MODEL_KIND;
-  vehicle: {
-    /** The artifact's own name and content-hash version. */
-    model_name: string;
-    model_version: string;
-    algorithm: string;
-    threshold: number;
-    contamination: number;
-    trees: number;
-    training_vectors: number;
-    training_files: string[];
-    alignment: { cadenceMs: number; maxAgeMs: number };
-  };
+  vehicle: VehicleModelFigures;
 }
 
 export const artifactKeysVehicle = (model: string, version: string) => ({
@@ -82,16 +76,6 @@ export function vehicleMetadataOf(a: VehicleArtifactFacts, o: { name: string; ve
     target: { name: 'anomaly_score', unit: 'score' },
     created_at: o.createdAt,
     sha256: sha256Hex(o.bytes),
-    vehicle: {
-      model_name: a.name,
-      model_version: a.version,
-      algorithm: a.algorithm,
-      threshold: a.threshold,
-      contamination: a.contamination,
-      trees: a.trees,
-      training_vectors: a.training_vectors,
-      training_files: a.training_files,
-      alignment: a.alignment,
-    },
+    vehicle: { ...a.vehicle },
   };
 }

@@ -17,7 +17,7 @@ import {
 } from '../ml/onnx/metadata.js';
 import { decodeModelSummary } from '../ml/onnx/proto.js';
 import { OnnxPowerModel } from '../ml/runtime/onnx-power-model.js';
-import { artifactKeys, type ArtifactStore } from './artifacts.js';
+import { artifactKeys, type ArtifactStore } from './artifact-store.js';
 import type { ModelCatalog, ModelRecord, VersionRecord } from './catalog.js';
 import { RegistryError } from './errors.js';
 import { ALIAS_RE, NAME_RE, nextVersion, VERSION_RE } from './refs.js';

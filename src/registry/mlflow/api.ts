@@ -23,7 +23,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorAnswer } from '../../core/http-limits.js';
 import { callerHas } from '../../core/auth.js';
-import type { ArtifactStore } from '../artifacts.js';
+import type { ArtifactStore } from '../artifact-store.js';
 import type { Registry } from '../registry.js';
 import type { KvLike } from '../catalog.js';
 import { aliasDeployed } from '../api.js';
@@ -260,46 +260,46 @@ export function registerMlflowRoutes(app: FastifyInstance, registry: Registry, o
     });
 
     // ---------------------------------------------------------- experiments and runs (the minimum a client needs to log a model)
-    R('GET', 'experiments/get-by-name', READ, async (p) => ({ experiment: svc.experimentJson(await svc.experimentByName(str(p, 'experiment_name', true))) }));
-    R('GET', 'experiments/get', READ, async (p) => ({ experiment: svc.experimentJson(await svc.experiment(str(p, 'experiment_id', true))) }));
-    R('POST', 'experiments/create', WRITE, async (p) => ({ experiment_id: await svc.createExperiment(str(p, 'name', true), keyValues(p, 'tags')) }));
+    R('GET', 'experiments/get-by-name', READ, async (p) => ({ experiment: svc.tracking.experimentJson(await svc.tracking.experimentByName(str(p, 'experiment_name', true))) }));
+    R('GET', 'experiments/get', READ, async (p) => ({ experiment: svc.tracking.experimentJson(await svc.tracking.experiment(str(p, 'experiment_id', true))) }));
+    R('POST', 'experiments/create', WRITE, async (p) => ({ experiment_id: await svc.tracking.createExperiment(str(p, 'name', true), keyValues(p, 'tags')) }));
     R('POST', 'runs/create', WRITE, async (p) => {
-      const run = await svc.createRun({
+      const run = await svc.tracking.createRun({
         experiment_id: str(p, 'experiment_id') ?? '0',
         ...(str(p, 'user_id') ? { user_id: str(p, 'user_id') } : {}),
         ...(str(p, 'run_name') ? { run_name: str(p, 'run_name') } : {}),
         ...(int(p, 'start_time') !== undefined ? { start_time: int(p, 'start_time') } : {}),
         tags: keyValues(p, 'tags'),
       });
-      return { run: svc.runJson(run) };
+      return { run: svc.tracking.runJson(run) };
     });
-    R('GET', 'runs/get', READ, async (p) => ({ run: svc.runJson(await svc.run(runIdOf(p))) }));
+    R('GET', 'runs/get', READ, async (p) => ({ run: svc.tracking.runJson(await svc.tracking.run(runIdOf(p))) }));
     R('POST', 'runs/update', WRITE, async (p) => {
-      const r = await svc.updateRun(runIdOf(p), {
+      const r = await svc.tracking.updateRun(runIdOf(p), {
         ...(str(p, 'status') ? { status: str(p, 'status') } : {}),
         ...(int(p, 'end_time') !== undefined ? { end_time: int(p, 'end_time') } : {}),
         ...(str(p, 'run_name') ? { run_name: str(p, 'run_name') } : {}),
       });
-      return { run_info: svc.runJson(r).info };
+      return { run_info: svc.tracking.runJson(r).info };
     });
     R('POST', 'runs/log-metric', WRITE, async (p) => {
-      await svc.logToRun(runIdOf(p), { metrics: [{ key: str(p, 'key', true), value: num(p.value, 'value'), timestamp: int(p, 'timestamp', Date.now())!, step: int(p, 'step', 0)! }] });
+      await svc.tracking.logToRun(runIdOf(p), { metrics: [{ key: str(p, 'key', true), value: num(p.value, 'value'), timestamp: int(p, 'timestamp', Date.now())!, step: int(p, 'step', 0)! }] });
       return {};
     });
     R('POST', 'runs/log-parameter', WRITE, async (p) => {
-      await svc.logToRun(runIdOf(p), { params: [{ key: str(p, 'key', true), value: str(p, 'value') ?? '' }] });
+      await svc.tracking.logToRun(runIdOf(p), { params: [{ key: str(p, 'key', true), value: str(p, 'value') ?? '' }] });
       return {};
     });
     R('POST', 'runs/set-tag', WRITE, async (p) => {
-      await svc.logToRun(runIdOf(p), { tags: [{ key: str(p, 'key', true), value: str(p, 'value') ?? '' }] });
+      await svc.tracking.logToRun(runIdOf(p), { tags: [{ key: str(p, 'key', true), value: str(p, 'value') ?? '' }] });
       return {};
     });
     R('POST', 'runs/delete-tag', WRITE, async (p) => {
-      await svc.logToRun(runIdOf(p), { deleteTag: str(p, 'key', true) });
+      await svc.tracking.logToRun(runIdOf(p), { deleteTag: str(p, 'key', true) });
       return {};
     });
     R('POST', 'runs/log-batch', WRITE, async (p) => {
-      await svc.logToRun(runIdOf(p), { metrics: metricsOf(p, 'metrics'), params: keyValues(p, 'params'), tags: keyValues(p, 'tags') });
+      await svc.tracking.logToRun(runIdOf(p), { metrics: metricsOf(p, 'metrics'), params: keyValues(p, 'params'), tags: keyValues(p, 'tags') });
       return {};
     });
     R('POST', 'runs/log-model', WRITE, async (p) => {
@@ -310,11 +310,11 @@ export function registerMlflowRoutes(app: FastifyInstance, registry: Registry, o
       } catch {
         throw invalidParam('model_json', json.slice(0, 100), 'a JSON document (the MLmodel)');
       }
-      await svc.logToRun(runIdOf(p), { model });
+      await svc.tracking.logToRun(runIdOf(p), { model });
       return {};
     });
     R('POST', 'runs/log-inputs', WRITE, async (p) => {
-      await svc.run(runIdOf(p)); // datasets are not kept: accepted so that a client logging them goes on
+      await svc.tracking.run(runIdOf(p)); // datasets are not kept: accepted so that a client logging them goes on
       return {};
     });
 
@@ -335,22 +335,22 @@ export function registerMlflowRoutes(app: FastifyInstance, registry: Registry, o
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: opts.maxArtifactBytes }, (_req, body, done) => done(null, body));
     const pathOf = (req: FastifyRequest) => (req.params as { '*'?: string })['*'] ?? '';
     scope.get(ARTIFACTS_PREFIX, READ, handle(async (p) => {
-      const files = await svc.listArtifacts(str(p, 'path') ?? '');
+      const files = await svc.artifactProxy.listArtifacts(str(p, 'path') ?? '');
       return files.length ? { files } : {};
     }));
     scope.get(`${ARTIFACTS_PREFIX}/*`, READ, handle(async (_p, req, reply) => {
-      const { bytes, contentType } = await svc.getArtifact(pathOf(req));
+      const { bytes, contentType } = await svc.artifactProxy.getArtifact(pathOf(req));
       reply.header('content-type', contentType);
       return reply.send(Buffer.from(bytes));
     }));
     scope.put(`${ARTIFACTS_PREFIX}/*`, { ...WRITE, bodyLimit: opts.maxArtifactBytes }, handle(async (_p, req) => {
       const body = req.body;
       const bytes = Buffer.isBuffer(body) ? new Uint8Array(body) : new Uint8Array(0);
-      await svc.putArtifact(pathOf(req), bytes);
+      await svc.artifactProxy.putArtifact(pathOf(req), bytes);
       return {};
     }));
     scope.delete(`${ARTIFACTS_PREFIX}/*`, WRITE, handle(async (_p, req) => {
-      await svc.deleteArtifact(pathOf(req));
+      await svc.artifactProxy.deleteArtifact(pathOf(req));
       return {};
     }));
   });

@@ -36,16 +36,18 @@ export function validateVehicleArtifact(bytes: Uint8Array, label: string): Vehic
 /** What the registry records of an artifact (feature units from the signal catalog). */
 export function vehicleArtifactFacts(a: VehicleModelArtifact): VehicleArtifactFacts {
   return {
-    name: a.name,
-    version: a.version,
-    algorithm: a.algorithm,
-    threshold: a.threshold,
-    contamination: a.contamination,
-    trees: a.training.trees,
-    training_vectors: a.training.vectors,
-    training_files: a.training.files.map((f) => f.name),
-    alignment: a.alignment,
     features: a.features.map((f) => ({ name: f, unit: defaultCatalog.signals.find((s) => s.id === f)?.unit ?? '' })),
+    vehicle: {
+      model_name: a.name,
+      model_version: a.version,
+      algorithm: a.algorithm,
+      threshold: a.threshold,
+      contamination: a.contamination,
+      trees: a.training.trees,
+      training_vectors: a.training.vectors,
+      training_files: a.training.files.map((f) => f.name),
+      alignment: a.alignment,
+    },
   };
 }
 
