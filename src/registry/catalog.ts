@@ -1,7 +1,7 @@
 /**
- * Registry metadata: models (name, description, router type, aliases), versions (metadata
+ * The model catalog (the registry's records): models (name, description, router type, aliases), versions (metadata
  * document, sha256, size, artifact keys) and the desired deployments, kept as JSON values in a
- * key-value store. The embedded storage's kv API (`TimeSeriesStore.kvGet/kvPut/kvDelete/kvList`,
+ * key-value table. The embedded storage's kv API (`TimeSeriesStore.kvGet/kvPut/kvDelete/kvList`,
  * SQLite file `registry.db`, or in memory) provides it; anything with those four methods works.
  *
  * Keys: `model/<name>`, `version/<name>/<version>`, `deployment/<scope key>`. Model names and

@@ -40,7 +40,7 @@ function vehicleSection(m: ModelSummary): string {
 <tbody>${rows || '<tr><td colspan="11">no versions</td></tr>'}</tbody></table>`;
 }
 
-export function renderRegistryPage(models: ModelSummary[], status: StatusReport, store: string): string {
+export function renderRegistryPage(models: ModelSummary[], status: StatusReport, artifactStore: string): string {
   const modelSections = models.length
     ? models
         .map((m) => {
@@ -109,7 +109,7 @@ th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
 code{font-size:12px}h2{margin-bottom:.2em}
 </style></head><body>
 <h1>wattflow model registry</h1>
-<p>Artifacts: ${esc(store)} · API: <a href="/api/registry/models">/api/registry/models</a>, <a href="/api/registry/status">/api/registry/status</a></p>
+<p>Artifacts: ${esc(artifactStore)} · API: <a href="/api/registry/models">/api/registry/models</a>, <a href="/api/registry/status">/api/registry/status</a></p>
 ${modelSections}
 <h2>Deployments (desired)</h2>
 <table><thead><tr><th>scope</th><th>target</th><th>since</th></tr></thead><tbody>${desired}</tbody></table>

@@ -127,7 +127,7 @@ const runIdOf = (p: Params): string => str(p, 'run_id') ?? str(p, 'run_uuid') ??
 
 /** The routes of the MLflow-compatible API (see the module comment). */
 export function registerMlflowRoutes(app: FastifyInstance, registry: Registry, opts: MlflowApiOptions): MlflowService {
-  const svc = new MlflowService({ registry, store: new MlflowCatalog(opts.kv), artifacts: opts.artifacts, maxArtifactBytes: opts.maxArtifactBytes });
+  const svc = new MlflowService({ registry, catalog: new MlflowCatalog(opts.kv), artifacts: opts.artifacts, maxArtifactBytes: opts.maxArtifactBytes });
 
   const send = (reply: FastifyReply, err: unknown): unknown => {
     const e = asMlflowError(err);

@@ -34,7 +34,7 @@ export function checkArtifactPath(path: string, what = 'artifact path'): string 
 
 export interface ArtifactProxyOptions {
   registry: Registry;
-  store: MlflowCatalog;
+  catalog: MlflowCatalog;
   artifacts: ArtifactStore;
   maxArtifactBytes: number;
 }
@@ -60,20 +60,20 @@ export class MlflowArtifactProxy {
       throw new MlflowError('PERMISSION_DENIED', `${REGISTRY_TREE}/ is the registry's read-only view of its model versions: upload under another path (e.g. a run's artifact URI)`);
     }
     if (bytes.length > this.o.maxArtifactBytes) throw new MlflowError('INVALID_PARAMETER_VALUE', `The artifact has ${bytes.length} bytes, more than the limit ${this.o.maxArtifactBytes} (registry.maxArtifactBytes)`);
-    const under = await this.o.store.artifactsUnder(path);
+    const under = await this.o.catalog.artifactsUnder(path);
     if (under.length > 0) throw new MlflowError('INVALID_PARAMETER_VALUE', `${path} is a directory (it holds ${under.length} file(s))`);
     await this.o.artifacts.put(STORE_PREFIX + path, bytes);
-    await this.o.store.putArtifact(path, { size: bytes.length, updated_ms: Date.now() });
+    await this.o.catalog.putArtifact(path, { size: bytes.length, updated_ms: Date.now() });
   }
 
   async deleteArtifact(rawPath: string): Promise<void> {
     const path = checkArtifactPath(rawPath);
     if (path === REGISTRY_TREE || path.startsWith(`${REGISTRY_TREE}/`)) throw new MlflowError('PERMISSION_DENIED', `${REGISTRY_TREE}/ is read-only: delete a model version instead`);
-    const files = (await this.o.store.getArtifact(path)) ? [path] : (await this.o.store.artifactsUnder(path)).map((f) => f.path);
+    const files = (await this.o.catalog.getArtifact(path)) ? [path] : (await this.o.catalog.artifactsUnder(path)).map((f) => f.path);
     if (files.length === 0) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `No artifact at ${path}`);
     for (const f of files) {
       await this.o.artifacts.delete(STORE_PREFIX + f);
-      await this.o.store.deleteArtifact(f);
+      await this.o.catalog.deleteArtifact(f);
     }
   }
 
@@ -88,7 +88,7 @@ export class MlflowArtifactProxy {
       if (!f) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `No artifact at ${path}`);
       return { bytes: await f.read(), contentType: f.contentType };
     }
-    if (!(await this.o.store.getArtifact(path))) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `No artifact at ${path}`);
+    if (!(await this.o.catalog.getArtifact(path))) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `No artifact at ${path}`);
     return { bytes: await this.readArtifact(path), contentType: 'application/octet-stream' };
   }
 
@@ -97,7 +97,7 @@ export class MlflowArtifactProxy {
     const path = checkArtifactPath(rawPath);
     if (path === REGISTRY_TREE || path.startsWith(`${REGISTRY_TREE}/`)) return this.listRegistryTree(path);
     const children = new Map<string, { path: string; is_dir: boolean; file_size?: number }>();
-    for (const { path: p, entry } of await this.o.store.artifactsUnder(path)) {
+    for (const { path: p, entry } of await this.o.catalog.artifactsUnder(path)) {
       const rest = path === '' ? p : p.slice(path.length + 1);
       const [first, ...more] = rest.split('/');
       if (!first) continue;
@@ -128,7 +128,7 @@ export class MlflowArtifactProxy {
     const model = async () => (await this.o.registry.download(`${name}@${v.version}`)).bytes;
     const metaFile = { path: WATTFLOW_METADATA_FILE, size: meta.length, contentType: 'application/json', read: async () => meta };
     if (v.kind === VEHICLE_MODEL_KIND) return [metaFile, { path: 'vehicle-model.json', size: v.size, contentType: 'application/json', read: model }];
-    const x = await this.o.store.getVersionExtra(name, v.version, v);
+    const x = await this.o.catalog.getVersionExtra(name, v.version, v);
     const dataPath = x?.mlmodel && x.data_path ? x.data_path : 'model.onnx';
     const mlmodel = enc(x?.mlmodel ?? synthesizedMlmodel(v, dataPath));
     return [

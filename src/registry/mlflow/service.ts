@@ -26,7 +26,7 @@ export { nameFilter } from './search.js';
 
 export interface MlflowServiceOptions {
   registry: Registry;
-  store: MlflowCatalog;
+  catalog: MlflowCatalog;
   artifacts: ArtifactStore;
   maxArtifactBytes: number;
 }
@@ -48,7 +48,7 @@ export interface ModelVersionJson {
 }
 
 export class MlflowService {
-  readonly store: MlflowCatalog;
+  readonly catalog: MlflowCatalog;
   private readonly registry: Registry;
   private readonly artifacts: ArtifactStore;
 
@@ -59,19 +59,19 @@ export class MlflowService {
   private readonly sources: VersionSources;
 
   constructor(private readonly o: MlflowServiceOptions) {
-    this.store = o.store;
+    this.catalog = o.catalog;
     this.registry = o.registry;
     this.artifacts = o.artifacts;
-    this.tracking = new MlflowTracking(o.store);
+    this.tracking = new MlflowTracking(o.catalog);
     this.artifactProxy = new MlflowArtifactProxy(o);
-    this.sources = new VersionSources(o.store, this.artifactProxy);
+    this.sources = new VersionSources(o.catalog, this.artifactProxy);
   }
 
   // ------------------------------------------------------------ registered models
 
   async registeredModelJson(m: ModelRecord): Promise<Record<string, unknown>> {
     const versions = await this.registry.catalog.listVersions(m.name);
-    const extra = await this.store.getModelExtra(m.name);
+    const extra = await this.catalog.getModelExtra(m.name);
     const latest = versions[versions.length - 1];
     return omitEmpty({
       name: m.name,
@@ -97,7 +97,7 @@ export class MlflowService {
       throw new MlflowError('RESOURCE_ALREADY_EXISTS', `Registered Model (name=${name}) already exists.`);
     }
     const m = await this.registry.createModel({ name, ...(description ? { description } : {}) });
-    await this.store.putModelExtra(name, { tags });
+    await this.catalog.putModelExtra(name, { tags });
     return this.registeredModelJson(m);
   }
 
@@ -124,10 +124,10 @@ export class MlflowService {
     }
     for (const v of await this.registry.catalog.listVersions(name)) {
       await this.registry.deleteVersion(`${name}@${v.version}`);
-      await this.store.deleteVersionExtra(name, v.version);
+      await this.catalog.deleteVersionExtra(name, v.version);
     }
     await this.registry.deleteModel(name);
-    await this.store.deleteModelExtra(name);
+    await this.catalog.deleteModelExtra(name);
   }
 
   async searchRegisteredModels(filter: string | undefined, maxResults: number, orderBy: string[], pageToken: string | undefined): Promise<Record<string, unknown>> {
@@ -140,15 +140,15 @@ export class MlflowService {
 
   async setTag(name: string, key: string, value: string): Promise<void> {
     await this.model(name);
-    const extra = await this.store.getModelExtra(name);
-    await this.store.putModelExtra(name, { tags: [...extra.tags.filter((t) => t.key !== key), { key, value }] });
+    const extra = await this.catalog.getModelExtra(name);
+    await this.catalog.putModelExtra(name, { tags: [...extra.tags.filter((t) => t.key !== key), { key, value }] });
   }
 
   async deleteTag(name: string, key: string): Promise<void> {
     await this.model(name);
-    const extra = await this.store.getModelExtra(name);
+    const extra = await this.catalog.getModelExtra(name);
     if (!extra.tags.some((t) => t.key === key)) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `No tag with name: ${key} in Registered Model ${name}`);
-    await this.store.putModelExtra(name, { tags: extra.tags.filter((t) => t.key !== key) });
+    await this.catalog.putModelExtra(name, { tags: extra.tags.filter((t) => t.key !== key) });
   }
 
   // ------------------------------------------------------------ model versions
@@ -159,7 +159,7 @@ export class MlflowService {
   }
 
   async versionJson(m: ModelRecord, v: VersionRecord): Promise<ModelVersionJson> {
-    const x = await this.store.getVersionExtra(m.name, v.version, v);
+    const x = await this.catalog.getVersionExtra(m.name, v.version, v);
     const aliases = Object.entries(m.aliases).filter(([, ver]) => ver === v.version).map(([a]) => a);
     return omitEmpty({
       name: m.name,
@@ -226,18 +226,18 @@ export class MlflowService {
   async updateModelVersion(name: string, version: string, description: string | undefined): Promise<ModelVersionJson> {
     const { m, v } = await this.version(name, version);
     if (description !== undefined) {
-      const x = (await this.store.getVersionExtra(name, v.version, v)) ?? this.blankExtra(m, v);
-      await this.store.putVersionExtra(name, v.version, { ...x, ...(description === '' ? { description: undefined } : { description }) });
+      const x = (await this.catalog.getVersionExtra(name, v.version, v)) ?? this.blankExtra(m, v);
+      await this.catalog.putVersionExtra(name, v.version, { ...x, ...(description === '' ? { description: undefined } : { description }) });
     }
     return this.versionJson(m, v);
   }
 
   async setVersionTag(name: string, version: string, key: string, value: string | undefined): Promise<void> {
     const { m, v } = await this.version(name, version);
-    const x = (await this.store.getVersionExtra(name, v.version, v)) ?? this.blankExtra(m, v);
+    const x = (await this.catalog.getVersionExtra(name, v.version, v)) ?? this.blankExtra(m, v);
     const tags = x.tags.filter((t) => t.key !== key);
     if (value === undefined && tags.length === x.tags.length) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `No tag with name: ${key} in Model Version ${name}/${version}`);
-    await this.store.putVersionExtra(name, v.version, { ...x, tags: value === undefined ? tags : [...tags, { key, value }] });
+    await this.catalog.putVersionExtra(name, v.version, { ...x, tags: value === undefined ? tags : [...tags, { key, value }] });
   }
 
   private blankExtra(m: ModelRecord, v: VersionRecord): VersionExtra {
@@ -247,7 +247,7 @@ export class MlflowService {
   async deleteModelVersion(name: string, version: string): Promise<void> {
     const { v } = await this.version(name, version);
     await this.registry.deleteVersion(`${name}@${v.version}`);
-    await this.store.deleteVersionExtra(name, v.version);
+    await this.catalog.deleteVersionExtra(name, v.version);
   }
 
   async getByAlias(name: string, alias: string): Promise<ModelVersionJson> {
@@ -272,7 +272,7 @@ export class MlflowService {
       source: req.source.slice(0, 500),
     });
     const user = req.caller && req.caller.name !== 'open' ? req.caller.name : undefined;
-    await this.store.putVersionExtra(req.name, v.version, {
+    await this.catalog.putVersionExtra(req.name, v.version, {
       created_at: v.created_at,
       sha256: v.sha256,
       source: req.source,

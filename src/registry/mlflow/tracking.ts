@@ -10,7 +10,7 @@ import { omitEmpty } from './json.js';
 const DEFAULT_EXPERIMENT = { id: '0', name: 'Default' };
 
 export class MlflowTracking {
-  constructor(private readonly store: MlflowCatalog) {}
+  constructor(private readonly catalog: MlflowCatalog) {}
 
   private defaultExperiment(): ExperimentRecord {
     return {
@@ -25,25 +25,25 @@ export class MlflowTracking {
   }
 
   async experiment(id: string): Promise<ExperimentRecord> {
-    const e = (await this.store.getExperiment(id)) ?? (id === DEFAULT_EXPERIMENT.id ? this.defaultExperiment() : undefined);
+    const e = (await this.catalog.getExperiment(id)) ?? (id === DEFAULT_EXPERIMENT.id ? this.defaultExperiment() : undefined);
     if (!e) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `No Experiment with id=${id} exists`);
     return e;
   }
 
   async experimentByName(name: string): Promise<ExperimentRecord> {
-    const all = await this.store.listExperiments();
+    const all = await this.catalog.listExperiments();
     const e = all.find((x) => x.name === name && x.lifecycle_stage === 'active') ?? all.find((x) => x.name === name) ?? (name === DEFAULT_EXPERIMENT.name && !all.some((x) => x.experiment_id === DEFAULT_EXPERIMENT.id) ? this.defaultExperiment() : undefined);
     if (!e) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Could not find experiment with name '${name}'`);
     return e;
   }
 
   async createExperiment(name: string, tags: KeyValue[]): Promise<string> {
-    if (name === DEFAULT_EXPERIMENT.name || (await this.store.listExperiments()).some((x) => x.name === name)) {
+    if (name === DEFAULT_EXPERIMENT.name || (await this.catalog.listExperiments()).some((x) => x.name === name)) {
       throw new MlflowError('RESOURCE_ALREADY_EXISTS', `Experiment '${name}' already exists.`);
     }
-    const id = await this.store.nextExperimentId();
+    const id = await this.catalog.nextExperimentId();
     const now = Date.now();
-    await this.store.putExperiment({ experiment_id: id, name, artifact_location: `mlflow-artifacts:/${id}`, lifecycle_stage: 'active', creation_time: now, last_update_time: now, tags });
+    await this.catalog.putExperiment({ experiment_id: id, name, artifact_location: `mlflow-artifacts:/${id}`, lifecycle_stage: 'active', creation_time: now, last_update_time: now, tags });
     return id;
   }
 
@@ -72,12 +72,12 @@ export class MlflowTracking {
       tags: [...req.tags.filter((t) => t.key !== 'mlflow.runName'), { key: 'mlflow.runName', value: runName }],
       models: [],
     };
-    await this.store.putRun(run);
+    await this.catalog.putRun(run);
     return run;
   }
 
   async run(id: string): Promise<RunRecord> {
-    const r = await this.store.getRun(id);
+    const r = await this.catalog.getRun(id);
     if (!r) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Run with id=${id} not found`);
     return r;
   }
@@ -97,7 +97,7 @@ export class MlflowTracking {
       r.info.run_name = u.run_name;
       r.tags = [...r.tags.filter((t) => t.key !== 'mlflow.runName'), { key: 'mlflow.runName', value: u.run_name }];
     }
-    await this.store.putRun(r);
+    await this.catalog.putRun(r);
     return r;
   }
 
@@ -122,6 +122,6 @@ export class MlflowTracking {
       r.tags = r.tags.filter((t) => t.key !== add.deleteTag);
     }
     if (add.model !== undefined) r.models.push(add.model);
-    await this.store.putRun(r);
+    await this.catalog.putRun(r);
   }
 }

@@ -19,7 +19,7 @@ import { MlflowError } from './errors.js';
 
 export class VersionSources {
   constructor(
-    private readonly store: MlflowCatalog,
+    private readonly catalog: MlflowCatalog,
     private readonly proxy: MlflowArtifactProxy,
   ) {}
 
@@ -29,7 +29,7 @@ export class VersionSources {
     if (m) return checkArtifactPath(decodeURIComponent(m[1]!), 'source');
     m = /^runs:\/([^/]+)\/?(.*)$/.exec(source);
     if (m) {
-      const run = await this.store.getRun(m[1]!);
+      const run = await this.catalog.getRun(m[1]!);
       if (!run) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Run with id=${m[1]} not found (source ${source})`);
       const base = await this.sourcePath(run.info.artifact_uri);
       const rel = checkArtifactPath(m[2] ?? '', 'source');
@@ -50,11 +50,11 @@ export class VersionSources {
     let mlmodelText: string | undefined;
     let dataPath: string | undefined;
     const doc: Record<string, unknown> = {};
-    if (path.endsWith('.onnx') && (await this.store.getArtifact(path))) {
+    if (path.endsWith('.onnx') && (await this.catalog.getArtifact(path))) {
       bytes = await this.proxy.readArtifact(path);
     } else {
       const mlmodelPath = path === '' ? 'MLmodel' : `${path}/MLmodel`;
-      if (!(await this.store.getArtifact(mlmodelPath))) {
+      if (!(await this.catalog.getArtifact(mlmodelPath))) {
         const there = (await this.proxy.listArtifacts(path)).map((f) => f.path);
         throw new MlflowError(
           'INVALID_PARAMETER_VALUE',
@@ -79,10 +79,10 @@ export class VersionSources {
       }
       dataPath = checkArtifactPath(typeof onnx.data === 'string' ? onnx.data : 'model.onnx', 'onnx flavor data path');
       const onnxPath = path === '' ? dataPath : `${path}/${dataPath}`;
-      if (!(await this.store.getArtifact(onnxPath))) throw new MlflowError('INVALID_PARAMETER_VALUE', `The onnx flavor names ${dataPath}, which is not at ${onnxPath}`);
+      if (!(await this.catalog.getArtifact(onnxPath))) throw new MlflowError('INVALID_PARAMETER_VALUE', `The onnx flavor names ${dataPath}, which is not at ${onnxPath}`);
       bytes = await this.proxy.readArtifact(onnxPath);
       const filePath = path === '' ? WATTFLOW_METADATA_FILE : `${path}/${WATTFLOW_METADATA_FILE}`;
-      if (await this.store.getArtifact(filePath)) {
+      if (await this.catalog.getArtifact(filePath)) {
         try {
           const file = JSON.parse(new TextDecoder().decode(await this.proxy.readArtifact(filePath))) as unknown;
           if (file && typeof file === 'object' && !Array.isArray(file)) Object.assign(doc, file);
