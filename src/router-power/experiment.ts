@@ -309,7 +309,7 @@ export class ExperimentSource {
     return routerIdOf({ node_exporter: ne });
   }
 
-  /** The routers whose collected (TD) topic this is (several when routers share a topic). */
+  /** The routers whose TD topic this is (several when routers share a topic). */
   routersByTopic(topic: string): RouterConfig[] {
     return this.byTopic.get(topic) ?? [];
   }

@@ -56,7 +56,8 @@ export interface MlMessage extends TpMessage {
 
 export const BYTES_METRIC = 'node_network_receive_bytes_total';
 export const PACKETS_METRIC = 'node_network_receive_packets_total';
-export const COLLECTED_METRICS = [BYTES_METRIC, PACKETS_METRIC] as const;
+/** The counters a TD message carries (the producer asks its source for these only). */
+export const TD_COUNTERS = [BYTES_METRIC, PACKETS_METRIC] as const;
 
 export const PACKET_RATE = 'node_network_receive_packets_total_rate';
 export const BYTE_RATE = 'node_network_receive_bytes_total_rate';

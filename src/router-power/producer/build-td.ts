@@ -6,13 +6,13 @@
  */
 import type { Experiment, RouterConfig } from '../experiment.js';
 import type { MetricFamilyJson } from '../../collector/metric-family-json.js';
-import { COLLECTED_METRICS, epochSeconds, type TdMessage } from '../messages.js';
+import { TD_COUNTERS, epochSeconds, type TdMessage } from '../messages.js';
 
-/** Keeps the collected counters of the router's interfaces, in the reference's metric order. */
+/** Keeps the TD counters of the router's interfaces, in the reference's metric order. */
 export function selectCounters(families: MetricFamilyJson[], interfaces: string[]): MetricFamilyJson[] {
   const wanted = new Set(interfaces);
   const out: MetricFamilyJson[] = [];
-  for (const name of COLLECTED_METRICS) {
+  for (const name of TD_COUNTERS) {
     const fam = families.find((f) => f.name === name);
     if (!fam) continue;
     out.push({

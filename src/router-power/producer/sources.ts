@@ -8,7 +8,7 @@
  */
 import { exporterHostOf, type RouterConfig, type Experiment } from '../experiment.js';
 import type { MetricFamilyJson } from '../../collector/metric-family-json.js';
-import { COLLECTED_METRICS } from '../messages.js';
+import { TD_COUNTERS } from '../messages.js';
 import { scrape, ScrapeError } from '../../collector/scrape.js';
 import { clientAuthHeaders } from '../../core/auth.js';
 import { parseExpositionToFamilies } from '../../collector/convert.js';
@@ -31,7 +31,7 @@ export type Poller = (router: RouterConfig, tickMs: number) => Promise<PollResul
 
 function filterQuery(router: RouterConfig): string {
   const q = new URLSearchParams();
-  for (const n of COLLECTED_METRICS) q.append('name', n);
+  for (const n of TD_COUNTERS) q.append('name', n);
   q.append('device', router.interfaces.join(','));
   return q.toString();
 }
@@ -60,7 +60,7 @@ export function directPoller(opts: SourceOptions): Poller {
     const base = router.exporterUrl!.replace(/\/+$/, '');
     const target = base.replace(/^https?:\/\//, '');
     const res = await scrape(`${base}/metrics`, target, opts);
-    const families = parseExpositionToFamilies(res.text, { names: [...COLLECTED_METRICS] });
+    const families = parseExpositionToFamilies(res.text, { names: [...TD_COUNTERS] });
     return { nodeExporter: target, readAtMs: res.receivedAt, families };
   };
 }
