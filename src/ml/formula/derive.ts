@@ -1,26 +1,7 @@
 /**
- * Symbolic differentiation of expression trees, with simplification as the tree is built.
- *
- * `derive(node, 'x')` returns a new tree for ∂node/∂x. Results are built through smart
- * constructors that fold constants (only when the result is finite) and drop trivial
- * terms — 0·a, 1·a, a+0, a−0, a/1, a^1, a^0, −(−a), and c₁·t ± c₂·t → (c₁±c₂)·t — so the
- * derivative of `700 + 20 * x * x - 0.0008 * y` is `40 * x` in x and `-0.0008` in y,
- * exactly the hand-written derivatives of the reference file.
- *
- * Which functions are differentiated how (see names.ts):
- * - symbolically: sqrt, cbrt, exp, expm1, ln, log (1 and 2 arguments), log10, log2, log1p,
- *   pow and ^, abs, hypot, sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, tanh,
- *   asinh, acosh, atanh;
- * - derivative 0: floor, ceil, round, trunc, sign (exact except at their jumps);
- * - central finite differences: min and max only. For these the chain rule stays symbolic
- *   and only the function's own partial derivative with respect to each argument is a
- *   `partial` node evaluated numerically (it is 1, 0, or ½ at a tie). Their partials are
- *   piecewise constant, so differentiating a `partial` node again gives 0.
- *
- * Sub-trees of the input are shared, not copied, and the work is memoised per node, so the
- * result is a DAG built in time and size linear in the input (the product rule alone would
- * make a tree quadratic in the number of factors); compile.ts evaluates each shared node once
- * per call. The result's size is checked against MAX_DERIVATIVE_NODES all the same.
+ * Symbolic differentiation of expression trees, simplified as built, memoised per node (the
+ * result is a DAG linear in the input). Which function is differentiated how:
+ * docs/formula-language.md, "Differentiation".
  */
 import { dagSize, type BinNode, type Node, type VarName } from './ast.js';
 import { errorAt, MAX_DERIVATIVE_NODES, type ExpressionOrigin } from './errors.js';

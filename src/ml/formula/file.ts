@@ -1,24 +1,6 @@
 /**
- * The "ML dummy" formula file: parsing, loading, and evaluation of a router's power model.
- *
- * The format is the reference system's, e.g. models/dummy/default.txt:
- *
- *   # x = Throughput; y = PacketSize;
- *   energy_consumption = "700 + 20 * x * x - 0.0008 * y"
- *   dz/dx = "40 * x"
- *   dz/dy = -0.0008
- *
- * - one `key = value` per line; blank lines and `#` comments (whole-line or trailing,
- *   outside quotes) are ignored, as is whitespace around keys and values, a UTF-8 byte
- *   order mark, and CRLF line ends;
- * - keys: `energy_consumption` (required: power in W), `dz/dx` and `dz/dy` (optional: its
- *   partial derivatives with respect to x and y). Any other key, or a key given twice, is
- *   an error naming the line;
- * - a value is an expression (parser.ts), either bare or in double or single quotes;
- * - a missing derivative is derived symbolically from energy_consumption (derive.ts).
- *
- * x is the router capacity occupation as a fraction (0..1: occupation % / 100), y the
- * average received packet length in bytes.
+ * The "ML dummy" formula file (models/dummy/*.txt): parsing, loading, and evaluation of a
+ * router's power model (format: docs/formula-language.md).
  */
 import { readFileSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';

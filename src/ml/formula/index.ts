@@ -1,23 +1,6 @@
 /**
- * The formula language of the "ML dummy" power model: public API.
- *
- * A router type's power model is a small text file (models/dummy/*.txt) giving the power
- * `energy_consumption` as an expression in x (capacity occupation, fraction 0..1) and y
- * (average packet length, bytes), and optionally its partial derivatives `dz/dx`, `dz/dy`.
- *
- * Modules:
- * - errors.ts   FormulaError (code, reason, line/column/offset) and the input limits;
- * - lexer.ts    expression text → tokens;
- * - parser.ts   tokens → expression tree, hand-written recursive descent (why hand-written,
- *               and not mathjs & co., is explained at the top of that file);
- * - names.ts    the only names an expression can reach: variables, constants, functions;
- * - ast.ts      the tree types and the printer;
- * - derive.ts   symbolic differentiation with simplification;
- * - compile.ts  tree → closure tree `(x, y) => number` (no eval/Function/vm);
- * - file.ts     the file format, loadFormulaFile, evaluateDummy;
- * - bundled.ts  the formula files shipped in models/dummy/.
- *
- * Every failure is a FormulaError; evaluation itself never throws.
+ * The formula language of the "ML dummy" power model: public API. The files, the file format,
+ * the grammar and why it is hand-written: docs/formula-language.md.
  */
 export {
   FormulaError,

@@ -1,21 +1,7 @@
 /**
- * The names a formula may use: variables (with their aliases), constants and functions.
- *
- * These tables are the whole environment an expression can reach. They are `Map`s, not
- * objects, so names such as `__proto__`, `constructor` or `toString` resolve to nothing and
- * are reported as unknown; nothing else of the host (globals, properties, methods) is
- * reachable from the language at all.
- *
- * Variables: `x` is the router capacity occupation as a fraction (0..1), `y` the average
- * packet length in bytes. The reference formula file's comment names them `Throughput`
- * and `PacketSize`, and the reference ML stage calls its features `Throughput_Percentage`
- * and `PacketSize_B`; those four spellings are accepted as aliases.
- *
- * Derivatives: every function has a symbolic rule (see derive.ts) except `min` and `max`,
- * whose partial derivatives with respect to each argument are taken by central finite
- * differences of the function itself (the chain rule around them stays symbolic). The step
- * functions `floor`, `ceil`, `round`, `trunc` and `sign` have derivative 0 (true everywhere
- * except at their jumps, where none exists).
+ * The names a formula may use: variables (with their aliases), constants and functions — the
+ * whole environment an expression can reach (Maps, so `__proto__` & co. resolve to nothing).
+ * Details: docs/formula-language.md, "Names".
  */
 import type { VarName } from './ast.js';
 

@@ -1,34 +1,7 @@
 /**
- * Parser of the formula language: expression text → expression tree (ast.ts).
- *
- * Grammar (recursive descent, one token of lookahead):
- *
- *   expression := additive EOF
- *   additive   := term (('+' | '-') term)*              left-associative
- *   term       := unary (('*' | '/') unary)*            left-associative
- *   unary      := ('+' | '-') unary | power
- *   power      := primary (('^' | '**') unary)?         right-associative
- *   primary    := NUMBER | NAME | NAME '(' args? ')' | '(' additive ')'
- *   args       := additive (',' additive)*
- *
- * So `^` binds tighter than unary minus (`-x^2` = -(x^2), as in mathematics and Python)
- * while its exponent may carry a sign (`2^-3` = 2^(-3)), and `2^3^2` = 2^(3^2).
- * NAME is a variable (x, y and aliases), a constant (pi, e) or a function (names.ts);
- * names are resolved while parsing, so an unknown name, a wrong number of arguments or a
- * function used without arguments is reported at the name's position.
- *
- * Why hand-written: the grammar is eight lines, and owning it means the complete attack
- * surface is this file plus the lexer — no member access, no assignment, no strings, no
- * user-defined functions, no access to host objects — with positioned errors and hard
- * bounds (MAX_EXPRESSION_LENGTH, MAX_DEPTH) so no input can hang it or overflow the stack.
- * The npm alternatives were weighed: mathjs has parse() + derivative() + simplify(), but it
- * is a large library whose language (matrices, units, assignment, function definition,
- * objects, strings) is far more than we want to expose, which is why its own security
- * guide tells users to disable parts of it; its nodes carry no source positions. expr-eval
- * had prototype-pollution and code-execution advisories (2021, 2025) and has no
- * differentiation. jsep parses JavaScript expressions (member access, calls on anything),
- * again more than wanted, and has no differentiation. A dependency-free module of a few
- * hundred lines, fully tested and fuzzed here, is the smaller risk.
+ * Parser of the formula language: expression text → expression tree (ast.ts), recursive
+ * descent with positioned errors and hard bounds (MAX_EXPRESSION_LENGTH, MAX_DEPTH). Grammar
+ * and why hand-written (not mathjs, expr-eval, jsep): docs/formula-language.md.
  */
 import type { BinaryOp, Node } from './ast.js';
 import { errorAt, MAX_DEPTH, MAX_EXPRESSION_LENGTH, quote, visible, codePointName, type ExpressionOrigin, type FormulaError } from './errors.js';
