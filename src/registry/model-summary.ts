@@ -15,13 +15,8 @@ export interface ModelSummary extends ModelRecord {
   deployments: Array<{ scope: string; version: string; ref: string }>;
 }
 
-export interface VersionSummary {
-  version: string;
-  created_at: string;
-  model_type: string;
-  router_type: string;
-  sha256: string;
-  size: number;
+/** A version as listed: its record's figures, plus where it is deployed and who serves it. */
+export interface VersionSummary extends Pick<VersionRecord, 'version' | 'created_at' | 'model_type' | 'router_type' | 'sha256' | 'size'> {
   metrics?: ModelMetadata['metrics'];
   aliases: string[];
   deployed_to: string[];

@@ -1,28 +1,8 @@
 /**
- * The inference worker's side of model deployment: follows the control channel, loads the
- * models it names, decides which predictor each router uses, and reports what it serves.
- *
- * Control channel: at start the whole compacted topic is read (`fabric.readAll`) and applied
- * before the inference stage starts consuming, so the first message of every router already
- * uses the desired model. Then the worker subscribes with its OWN consumer group
- * (`wattflow-models-<worker id>`): in a shared group each control message would reach only one
- * worker; one group per worker makes the topic a broadcast, with Kafka's push latency and no
- * polling. The worker id is stable (hostname:port by default), so a restart resumes its group
- * instead of leaving a new one behind. Replays older than what readAll gave are ignored (per key,
- * by offset), so a worker never flaps back to an old version.
- *
- * Applying a record: download the artifact (file://, s3:// with this process's credentials, or
- * the registry's download URL), check its sha256, load it with onnxruntime (signature checks and
- * the smoke prediction with sensitivities), then swap: the router → predictor map is replaced in
- * one assignment, between two messages (the stage resolves a whole batch synchronously). A
- * failure (missing artifact, wrong checksum, corrupt or wrongly shaped model, non-finite smoke
- * prediction) keeps the routers on what they served, is logged, counted
- * (`wattflow_model_loads_total{result="error",code}`), reported in the status, and retried with
- * backoff. Unused models are released once their in-flight calls are done.
- *
- * Status: a WorkerStatus (desired vs actual per router, loaded models, errors) is published on
- * the compacted status topic, keyed by worker id, whenever it changes (and at start and stop),
- * and served at GET /api/models/status.
+ * The inference worker's side of model deployment: reads the compacted control topic at start,
+ * then follows it with its own consumer group; loads the models the records name (model-loading.ts)
+ * and swaps the router → predictor map in one assignment; keeps the current model when a load
+ * fails and retries; reports what it serves (served-status.ts). Design: docs/registry.md, "Deployment".
  */
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';

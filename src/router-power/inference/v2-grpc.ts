@@ -1,30 +1,9 @@
 /**
- * KServe V2 / Open Inference Protocol over gRPC: `inference.GRPCInferenceService` (the official
- * proto, vendored in proto/kserve/grpc_predict_v2.proto) beside the REST server, serving the
- * same providers through the same core (v2-server.ts `V2Core`): one handler, two transports —
- * a request gets the same answer either way.
- *
- *   ServerLive, ServerReady                 public (probes), as /v2/health/*
- *   ServerMetadata, ModelMetadata, ModelReady, ModelInfer   scope `read` (and `ingest` when an
- *                                           infer writes vehicle predictions, checked by the provider)
- *
- * ModelInfer maps the request onto the REST body the providers take: each input's typed
- * `contents` (the field of its datatype: fp32_contents for FP32, fp64_contents for FP64,
- * int_contents, int64_contents, uint_contents, uint64_contents, bool_contents, bytes_contents)
- * or its `raw_input_contents` entry (little-endian, row-major; BYTES as 4-byte length + bytes),
- * the requested outputs, and the parameters (bool, int64, string; a string holding a JSON list or
- * object — e.g. the vehicle predictor's per-row `missing` — is read as that JSON). The answer's
- * outputs are typed contents, or `raw_output_contents` when the request sent raw inputs (as
- * Triton's clients expect); its parameters are bool/int64 params, other numbers and JSON values
- * as string params (the proto has no double). Refusals keep the REST message and map the status:
- * 400 INVALID_ARGUMENT, 401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 404 NOT_FOUND,
- * 413 RESOURCE_EXHAUSTED, 503 UNAVAILABLE, others INTERNAL.
- *
- * Authentication: the same bearer tokens as HTTP (src/core/auth.ts), from the gRPC metadata
- * `authorization: Bearer <token>`. TLS: the `http.tls` certificate and key (and client CA with
- * requireClientCert) when configured. Message size: `grpc.maxMessageBytes` both ways.
- * The server is a component (`v2GrpcComponent`): it binds at start, after every component has
- * registered its V2 provider on the app, and stops with the process.
+ * KServe V2 / Open Inference Protocol over gRPC (`inference.GRPCInferenceService`, the vendored
+ * proto/kserve/grpc_predict_v2.proto) beside the REST server: the same providers through the same
+ * core (v2-server.ts), so a request gets the same answer either way; the message mapping is
+ * v2-grpc-codec.ts. Bearer tokens from the `authorization` metadata, TLS from `http.tls`, message
+ * size `grpc.maxMessageBytes`. Methods, scopes and status mapping: docs/registry.md, "KServe V2 over gRPC".
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
