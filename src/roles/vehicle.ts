@@ -7,33 +7,25 @@
  *                      (optionally registered in the model registry: --register NAME)
  * The configuration is the app configuration plus the `vehicle` section (src/vehicle/config.ts).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
-import { loadAppConfig } from '../app-config.js';
-import { announceServer, assertPortFree, chooseServer, OperatorError, runningUp, shortPath, stateDirOf } from '../core/instance.js';
-import { StorageInUseError } from '../storage/sqlite-store.js';
+import { existsSync, statSync } from 'node:fs';
+import { loadAppConfig, type AppConfig } from '../app-config.js';
 import type { Component } from '../core/component.js';
+import { announceServer, assertPortFree, chooseServer, stateDirOf } from '../core/instance.js';
 import { parseTime } from '../core/time.js';
-import { openTimeSeriesStore } from '../storage/index.js';
-import { createMemoryStore, createNodeStore, buildVehicleApi, buildVehiclePredictor, createPredictionSink, predictorModeOf, predictorTransports, storeComponent } from '../vehicle/components.js';
-import { modelPathOf, type VehicleAppConfig } from '../vehicle/config.js';
-import { loadVehicleAppConfig } from '../vehicle/load-config.js';
-import { loadOrTrainDemoModel, logsIn } from '../vehicle/demo.js';
-import { loadVehicleModel, ModelFileError, saveModelArtifact, type VehicleModel } from '../vehicle/model/anomaly-model.js';
-import { isRegistryRef, loadRegistryVehicleModel, registerVehicleModel } from '../vehicle/model/registry-model.js';
-import { trainVehicleModel } from '../vehicle/model/train.js';
+import { v2GrpcComponent } from '../router-power/inference/v2-grpc.js';
+import { vehicleApiComponents } from '../vehicle/components/api.js';
+import { setUpVehiclePredictor } from '../vehicle/components/predictor-setup.js';
+import { logsIn } from '../vehicle/demo.js';
+import { isRegistryRef } from '../vehicle/model/registry-model.js';
+import { guardServedModel, trainVehicleCommand } from '../vehicle/model/train-command.js';
 import { formatReplayReport, replayVehicleLog, ReplayError } from '../vehicle/replay/replay.js';
 import { VEHICLE_ID_PATTERN } from '../vehicle/store/store.js';
 import { checkedServerConfig, parseRoleArgs, roleLogger, serve, UsageError } from './common.js';
-import type { Role } from './role.js';
 import { stageEnergyComponents } from '../energy/wiring.js';
-import { v2GrpcComponent } from '../router-power/inference/v2-grpc.js';
-
-/** Model artifact when neither vehicle.model.path nor a storage directory says where. */
-const DEFAULT_MODEL_PATH = '.wattflow/vehicle-model.json';
+import type { Role } from './role.js';
 
 /** App config + vehicle section, with --port/--host applied (as loadRoleConfig does). */
-export function vehicleRoleConfig(values: { config?: string; port?: string; host?: string }, overrides: Record<string, unknown> = {}): VehicleAppConfig {
+export function vehicleRoleConfig(values: { config?: string; port?: string; host?: string }, overrides: Record<string, unknown> = {}): AppConfig {
   const o: Record<string, unknown> = { ...overrides };
   if (values.port !== undefined) {
     const port = Number(values.port);
@@ -41,7 +33,7 @@ export function vehicleRoleConfig(values: { config?: string; port?: string; host
     o['/http/port'] = port;
   }
   if (values.host !== undefined) o['/http/host'] = values.host;
-  return loadVehicleAppConfig(values.config, o);
+  return loadAppConfig(values.config, o);
 }
 
 function positiveNumber(name: string, raw: string | undefined): number | undefined {
@@ -90,11 +82,8 @@ export const vehicleApiRole: Role = {
     if (values['inference-url'] !== undefined) overrides['/vehicle/inference/url'] = values['inference-url'];
     const cfg = checkedServerConfig(vehicleRoleConfig(values, overrides));
     const logger = roleLogger(cfg, 'vehicle-api');
-    const v = cfg.vehicle;
-    const store = values.memory ? createMemoryStore(v) : createNodeStore(v, logger);
-    const api = buildVehicleApi({ v, store, logger, ...(v.inference.mode === 'push' ? { forwardTo: predictorTransports(v) } : {}) });
-    logger.info({ store: store.location, mode: v.inference.mode, predictor: v.inference.mode === 'push' ? v.inference.url : undefined }, 'vehicle-api');
-    await serve(cfg, logger, [storeComponent(store), api.component]);
+    const components = vehicleApiComponents(cfg.vehicle, logger, { memory: values.memory === true });
+    await serve(cfg, logger, components);
   },
 };
 
@@ -144,52 +133,17 @@ export const vehiclePredictorRole: Role = {
     // beside a running up on the default port: say so first, before downloading or opening anything
     await assertPortFree(cfg.http.host, cfg.http.port);
     const logger = roleLogger(cfg, 'vehicle-predictor');
-    const v = cfg.vehicle;
-    const modelPath = modelPathOf(cfg, v) ?? DEFAULT_MODEL_PATH;
-    const ref = values.model !== undefined && !isRegistryRef(values.model) ? undefined : v.model.ref;
-    const setting = v.model.registryUrl !== undefined ? { name: values.registry !== undefined ? '--registry' : 'vehicle.model.registryUrl', value: v.model.registryUrl } : { name: 'registry.url / WATTFLOW_REGISTRY_URL', value: cfg.registry.url };
-    const registryChoice = ref ? chooseServer({ setting, stateDir: stateDirOf(cfg) }) : undefined;
-    if (registryChoice) announceServer('vehicle-predictor', registryChoice, 'registry');
-    const registryUrl = registryChoice?.url;
-    const fromRegistry = async () => {
-      const r = await loadRegistryVehicleModel(ref!, registryUrl);
-      logger.info({ ref, version: r.version, sha256: r.sha256, model: r.model.version }, 'vehicle model loaded from the registry');
-      return r.model;
-    };
-    let model: VehicleModel;
-    try {
-      model = ref ? await fromRegistry() : values['demo-model'] ? loadOrTrainDemoModel(modelPath, v.alignment, logger, v.model.demoData) : loadVehicleModel(modelPath);
-    } catch (err) {
-      if (err instanceof ModelFileError) {
-        console.error(`wattflow vehicle-predictor: ${err.message}`);
-        return 1;
-      }
-      throw err;
+    const setup = await setUpVehiclePredictor(cfg, logger, {
+      ...(values.model !== undefined ? { modelFlag: values.model } : {}),
+      registryFlag: values.registry !== undefined,
+      demoModel: values['demo-model'] === true,
+    });
+    if ('error' in setup) {
+      console.error(`wattflow vehicle-predictor: ${setup.error}`);
+      return 1;
     }
-    const components: Component[] = [];
-    let tsStore;
-    if (!cfg.influx.url) {
-      try {
-        tsStore = await openTimeSeriesStore({ dir: cfg.storage.dir, retentionHours: cfg.storage.retentionHours });
-      } catch (err) {
-        // the only reason this role opens the embedded storage: its predictions, without INFLUX_URL
-        if (err instanceof StorageInUseError) {
-          throw new OperatorError(`${err.message}; this role needs it only for its predictions: with INFLUX_URL set it does not open it`);
-        }
-        throw err;
-      }
-      logger.warn({ dir: cfg.storage.dir }, 'INFLUX_URL not set: predictions go to the embedded storage');
-      components.push({ name: 'embedded-storage', stop: () => tsStore!.close() });
-    }
-    const sink = createPredictionSink(cfg, logger, tsStore ? { store: tsStore } : {});
-    const mode = predictorModeOf(v.predictor.mode);
-    const store = mode === 'push' ? undefined : createNodeStore(v, logger);
-    if (store) components.push(storeComponent(store));
-    const pred = buildVehiclePredictor({ v, mode, model, sink, logger, ...(store ? { store } : {}), reloadModel: ref ? fromRegistry : () => loadVehicleModel(modelPath) });
-    components.push(pred.component);
-    components.push(...stageEnergyComponents(cfg.energy, logger, 'vehicle-predictor'));
+    const components: Component[] = [...setup.components, ...stageEnergyComponents(cfg.energy, logger, 'vehicle-predictor')];
     components.push(v2GrpcComponent(cfg, logger)); // KServe V2 over gRPC beside the REST server
-    logger.info({ mode, model: model.version, ...(ref ? { ref } : { path: modelPath }), sink: sink.name, redis: store?.location }, 'vehicle-predictor');
     await serve(cfg, logger, components);
   },
 };
@@ -279,13 +233,6 @@ export const replayVehicleRole: Role = {
   },
 };
 
-/** The registry train-vehicle --register talks to (printed), as every client finds its server. */
-function registryFor(flag: string | undefined, setting: string | undefined, stateDir: string): string {
-  const choice = chooseServer({ flag: { name: '--registry', value: flag }, setting: { name: 'registry.url / WATTFLOW_REGISTRY_URL', value: setting }, stateDir });
-  announceServer('train-vehicle', choice, 'registry');
-  return choice.url;
-}
-
 /** --data arguments: files, or directories (their .csv/.CSV files). */
 function dataFiles(args: string[]): string[] {
   const out: string[] = [];
@@ -349,18 +296,7 @@ export const trainVehicleRole: Role = {
     const files = dataFiles([...(values.data ?? []), ...positionals]);
     if (files.length === 0) throw new UsageError('--data FILE is required');
     const cfg = vehicleRoleConfig(values);
-    const stateDir = stateDirOf(cfg);
-    const served = modelPathOf(cfg, cfg.vehicle) ?? DEFAULT_MODEL_PATH;
-    // the model file a running `up` serves is not replaced behind its back (issue 17)
-    const up = runningUp(stateDir);
-    const guard = (file: string) => {
-      if (up?.vehicle_model !== resolve(file) || values.force) return;
-      throw new OperatorError(
-        `${shortPath(file)} is the vehicle model the running wattflow up serves (pid ${up.pid}, ${up.url}): not replaced — ` +
-          'write elsewhere (--out FILE), register it (--register NAME), or replace it with --force (then reload it: kill -HUP ' + up.pid + ')',
-      );
-    };
-    if (values.out === undefined && values.register === undefined) guard(served);
+    guardServedModel(cfg, values);
     const seed = values.seed === undefined ? undefined : Number(values.seed);
     if (seed !== undefined && !Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got "${values.seed}"`);
     const contamination = positiveNumber('contamination', values.contamination);
@@ -369,60 +305,20 @@ export const trainVehicleRole: Role = {
     const cadenceMs = positiveInt('cadence-ms', values['cadence-ms']) ?? cfg.vehicle.alignment.cadenceMs;
     const maxAge = values['max-age-ms'] === undefined ? cfg.vehicle.alignment.maxAgeMs : Number(values['max-age-ms']);
     if (!Number.isInteger(maxAge) || maxAge < 0) throw new UsageError(`--max-age-ms must be a non-negative integer, got "${values['max-age-ms']}"`);
-    const started = Date.now();
-    let result;
-    try {
-      result = trainVehicleModel({
-        files,
-        alignment: { cadenceMs, maxAgeMs: maxAge },
-        ...(trees !== undefined ? { trees } : {}),
-        ...(sampleSize !== undefined ? { sampleSize } : {}),
-        ...(contamination !== undefined ? { contamination } : {}),
-        ...(seed !== undefined ? { seed } : {}),
-        ...(values.register !== undefined ? { name: values.register } : {}),
-      });
-    } catch (err) {
-      console.error(`wattflow train-vehicle: ${(err as Error).message}`);
-      return 1;
-    }
-    const out = values.out ?? (values.register !== undefined ? join(stateDir, 'models', `${values.register}-${result.artifact.version}.json`) : served);
-    let replaced: string | undefined;
-    if (existsSync(out)) {
-      try {
-        replaced = String((JSON.parse(readFileSync(out, 'utf8')) as { version?: unknown }).version ?? 'unknown');
-      } catch {
-        replaced = 'unreadable';
-      }
-    }
-    saveModelArtifact(result.artifact, out);
-    let registered: { version: string; url: string } | undefined;
-    if (values.register !== undefined) {
-      try {
-        registered = await registerVehicleModel(result.artifact, {
-          name: values.register,
-          registryUrl: registryFor(values.registry, cfg.registry.url, stateDir),
-          ...(values.alias ? { alias: values.alias } : {}),
-          ...(values.token ? { token: values.token } : {}),
-          source: basename(out),
-        });
-      } catch (err) {
-        console.error(`wattflow train-vehicle: the model was saved to ${out} but not registered: ${(err as Error).message}`);
-        return 1;
-      }
-    }
-    const a = result.artifact;
-    console.log(`vehicle model ${a.name} version ${a.version} → ${out} (${Date.now() - started} ms)${replaced !== undefined ? `; replaced version ${replaced}` : ''}`);
-    if (up && up.vehicle_model === resolve(out)) console.log(`  the running wattflow up (pid ${up.pid}) serves this file: reload it with kill -HUP ${up.pid}`);
-    for (const f of a.training.files) console.log(`  ${f.name}: ${f.measurements} measurements → ${f.vectors} vectors`);
-    console.log(`  features (${a.features.length}): ${a.features.join(', ')}`);
-    console.log(`  isolation forest: ${a.training.trees} trees, sample ${a.forest.sampleSize}; threshold ${a.threshold} (contamination ${a.contamination}; ${result.anomalies}/${a.training.vectors} training vectors above)`);
-    for (const [reason, n] of Object.entries(result.rejected)) console.log(`  rejected ${n}× ${reason}`);
-    for (const w of result.warnings) console.log(`  warning ${w.file}:${w.line}${w.column ? `:${w.column}` : ''}: ${w.message}`);
-    if (registered) {
-      console.log(`registered as ${values.register}@${registered.version}${values.alias ? ` (alias ${values.alias})` : ''} in ${registered.url}`);
-      console.log(`  serve it: wattflow vehicle-predictor --model ${values.register}@${values.alias ?? registered.version} --registry ${registered.url}`);
-    }
-    return 0;
+    return trainVehicleCommand(cfg, {
+      files,
+      ...(values.out !== undefined ? { out: values.out } : {}),
+      ...(values.register !== undefined ? { register: values.register } : {}),
+      ...(values.registry !== undefined ? { registry: values.registry } : {}),
+      ...(values.alias !== undefined ? { alias: values.alias } : {}),
+      ...(values.token !== undefined ? { token: values.token } : {}),
+      ...(trees !== undefined ? { trees } : {}),
+      ...(sampleSize !== undefined ? { sampleSize } : {}),
+      ...(contamination !== undefined ? { contamination } : {}),
+      ...(seed !== undefined ? { seed } : {}),
+      cadenceMs,
+      maxAge,
+    });
   },
 };
 

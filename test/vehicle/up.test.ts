@@ -12,7 +12,7 @@ import { startComponents } from '../../src/core/lifecycle.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
 import { createVehicleComponents } from '../../src/vehicle/components.js';
-import { loadVehicleAppConfig } from '../../src/vehicle/load-config.js';
+import { loadAppConfig as loadVehicleAppConfig } from '../../src/app-config.js';
 import { replayVehicleLog } from '../../src/vehicle/replay/replay.js';
 import { DS2, DS2_MEASUREMENTS, waitFor } from './helpers.js';
 
