@@ -1,21 +1,11 @@
 /**
  * The Vehicle API's processing of one ingest request, independent of HTTP: validate the
- * measurements, append the valid ones to the vehicle store (an accepted measurement is stored
- * before the result is returned; duplicates are idempotent, conflicts and expired ones are
- * rejected with the reason), align the newly stored ones into vectors (plausibility flags
- * on each), persist and announce the vectors, and hand them to the predictor (push mode).
- * A timer emits the pending vectors of vehicles that went quiet.
- *
- * The stored measurements are the source of truth for the vectors: a vehicle's alignment state
- * can always be rebuilt from the store (its last announced vector's tick and sequence number,
- * plus the measurements stored around and after it). That is how nothing is lost when the
- * announce fails after the measurements were stored (two scripts, and Redis may fail between
- * them): the vehicle's state is dropped, and its vectors from the first unannounced one on are
- * recomputed from the stored measurements and announced again — at the vehicle's next request,
- * or by the timer once the store is back. A vehicle the aligner does not hold (new process,
- * eviction) is rebuilt the same way, and at start every vehicle of the store is, so ticks an
- * earlier process stored the measurements of but never announced (killed, or Redis down) are
- * announced too. At least once: a vector may be announced twice (same vehicle and tick).
+ * measurements, append the valid ones to the vehicle store (stored before the result is
+ * returned; duplicates idempotent), align the newly stored ones into vectors (plausibility flags
+ * on each), persist and announce the vectors, and hand them to the predictor (push mode). A
+ * timer emits the pending vectors of vehicles that went quiet. A vehicle whose announce failed,
+ * or that the aligner does not hold, is rebuilt from the stored measurements
+ * (stored-alignment.ts; why: docs/vehicle.md, "Announce failures").
  */
 import type { Logger } from '../../core/logger.js';
 import { FleetAligner } from '../align/aligner.js';
@@ -36,6 +26,7 @@ import {
 import type { VehicleStore } from '../store/store.js';
 import type { VectorForwarder } from './forwarder.js';
 import { formatTs, validateMeasurements, type FlagNote, type Measurement, type Rejection } from './measurements.js';
+import { readStoredAlignment, sampleKey, type RestorePoint, type Resumed } from './stored-alignment.js';
 
 export interface IngestResult {
   vehicleId: string;
@@ -68,20 +59,6 @@ const EVICT_AFTER_MS = 15 * 60_000;
 /** Vehicles rebuilt from the store at once by the recovery timer. */
 const RECOVER_CONCURRENCY = 32;
 
-/** Where a vehicle's alignment is rebuilt from: the last tick known announced, its sequence number, and the signals its vectors list. */
-interface RestorePoint {
-  tick: number;
-  seq: number;
-  signals: string[];
-}
-
-/** A rebuilt vehicle: the stored measurements that went into its state (`signal|ms`), and the tick it resumed after. */
-interface Resumed {
-  replayed: Set<string>;
-  tick: number | undefined;
-}
-
-const sampleKey = (signal: string, tsMs: number): string => `${signal}|${tsMs}`;
 
 /** The store refused or failed a write: the request may be retried (503), unlike a bug in this code (500). */
 export class StoreError extends Error {
@@ -216,29 +193,13 @@ export class IngestService {
   }
 
   private async rebuild(vehicleId: string): Promise<Resumed> {
-    const store = this.o.store;
     const wanted = this.recompute.get(vehicleId) ?? undefined;
-    const [latest, signals] = await Promise.all([wanted ? undefined : store.getLatestVector(vehicleId), store.listSignals(vehicleId)]);
-    const point: RestorePoint | undefined = wanted ?? (latest ? { tick: latest.ts, seq: latest.seq, signals: Object.keys(latest.values) } : undefined);
-    // aligned signals only (kept unknown ones are stored raw, never aligned); from maxAge before the point: what can still be carried
-    const aligned = signals.filter((s) => this.o.catalog.byIdOf(s) !== undefined);
-    const from = point ? point.tick - this.o.cfg.alignment.maxAgeMs : -Infinity;
-    const series = await Promise.all(aligned.map((s) => store.series(vehicleId, s, from, Infinity, this.o.cfg.redis.maxPerSeries)));
+    const stored = await readStoredAlignment(this.o.store, this.o.catalog, this.o.cfg, vehicleId, wanted);
     // an announce failed meanwhile with an earlier restore point: start over from it
     const now = this.recompute.get(vehicleId) ?? undefined;
     if (now && now !== wanted) return this.rebuild(vehicleId);
     if (this.aligner.has(vehicleId)) return { replayed: new Set(), tick: undefined };
-    const replayed = new Set<string>();
-    const samples: Array<{ signal: string; tsMs: number; value: number; flagged: boolean }> = [];
-    const listed = new Set(point?.signals ?? []);
-    series.forEach((points, i) => {
-      const signal = aligned[i]!;
-      if (points.length > 0) listed.add(signal);
-      for (const p of points) {
-        samples.push({ signal, tsMs: p.ts, value: p.value, flagged: p.flagged === true });
-        replayed.add(sampleKey(signal, p.ts));
-      }
-    });
+    const { point, listed, samples, replayed } = stored;
     this.aligner.rebuild(vehicleId, point, listed, samples);
     this.plausibility.forget(vehicleId);
     if (this.recompute.delete(vehicleId)) {
