@@ -31,7 +31,7 @@ export const MODULES = [
   {
     name: 'aligner',
     mutate: ['src/vehicle/align/aligner.ts'],
-    tests: ['test/vehicle/aligner.test.ts'],
+    tests: ['test/vehicle/aligner.test.ts', 'test/vehicle/aligner-edges.test.ts'],
   },
   {
     name: 'deployment-resolution',
