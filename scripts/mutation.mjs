@@ -35,9 +35,10 @@ export const MODULES = [
   },
   {
     name: 'deployment-resolution',
-    // scope keys, the most specific scope with a target, which control messages are records
-    mutate: ['src/registry/control.ts'],
-    tests: ['test/registry/deployment-resolution.test.ts'],
+    // worker side (control.ts: scope keys, the most specific scope with a target, control records) and
+    // registry side (deployment-resolution.ts: the scopes, targets and records a request resolves to)
+    mutate: ['src/registry/control.ts', 'src/registry/deployment-resolution.ts'],
+    tests: ['test/registry/deployment-scopes.test.ts', 'test/registry/deployment-decisions.test.ts'],
   },
 ];
 
