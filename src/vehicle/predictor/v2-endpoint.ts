@@ -49,6 +49,7 @@ import { VEHICLE_ID_PATTERN } from '../store/store.js';
 import { modelInfo, MAX_VECTORS_PER_REQUEST } from './json-endpoint.js';
 import type { VehiclePrediction } from './prediction.js';
 import { countStageMessages } from '../../energy/stage-cpu.js';
+import { predictSeconds } from '../metrics.js';
 import type { VehiclePredictor } from './predictor.js';
 import type { VehicleModel } from '../model/anomaly-model.js';
 
@@ -219,6 +220,7 @@ export function vehicleV2Provider(predictor: VehiclePredictor, logger: Logger, o
       try {
         countStageMessages('vehicle-predictor', scored.length);
         predictions = await predictor.write(scored);
+        predictSeconds.observe((performance.now() - started) / 1000); // scored and written, as the other paths count it
       } catch (err) {
         logger.warn({ err: (err as Error).message, vectors: decoded.vectors.length }, 'prediction batch failed (sink)');
         return { status: 503, body: { error: `could not write the predictions: ${(err as Error).message}` }, headers: { 'retry-after': '1' } };
