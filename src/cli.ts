@@ -9,7 +9,7 @@ import { OperatorError } from './core/instance.js';
 import { closest } from './core/suggest.js';
 import { KafkaSecurityError } from './fabric/kafka/security.js';
 import { FormulaError } from './ml/formula/index.js';
-import { UsageError } from './roles/common.js';
+import { UsageError } from './core/usage-error.js';
 import { roles } from './roles/index.js';
 
 function help(): string {

@@ -14,6 +14,9 @@ import type { Fabric } from '../fabric/fabric.js';
 import { kafkaSecurityOptions, kafkaSecurityWarnings } from '../fabric/kafka/security.js';
 import { MemoryFabric } from '../fabric/memory/memory-fabric.js';
 import { closest } from '../core/suggest.js';
+import { UsageError } from '../core/usage-error.js';
+
+export { UsageError };
 
 export const commonOptions = {
   config: { type: 'string', short: 'c' },
@@ -21,10 +24,6 @@ export const commonOptions = {
   host: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
-
-import { UsageError } from '../core/usage-error.js';
-
-export { UsageError };
 
 export function parseRoleArgs<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
   const all = { ...commonOptions, ...options };

@@ -9,13 +9,9 @@ import { announceServer, chooseServer, DEFAULT_STATE_DIR, stateDirOf } from '../
 import { RegistryClient } from '../registry/client.js';
 import { modelsOptions, MODELS_SUMMARY, MODELS_USAGE, runModels, type ModelsValues } from '../registry/cli/models.js';
 import { runTrain, trainOptions, TRAIN_SUMMARY, TRAIN_USAGE, type TrainValues } from '../registry/cli/train.js';
-import { createRegistryComponents } from '../registry/index.js';
-import { vehicleArtifactValidator } from '../vehicle/model/registry-upload-check.js';
-import { createFabric, fabricComponent, loadRoleConfig, parseRoleArgs, roleLogger, serve } from './common.js';
-import { experimentFor } from '../router-power/demo-experiment.js';
+import { parseRoleArgs } from './common.js';
 import type { Role } from './role.js';
-
-export { formatStatus } from '../registry/cli/format.js';
+import { serverRole } from './server-role.js';
 
 /**
  * The registry a client talks to (printed on stderr): --registry, else registry.url
@@ -57,7 +53,7 @@ export const modelsRole: Role = {
   },
 };
 
-export const registryRole: Role = {
+export const registryRole = serverRole({
   name: 'registry',
   summary: 'model registry service: REST API (/api/registry), web page (/registry), deployment control channel',
   usage: [
@@ -68,23 +64,10 @@ export const registryRole: Role = {
     'S3_SECRET_ACCESS_KEY, S3_REGION), and announces deployments on the control topic',
     '(Kafka when KAFKA_BROKERS is set). The experiment validates router ids and types.',
   ].join('\n'),
-  async run(args) {
-    const { values } = parseRoleArgs(args, { experiment: { type: 'string', short: 'e' } });
-    const cfg = loadRoleConfig(values);
-    if (values.experiment) cfg.network.experiment = values.experiment;
-    const logger = roleLogger(cfg, 'registry');
-    const fabric = await createFabric(cfg, logger);
-    const experiment = experimentFor(cfg.network, logger);
-    if (fabric.kind === 'memory') {
-      logger.warn('no KAFKA_BROKERS: deployments go to an in-process bus that inference workers in other processes do not see (use `wattflow up`, or Kafka)');
-    }
-    const components = [
-      fabricComponent(fabric),
-      { name: 'experiment', stop: async () => experiment.close(), reload: () => experiment.reload() },
-      ...(await createRegistryComponents(cfg, logger, fabric, experiment, { vehicleModels: vehicleArtifactValidator })),
-    ];
-    await serve(cfg, logger, components, (url) => {
-      console.log(`registry listening on ${url} — web page ${url}/registry, API ${url}/api/registry/models`);
-    });
+  flags: { experiment: { type: 'string', short: 'e' } },
+  configure: (cfg, flags) => {
+    if (typeof flags.experiment === 'string') cfg.network.experiment = flags.experiment;
   },
-};
+  modules: ['registry'],
+  banner: ({ url }) => [`registry listening on ${url} — web page ${url}/registry, API ${url}/api/registry/models`],
+});

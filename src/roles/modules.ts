@@ -119,7 +119,10 @@ export const MODULES: WattflowModule[] = [
   {
     name: 'registry',
     deps: ['fabric', 'experiment'],
-    async init({ cfg, logger }, deps) {
+    async init({ cfg, logger, role }, deps) {
+      if (role === 'registry' && deps.use('fabric').kind === 'memory') {
+        logger.warn('no KAFKA_BROKERS: deployments go to an in-process bus that inference workers in other processes do not see (use `wattflow up`, or Kafka)');
+      }
       return { components: await createRegistryComponents(cfg, logger, deps.use('fabric'), deps.use('experiment'), { vehicleModels: vehicleArtifactValidator }) };
     },
   },
