@@ -99,20 +99,3 @@ export function jsonDepthProblem(text: string, maxDepth: number, what = 'JSON bo
   const v = jsonDepthViolation(text, maxDepth);
   return v ? `${what} nested deeper than ${maxDepth} levels at ${v.path} (character ${v.offset}); the limit is http.maxJsonDepth` : undefined;
 }
-
-/** Thrown for a document nested too deep: a client error (400). */
-export class JsonDepthError extends Error {
-  readonly statusCode = 400;
-  readonly code = 'JSON_TOO_DEEP';
-  constructor(message: string) {
-    super(message);
-    this.name = 'JsonDepthError';
-  }
-}
-
-/** JSON.parse with the depth limit checked first (throws JsonDepthError, or the parser's SyntaxError). */
-export function parseJsonLimited(text: string, maxDepth: number, what = 'JSON'): unknown {
-  const problem = jsonDepthProblem(text, maxDepth, what);
-  if (problem) throw new JsonDepthError(problem);
-  return JSON.parse(text);
-}
