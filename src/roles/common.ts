@@ -53,15 +53,21 @@ function argsErrorMessage(err: Error & { code?: string }, options: NonNullable<P
   return err.message;
 }
 
-export function loadRoleConfig(values: { config?: string; port?: string; host?: string }): AppConfig {
-  const overrides: Record<string, unknown> = {};
+/** The app configuration with --port/--host (and a role's own flag overrides: pointer → value) applied. */
+export function roleConfig(values: { config?: string; port?: string; host?: string }, extra: Record<string, unknown> = {}): AppConfig {
+  const overrides: Record<string, unknown> = { ...extra };
   if (values.port !== undefined) {
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer 0..65535, got "${values.port}"`);
     overrides['/http/port'] = port;
   }
   if (values.host !== undefined) overrides['/http/host'] = values.host;
-  return checkedServerConfig(loadAppConfig(values.config, overrides));
+  return loadAppConfig(values.config, overrides);
+}
+
+/** A server role's configuration: roleConfig, checked (checkedServerConfig). */
+export function loadRoleConfig(values: { config?: string; port?: string; host?: string }, extra: Record<string, unknown> = {}): AppConfig {
+  return checkedServerConfig(roleConfig(values, extra));
 }
 
 /**

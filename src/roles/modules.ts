@@ -29,6 +29,7 @@ import { InfluxWriter } from '../sinks/influx/writer.js';
 import { createMlInfluxSink, createMlStoreSink } from '../sinks/ml-sinks.js';
 import { openTimeSeriesStore, type TimeSeriesStore } from '../storage/index.js';
 import { createUi, type Ui } from '../ui/index.js';
+import { vehicleApiComponents } from '../vehicle/components/api.js';
 import { createVehicleComponents } from '../vehicle/components.js';
 import { modelPathOf, vehicleConfigOf } from '../vehicle/config.js';
 import { vehicleArtifactValidator } from '../vehicle/model/registry-upload-check.js';
@@ -41,6 +42,8 @@ export interface ModuleEnv {
   logger: Logger;
   /** The role this process runs (`up`, `api`, `processor` …). */
   role: string;
+  /** The role's own command-line flags (e.g. vehicle-api --memory). */
+  flags?: Readonly<Record<string, string | boolean | undefined>>;
 }
 
 /** The service each module gives its dependants (void: components only). */
@@ -63,6 +66,8 @@ export interface Services {
   processor: void;
   producer: void;
   vehicle: void;
+  /** The Vehicle API on its own (role vehicle-api). */
+  'vehicle-api': void;
   /** `up`: the energy exporter and the stage meters it drives (its banner line). */
   energy: { bannerLine(): string };
   /** The exporter run on its own (role energy-exporter: a busy port fails the start). */
@@ -208,6 +213,10 @@ export const MODULES: WattflowModule[] = [
     },
   },
   {
+    name: 'vehicle-api',
+    init: ({ cfg, logger, flags }) => ({ components: vehicleApiComponents(cfg.vehicle, logger, { memory: flags?.memory === true }) }),
+  },
+  {
     // `up`: the energy exporter on its own listener (28282) and the stage energy meters it drives
     name: 'energy',
     init({ cfg, logger }) {
@@ -267,7 +276,7 @@ function upStateComponent(cfg: AppConfig, logger: Logger): Component {
 }
 
 /** Variants for a process that runs one stage or the exporter alone; `up` has its own (energy). */
-const ALONE: readonly ModuleName[] = ['energy-exporter', 'stage-energy'];
+const ALONE: readonly ModuleName[] = ['energy-exporter', 'stage-energy', 'vehicle-api'];
 
 /** All modules: what `wattflow up` runs. */
 export const UP_MODULES: ModuleName[] = MODULES.map((m) => m.name).filter((n) => !ALONE.includes(n));

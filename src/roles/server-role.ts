@@ -21,6 +21,8 @@ export interface ServerRoleDef {
   flags?: NonNullable<ParseArgsConfig['options']>;
   /** The modules it runs (with everything they need), possibly depending on the configuration. */
   modules: readonly ModuleName[] | ((cfg: AppConfig) => readonly ModuleName[]);
+  /** The role's own flags as configuration overrides (pointer → value; validated with the file, errors name the command line). */
+  overrides?(flags: FlagValues): Record<string, unknown>;
   /** Applies the role's own flags to the loaded configuration. */
   configure?(cfg: AppConfig, flags: FlagValues): void;
   /** Checks before anything opens (exit 2 with one line: a second up, a busy port …). */
@@ -36,12 +38,12 @@ export function serverRole(def: ServerRoleDef): Role {
     usage: def.usage,
     async run(args) {
       const { values } = parseRoleArgs(args, def.flags ?? {});
-      const cfg = loadRoleConfig(values);
+      const cfg = loadRoleConfig(values, def.overrides?.(values as FlagValues));
       def.configure?.(cfg, values as FlagValues);
       await def.preflight?.(cfg);
       const logger = roleLogger(cfg, def.name);
       const targets = typeof def.modules === 'function' ? def.modules(cfg) : def.modules;
-      const { components, services } = await initModules(MODULES, targets, { cfg, logger, role: def.name });
+      const { components, services } = await initModules(MODULES, targets, { cfg, logger, role: def.name, flags: values as FlagValues });
       const banner = def.banner;
       await serve(cfg, logger, components, banner ? (url, auth) => console.log(banner({ url, auth, cfg, services }).join('\n')) : undefined);
     },

@@ -8,33 +8,21 @@
  * The configuration is the app configuration plus the `vehicle` section (src/vehicle/config.ts).
  */
 import { existsSync, statSync } from 'node:fs';
-import { loadAppConfig, type AppConfig } from '../app-config.js';
+import { loadAppConfig } from '../app-config.js';
 import type { Component } from '../core/component.js';
 import { announceServer, assertPortFree, chooseServer, stateDirOf } from '../core/instance.js';
 import { parseTime } from '../core/time.js';
 import { v2GrpcComponent } from '../router-power/inference/v2-grpc.js';
-import { vehicleApiComponents } from '../vehicle/components/api.js';
 import { setUpVehiclePredictor } from '../vehicle/components/predictor-setup.js';
 import { logsIn } from '../vehicle/demo.js';
 import { isRegistryRef } from '../vehicle/model/registry-model.js';
 import { guardServedModel, trainVehicleCommand } from '../vehicle/model/train-command.js';
 import { formatReplayReport, replayVehicleLog, ReplayError } from '../vehicle/replay/replay.js';
 import { VEHICLE_ID_PATTERN } from '../vehicle/store/store.js';
-import { checkedServerConfig, parseRoleArgs, roleLogger, serve, UsageError } from './common.js';
+import { loadRoleConfig, parseRoleArgs, roleConfig, roleLogger, serve, UsageError } from './common.js';
 import { stageEnergyComponents } from '../energy/wiring.js';
 import type { Role } from './role.js';
-
-/** App config + vehicle section, with --port/--host applied (as loadRoleConfig does). */
-export function vehicleRoleConfig(values: { config?: string; port?: string; host?: string }, overrides: Record<string, unknown> = {}): AppConfig {
-  const o: Record<string, unknown> = { ...overrides };
-  if (values.port !== undefined) {
-    const port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer 0..65535, got "${values.port}"`);
-    o['/http/port'] = port;
-  }
-  if (values.host !== undefined) o['/http/host'] = values.host;
-  return loadAppConfig(values.config, o);
-}
+import { serverRole } from './server-role.js';
 
 function positiveNumber(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
@@ -49,7 +37,7 @@ function positiveInt(name: string, raw: string | undefined): number | undefined 
   return n;
 }
 
-export const vehicleApiRole: Role = {
+export const vehicleApiRole = serverRole({
   name: 'vehicle-api',
   summary: 'Vehicle API: measurement ingest, preprocessing into aligned vectors, node-local Redis, forwarding to the predictor',
   usage: [
@@ -68,24 +56,22 @@ export const vehicleApiRole: Role = {
     'When the node-local Redis or predictor is unavailable, ingest answers 503 (fallbacks: vehicle.redis.fallbackUrl,',
     'vehicle.inference.fallbackUrls).',
   ].join('\n'),
-  async run(args) {
-    const { values } = parseRoleArgs(args, {
-      mode: { type: 'string' },
-      'inference-url': { type: 'string' },
-      memory: { type: 'boolean' },
-    });
-    const overrides: Record<string, unknown> = {};
-    if (values.mode !== undefined) {
-      if (values.mode !== 'push' && values.mode !== 'pull') throw new UsageError(`--mode must be push or pull, got "${values.mode}"`);
-      overrides['/vehicle/inference/mode'] = values.mode;
-    }
-    if (values['inference-url'] !== undefined) overrides['/vehicle/inference/url'] = values['inference-url'];
-    const cfg = checkedServerConfig(vehicleRoleConfig(values, overrides));
-    const logger = roleLogger(cfg, 'vehicle-api');
-    const components = vehicleApiComponents(cfg.vehicle, logger, { memory: values.memory === true });
-    await serve(cfg, logger, components);
+  flags: {
+    mode: { type: 'string' },
+    'inference-url': { type: 'string' },
+    memory: { type: 'boolean' },
   },
-};
+  overrides(flags) {
+    const overrides: Record<string, unknown> = {};
+    if (flags.mode !== undefined) {
+      if (flags.mode !== 'push' && flags.mode !== 'pull') throw new UsageError(`--mode must be push or pull, got "${flags.mode}"`);
+      overrides['/vehicle/inference/mode'] = flags.mode;
+    }
+    if (flags['inference-url'] !== undefined) overrides['/vehicle/inference/url'] = flags['inference-url'];
+    return overrides;
+  },
+  modules: ['vehicle-api'],
+});
 
 export const vehiclePredictorRole: Role = {
   name: 'vehicle-predictor',
@@ -129,7 +115,7 @@ export const vehiclePredictorRole: Role = {
     if (values.registry !== undefined) overrides['/vehicle/model/registryUrl'] = values.registry;
     const poll = positiveInt('poll-interval', values['poll-interval']);
     if (poll !== undefined) overrides['/vehicle/predictor/pollIntervalMs'] = poll;
-    const cfg = checkedServerConfig(vehicleRoleConfig(values, overrides));
+    const cfg = loadRoleConfig(values, overrides);
     // beside a running up on the default port: say so first, before downloading or opening anything
     await assertPortFree(cfg.http.host, cfg.http.port);
     const logger = roleLogger(cfg, 'vehicle-predictor');
@@ -295,7 +281,7 @@ export const trainVehicleRole: Role = {
     if ((values.alias !== undefined || values.registry !== undefined || values.token !== undefined) && values.register === undefined) throw new UsageError('--alias, --registry and --token go with --register NAME');
     const files = dataFiles([...(values.data ?? []), ...positionals]);
     if (files.length === 0) throw new UsageError('--data FILE is required');
-    const cfg = vehicleRoleConfig(values);
+    const cfg = roleConfig(values);
     guardServedModel(cfg, values);
     const seed = values.seed === undefined ? undefined : Number(values.seed);
     if (seed !== undefined && !Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got "${values.seed}"`);
