@@ -1,7 +1,7 @@
 /**
  * wattflow's layer rules (issue 15), checked by `npm run lint:deps` (scripts/lint/deps.mjs, which
  * also refuses cycles between src/'s top-level folders). Type-only imports count: a lower layer
- * that names an upper layer's type depends on it. docs/architecture.md draws the layers.
+ * that names an upper layer's type depends on it. docs/wiring.md explains the rules.
  *
  * ALLOW lists entries that break a rule today and are being fixed; each names its owner.
  */
