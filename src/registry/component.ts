@@ -6,10 +6,8 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import type { Component } from '../core/component.js';
 import type { Logger } from '../core/logger.js';
-import { schemeOf } from '../core/tls.js';
 import type { Fabric } from '../fabric/fabric.js';
 import { openTimeSeriesStore } from '../storage/index.js';
 import { registerRegistryRoutes } from './api.js';
@@ -39,14 +37,6 @@ export interface RegistryDeps {
   vehicleModels?: VehicleArtifactValidator;
 }
 
-function listeningUrl(app: FastifyInstance | undefined, cfg: RegistryHostConfig): string | undefined {
-  if (cfg.registry.url) return cfg.registry.url.replace(/\/+$/, '');
-  const addr = app?.server.address();
-  if (!addr || typeof addr !== 'object') return undefined;
-  const host = cfg.http.host === '0.0.0.0' || cfg.http.host === '::' ? '127.0.0.1' : cfg.http.host;
-  return `${schemeOf(app)}://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
-}
-
 /** The registry and its components (catalog close, REST API + start-up reconciliation). */
 export async function openRegistry(
   cfg: RegistryHostConfig,
@@ -74,7 +64,8 @@ export async function openRegistry(
   } catch (err) {
     logger.warn({ err: (err as Error).message, dir: artifacts.describe() }, 'artifact store: could not look for temporary files left by interrupted writes');
   }
-  let app: FastifyInstance | undefined;
+  // where clients reach it: registry.url, else this server's URL (told by the lifecycle once it listens)
+  let listened: string | undefined;
   const registry = new Registry({
     kv,
     artifacts,
@@ -83,7 +74,7 @@ export async function openRegistry(
     controlTopic: rc.controlTopic,
     statusTopic: rc.statusTopic,
     experiment,
-    baseUrl: () => listeningUrl(app, cfg),
+    baseUrl: () => (cfg.registry.url ? cfg.registry.url.replace(/\/+$/, '') : listened),
     maxArtifactBytes: rc.maxArtifactBytes,
     vehicleModels: deps.vehicleModels,
   });
@@ -98,12 +89,14 @@ export async function openRegistry(
     {
       name: 'registry',
       routes: (a) => {
-        app = a;
         registerRegistryRoutes(a, registry, { maxArtifactBytes: rc.maxArtifactBytes });
         // the same models through MLflow's REST API and artifact proxy (src/registry/mlflow/)
         registerMlflowRoutes(a, registry, { kv, artifacts, maxArtifactBytes: rc.maxArtifactBytes });
       },
       start: () => registry.start(),
+      listening: (url) => {
+        listened = url;
+      },
     },
   ];
   return { registry, components };
