@@ -64,7 +64,7 @@ for (const m of selected) {
     // the machine is shared: two mutants at a time
     concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2),
     // a mutant that makes a test wait (a message that never arrives) is a timeout: detected
-    timeoutMS: 5_000,
+    timeoutMS: Number(process.env.MUTATION_TIMEOUT_MS ?? 5_000),
     reporters: ['html', 'json', 'clear-text', 'progress'],
     htmlReporter: { fileName: join('reports', 'mutation', m.name, 'index.html') },
     jsonReporter: { fileName: join('reports', 'mutation', m.name, 'mutation.json') },

@@ -232,3 +232,14 @@ test('packet length over a single packet is its size (not 0)', () => {
   assert.ok(r.ok);
   if (r.ok) assert.equal(r.rates.averagePacketLength, 1500);
 });
+
+test('a counter value with more labels than `device` is still found by its device', () => {
+  const withLabels = (t: number, bytes: number) => {
+    const m = td(t, [{ device: 'eth2', bytes, packets: bytes }]);
+    for (const f of m.metrics!) for (const v of f.values) v.labels.push({ name: 'duplex', value: 'full' });
+    return m;
+  };
+  const r = computeRates(withLabels(0, 0), withLabels(1, 100), params);
+  assert.ok(r.ok, JSON.stringify(r));
+  if (r.ok) assert.equal(r.rates.bytesPerSecond, 100);
+});
