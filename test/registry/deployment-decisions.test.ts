@@ -61,6 +61,7 @@ test('scopesOf: exactly one form; routers (deduplicated) and router types checke
   assert.deepEqual(scopesOf({ routers: ['r1', 'r3', 'r1'] }, inventory), [{ kind: 'router', router: 'r1' }, { kind: 'router', router: 'r3' }]);
   assert.deepEqual(scopesOf({ routerType: 'cisco' }, inventory), [{ kind: 'router_type', router_type: 'cisco' }]);
   assert.deepEqual(scopesOf({ all: true }, inventory), [{ kind: 'all' }]);
+  assert.deepEqual(scopesOf({ routers: [], routerType: 'cisco' }, inventory), [{ kind: 'router_type', router_type: 'cisco' }], 'an empty router list is no form');
   assert.deepEqual(scopesOf({ routers: ['zz'] }), [{ kind: 'router', router: 'zz' }], 'without an experiment nothing is checked');
   assert.deepEqual(scopesOf({ routerType: 'zz' }), [{ kind: 'router_type', router_type: 'zz' }]);
   for (const req of [{}, { routers: [] }, { all: false }, { routers: ['r1'], all: true }, { routerType: 'huawei', all: true }, { routers: ['r1'], routerType: 'huawei' }]) {
