@@ -100,6 +100,7 @@ class MeterImpl implements StageEnergyMeter {
 
   async start(): Promise<void> {
     registerMetrics();
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the process-wide instance the stage CPU hook reports to
     current = this;
     this.tick();
     if (!this.o.external) {

@@ -5,6 +5,9 @@
 import type { ValidateFunction } from 'ajv';
 import { formatAjvError, newAjv } from '../core/config.js';
 import type { MlMessage, TdMessage, TpMessage } from './messages.js';
+import type { MessageParser } from '../stage/message-parser.js';
+
+export type { MessageParser, Validated } from '../stage/message-parser.js';
 
 const numericString = { type: 'string', pattern: '^\\s*[-+]?(\\d+\\.?\\d*|\\.\\d+)([eE][-+]?\\d+)?\\s*$' };
 
@@ -93,13 +96,7 @@ export const mlSchema = {
   },
 };
 
-export type Validated<T> = { ok: true; message: T } | { ok: false; reason: string };
 
-/**
- * A validator of one message kind: takes the message text, or the already decoded object when
- * the in-process bus delivered one (no parse needed then).
- */
-export type MessageParser<T> = (raw: string, decoded?: unknown) => Validated<T>;
 
 function makeValidator<T>(schema: object, what: string): MessageParser<T> {
   let validate: ValidateFunction | undefined;

@@ -10,7 +10,7 @@ import { dlqTopic } from '../fabric/fabric.js';
 import type { Logger } from '../core/logger.js';
 import { countStageMessages, trackStage } from '../energy/stage-cpu.js';
 import { consumerLag, deadLettered, messagesIn, messagesOut } from './stage-metrics.js';
-import type { MessageParser } from '../router-power/validate.js';
+import type { MessageParser } from './message-parser.js';
 
 export interface StageItem<In> {
   routerId: string;

@@ -35,7 +35,7 @@ async function startCollector(allowTargets: string[], extra: Partial<{ timeoutMs
   });
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 const json = async (r: Response | Promise<Response>): Promise<any> => (await r).json();
 
 const GOOD = '# HELP node_network_receive_bytes_total Network device statistic receive_bytes.\n# TYPE node_network_receive_bytes_total counter\nnode_network_receive_bytes_total{device="eth2"} 2.434326851e+09\nnode_network_receive_bytes_total{device="lo"} 12345\n';

@@ -21,7 +21,7 @@ import { checkRendered, configProblems, policyProblems, renderSets, VALUES_SETS,
 import { helmClasspath, REPO, runHelm } from '../../scripts/deploy/helm.js';
 import { createValidator } from '../../scripts/deploy/k8s-schema.js';
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;  
 
 const cp = helmClasspath();
 const skip: string | false = 'classpath' in cp ? false : `${cp.missing} (needed for the chart tests)`;

@@ -290,7 +290,6 @@ test(`every route under seeded hostile requests (seed ${SEED}): no 5xx, every 4x
     () => JSON.stringify('x'.repeat(100_000)), () => `[${new Array(5000).fill('1').join(',')}]`, () => '9007199254740993', () => '-9007199254740993',
   ];
   const h = () => (chance(0.35) ? pick(HOSTILE.slice(0, 2))() : pick(HOSTILE)());
-  const f = Math.max(vehicleFeatures.length, 1);
   // bodies shaped for each kind of route (so a hostile value gets past the first checks), and any of them anywhere
   const FAMILIES: Record<string, Array<() => string>> = {
     infer: [

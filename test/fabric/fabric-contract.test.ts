@@ -367,7 +367,7 @@ for (const h of [memoryHarness(), kafkaHarness(), redisStreamsHarness(runId)]) {
     });
 
     it('two members of one group split the topics and see each message exactly once', async () => {
-      const { p1, p2, ta, tb, r1, r2, as1, as2, m1, m2 } = await twoMembersOfOneGroup();
+      const { p1, ta, tb, r1, r2, as1, as2, m1, m2 } = await twoMembersOfOneGroup();
       await waitFor(() => as1.owned.size === 1 && as2.owned.size === 1 && new Set([...as1.owned, ...as2.owned]).size === 2, h.patience, 'one topic each');
       const sent: OutgoingMessage[] = [];
       for (let i = 0; i < 20; i++) sent.push({ topic: ta, key: `k${i % 3}`, value: `a${i}` }, { topic: tb, key: `k${i % 3}`, value: `b${i}` });

@@ -77,7 +77,8 @@ function unescapeFieldKey(s: string): string {
 const badFieldKey = (k: string) => /\\(?=[,= ]|$)/.test(storedIdentifier(k));
 
 function parseLine(line: string): Parsed {
-  let [m, i] = readIdent(line, 0, ', ');
+  const [m, i0] = readIdent(line, 0, ', ');
+  let i = i0;
   const tags: Array<[string, string]> = [];
   while (line[i] === ',') {
     const [k, a] = readIdent(line, i + 1, '=');

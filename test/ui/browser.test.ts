@@ -33,10 +33,10 @@ import { trained } from '../registry/helpers.js';
 import { poll, ROOT, runCli, type CliProcess } from '../e2e/helpers.js';
 
 // the page's globals, used inside page.evaluate()/waitForFunction() callbacks (this file is type-checked without the DOM library)
-declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-declare const location: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-declare const sessionStorage: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const document: any;  
+declare const window: any;  
+declare const location: any;  
+declare const sessionStorage: any;  
 type HTMLCanvasElement = { width: number };
 
 const browser = chromium();

@@ -7,7 +7,7 @@ import { waitFor } from '../helpers/wait-for.js';
 export interface SseEvent {
   type: string;
   id: string;
-  data: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  data: any;  
 }
 
 export interface SseConnection {

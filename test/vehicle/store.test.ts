@@ -7,13 +7,12 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../src/core/logger.js';
-import type { AlignedVector } from '../../src/vehicle/align/vector.js';
 import type { VehiclePrediction } from '../../src/vehicle/predictor/prediction.js';
 import { MemoryVehicleStore } from '../../src/vehicle/store/memory-store.js';
 import { RedisVehicleStore } from '../../src/vehicle/store/redis-store.js';
 import type { RawMeasurement, StoreLimits, VehicleStore } from '../../src/vehicle/store/store.js';
 import { service } from '../helpers/services.js';
-import { deleteKeys, uid, vector, waitFor } from './helpers.js';
+import { deleteKeys, uid, vector } from './helpers.js';
 
 const redisSvc = service('REDIS_URL', 'Redis');
 const T = 1_700_000_000_000;

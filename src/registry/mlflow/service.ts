@@ -11,11 +11,10 @@
 import type { Caller } from '../../core/auth.js';
 import type { ArtifactStore } from '../artifact-store.js';
 import type { ModelRecord, VersionRecord } from '../catalog.js';
-import { RegistryError } from '../errors.js';
-import { NAME_RE, VERSION_RE, type Registry } from '../registry.js';
+import { VERSION_RE, type Registry } from '../registry.js';
 import { MlflowArtifactProxy, REGISTRY_TREE } from './artifact-proxy.js';
 import type { KeyValue, MlflowCatalog, VersionExtra } from './catalog.js';
-import { invalidParam, MlflowError } from './errors.js';
+import { MlflowError } from './errors.js';
 import { ms, omitEmpty } from './json.js';
 import { nameFilter, paginate, sortBy } from './search.js';
 import { MlflowTracking } from './tracking.js';
