@@ -1,14 +1,5 @@
 /**
- * The seeded PRNG of the fuzz and property tests (mulberry32): small, fast, and the same
+ * The seeded PRNG of the fuzz and property tests (mulberry32, src/core/prng.ts): the same
  * sequence on every run for a seed, so a failing case can be replayed.
  */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as prng } from '../../src/core/prng.js';

@@ -6,21 +6,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodePoint, escapeFieldKey, escapeKey, escapeMeasurement, quoteString, toLineProtocol, type Point } from '../../src/sinks/influx/line-protocol.js';
+import { prng as rng } from '../helpers/prng.js';
 import { service } from '../helpers/services.js';
 import { influxAdmin, influxQuery, influxRows, uniqueDb } from './influx-helpers.js';
 
 // ---- a seeded generator ------------------------------------------------------------------
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = ['a', 'b', 'Z', '0', '9', ' ', ',', '=', '"', '\\', 'é', '漢', '_', '-', '.', ':', '/', '😀', "'", '#'];
 const CONTROL = ['\n', '\t', '\r'];

@@ -7,6 +7,7 @@
 import type { RouterConfig } from '../experiment.js';
 import type { MetricFamilyJson } from '../../collector/metric-family-json.js';
 import { testPeriodFamilies } from './test-metrics.js';
+import { mulberry32 } from '../../core/prng.js';
 
 /** Counters count from here (seconds since the epoch of 2024-01-01T00:00:00Z, a midnight UTC). */
 const T0_S = Date.UTC(2024, 0, 1) / 1000;
@@ -40,14 +41,7 @@ export interface SyntheticProfile {
 function seededRandom(id: string): () => number {
   let h = 0x811c9dc5;
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
-  let s = h ^ 0x9e3779b9;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(h ^ 0x9e3779b9);
 }
 
 /** The profile of a router: a function of its id only. */
