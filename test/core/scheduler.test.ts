@@ -12,8 +12,13 @@ test('ticks fall at start + k × interval without drift, even when a tick handle
   s.start();
   await new Promise((r) => setTimeout(r, 430));
   s.stop();
-  assert.ok(ticks.length >= 9, `${ticks.length} ticks`);
-  for (let i = 1; i < ticks.length; i++) assert.equal(ticks[i]! - ticks[i - 1]!, 40, 'scheduled times are exact multiples');
+  // a tick the loaded machine made late is skipped (next test), so count the skipped ones too
+  assert.ok(ticks.length + s.skipped >= 9, `${ticks.length} ticks, ${s.skipped} skipped`);
+  assert.ok(ticks.length >= 5, `${ticks.length} ticks`);
+  for (let i = 1; i < ticks.length; i++) {
+    assert.ok(ticks[i]! > ticks[i - 1]!, 'scheduled times increase');
+    assert.equal((ticks[i]! - ticks[0]!) % 40, 0, 'scheduled times are exact multiples of the interval (no drift)');
+  }
 });
 
 test('ticks missed while the event loop was blocked are skipped, not bunched', async () => {
