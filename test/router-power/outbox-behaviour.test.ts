@@ -1,7 +1,10 @@
 /**
  * The producer outbox in detail (beside outbox.test.ts): the backoff schedule, what is logged
  * and counted at each step, request sizes, the size and age bounds at their edges, messages
- * sent during a request or after close(), and the lane table pruned when large.
+ * sent during a request or after close(), and the lane table pruned when large; then what the
+ * mutants of `npm run mutation -- outbox` showed untested (docs/mutation-testing.md): a send in
+ * the turn of a failure, lanes emptied by the size bound, the oldest message logged whichever
+ * lane holds it, pruning with messages waiting, and close()'s timing under mocked timers.
  */
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,7 +38,8 @@ class ScriptedFabric {
   fabric(): Fabric {
     return Object.assign(Object.create(this.bus) as Fabric, {
       publishBatch: async (ms: OutgoingMessage[], options?: PublishOptions) => {
-        this.requests.push({ at: Date.now(), values: ms.map((m) => String(m.value)), options });
+        // recorded before anything can throw: a malformed request (e.g. a hole in the batch) shows in `requests`
+        this.requests.push({ at: Date.now(), values: ms.map((m) => String((m as OutgoingMessage | undefined)?.value)), options });
         if (this.hold) await new Promise<void>((r) => this.releases.push(r));
         if (this.down) throw new Error(this.error);
         await this.bus.publishBatch(ms);
@@ -48,6 +52,40 @@ class ScriptedFabric {
   }
   async published(): Promise<string[]> {
     return (await this.bus.readAll('TD')).map((m) => m.value);
+  }
+}
+
+/**
+ * A fabric whose requests the test answers one at a time: `calls[i].ok()` publishes on the bus
+ * and resolves, `calls[i].fail()` rejects at once (the outbox's handler runs in the next
+ * microtask). With `autoAccept`, requests are accepted as they come (to fill the lane table).
+ */
+class ManualFabric {
+  readonly bus = new MemoryFabric();
+  readonly calls: Array<{ values: string[]; ok: () => Promise<void>; fail: (message?: string) => void }> = [];
+  autoAccept = false;
+  fabric(): Fabric {
+    return Object.assign(Object.create(this.bus) as Fabric, {
+      publishBatch: (ms: OutgoingMessage[]) => {
+        if (this.autoAccept) return this.bus.publishBatch(ms);
+        return new Promise<void>((resolve, reject) => {
+          this.calls.push({
+            values: ms.map((m) => String((m as OutgoingMessage | undefined)?.value)),
+            ok: async () => {
+              await this.bus.publishBatch(ms);
+              resolve();
+            },
+            fail: (message = 'broker not available') => reject(new Error(message)),
+          });
+        });
+      },
+    });
+  }
+  values(): string[][] {
+    return this.calls.map((c) => c.values);
+  }
+  async published(topic = 'TD'): Promise<string[]> {
+    return (await this.bus.readAll(topic)).map((m) => m.value);
   }
 }
 
@@ -296,6 +334,7 @@ test('close(): nothing waiting returns at once; after close a send is dropped (c
   await new Promise((r) => setTimeout(r, 80));
   g.release();
   await closing;
+  assert.equal(stuck['retry'].waiting, false, 'no backoff left armed by the failure after close()');
   await new Promise((r) => setTimeout(r, 60));
   // (the failed request's completion still flushes once: at most one more attempt, never a backoff loop)
   assert.ok(g.requests.length <= 2, `${g.requests.length} attempts`);
@@ -336,4 +375,234 @@ test('the lane table is pruned once it holds 10,000 lanes (idle lanes forgotten,
   await waitFor(() => outbox.pending === 0, 5000, 'drained');
   assert.equal(outbox['lanes'].size, 0, 'at 10,000 the idle lanes are forgotten');
   await outbox.close();
+});
+
+test('a message sent in the same turn as a failure (before its handler ran) waits for the backoff with the failed one', async () => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+  try {
+    const f = new ManualFabric();
+    const outbox = new Outbox({ fabric: f.fabric(), logger: silentLogger(), retryInitialMs: 100, retryMaxMs: 100 });
+    outbox.send(msg('r1', 'a'));
+    await settle();
+    f.calls[0]!.fail(); // the outbox learns it in the next microtask, before the flush this send asks for
+    outbox.send(msg('r2', 'b'));
+    await settle();
+    assert.deepEqual(f.values(), [['a']], 'nothing sent while the backoff waits');
+    mock.timers.tick(100);
+    await settle();
+    assert.deepEqual(f.values(), [['a'], ['a', 'b']]);
+    await f.calls[1]!.ok();
+    await settle();
+    assert.equal(outbox.pending, 0);
+    assert.deepEqual(await f.published(), ['a', 'b']);
+    await outbox.close(0);
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('pruning the lane table keeps a lane whose messages wait: a later message of that lane still waits for its request', async () => {
+  const f = new ManualFabric();
+  f.autoAccept = true;
+  const outbox = new Outbox({ fabric: f.fabric(), logger: silentLogger(), retryInitialMs: 1, retryMaxMs: 1 });
+  for (let i = 0; i < 9_999; i++) outbox.send(msg(`r${i}`, String(i)));
+  await waitFor(() => outbox.pending === 0, 5000, 'drained');
+  f.autoAccept = false;
+  const x = (value: string): OutgoingMessage => ({ topic: 'TDX', key: 'rX', value });
+  outbox.send(x('a')); // the 10,000th lane
+  await waitFor(() => f.calls.length === 1, 1000, 'the request');
+  f.calls[0]!.fail(); // its completion prunes the table: the 9,999 idle empty lanes go; rX, where 'a' waits, stays
+  await waitFor(() => f.calls.length === 2, 1000, 'the retry');
+  outbox.send(x('b')); // rX has a request in flight: 'b' waits behind it
+  await settle();
+  assert.deepEqual(f.values(), [['a'], ['a']], 'no second request for the lane while one is in flight');
+  await f.calls[1]!.ok();
+  await waitFor(() => f.calls.length === 3, 1000, "'b' sent after 'a' was accepted");
+  assert.deepEqual(f.calls[2]!.values, ['b']);
+  await f.calls[2]!.ok();
+  await waitFor(() => outbox.pending === 0, 1000, 'drained');
+  assert.deepEqual(await f.published('TDX'), ['a', 'b']);
+  await outbox.close();
+});
+
+test('lanes emptied by the size bound are skipped by the next drop and the next attempt; the rest go out in order', async () => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+  try {
+    const f = new ManualFabric();
+    const full0 = await droppedBy('full');
+    const outbox = new Outbox({ fabric: f.fabric(), logger: silentLogger(), maxMessages: 3, retryInitialMs: 1000, retryMaxMs: 1000 });
+    outbox.send(msg('r1', 'a'));
+    await settle();
+    outbox.send(msg('r2', 'b'));
+    await settle();
+    assert.deepEqual(f.values(), [['a'], ['b']]);
+    f.calls[1]!.fail();
+    await settle();
+    f.calls[0]!.fail(); // r2, then r1, wait for the backoff
+    await settle();
+    outbox.send(msg('r2', 'b2'));
+    outbox.send(msg('r3', 'c')); // 4 > 3: 'a', the oldest, is dropped and r1 left empty
+    outbox.send(msg('r4', 'd')); // 4 > 3 again: 'b' is dropped (r1, empty, is passed over)
+    assert.equal(outbox.pending, 3);
+    assert.equal((await droppedBy('full')) - full0, 2);
+    mock.timers.tick(1000); // the retry (r1, still empty, is passed over)
+    await settle();
+    assert.deepEqual(f.values().slice(2), [['b2', 'c', 'd']]);
+    await f.calls[2]!.ok();
+    await settle();
+    assert.equal(outbox.pending, 0);
+    assert.deepEqual(await f.published(), ['b2', 'c', 'd']);
+    await outbox.close(0);
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('expiry logs the oldest expired message, whichever lane holds it', async () => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+  try {
+    const f = new ManualFabric();
+    const { logger, lines } = captureLogger();
+    const expired0 = await droppedBy('expired');
+    const outbox = new Outbox({ fabric: f.fabric(), logger, maxAgeMs: 500, retryInitialMs: 1000, retryMaxMs: 1000 });
+    outbox.send({ topic: 'TD_r1', key: 'r1', value: 'a' }); // t = 0, in flight
+    await settle();
+    mock.timers.tick(50);
+    outbox.send(msg('r0', 'z')); // t = 50
+    await settle();
+    f.calls[1]!.fail(); // backoff until t = 1050
+    await settle();
+    mock.timers.tick(50);
+    outbox.send(msg('r2', 'b')); // t = 100, waits
+    f.calls[0]!.fail(); // r1 waits again, after r0 and r2
+    await settle();
+    mock.timers.tick(50);
+    outbox.send(msg('r3', 'c')); // t = 150, waits after r1
+    mock.timers.tick(900); // t = 1050: the retry; all four are older than 500 ms
+    await settle();
+    assert.equal(outbox.pending, 0);
+    assert.equal((await droppedBy('expired')) - expired0, 4);
+    assert.deepEqual(
+      lines.filter((l) => l.msg === 'outbox gave up TD messages'),
+      [{ level: LEVEL.error, dropped: 4, reason: 'expired', oldest: new Date(0).toISOString(), topic: 'TD_r1', msg: 'outbox gave up TD messages' }],
+    );
+    assert.equal(f.calls.length, 2, 'nothing left to send');
+    await outbox.close(0);
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('close(): the oldest message logged is found in any lane; lanes already emptied are skipped', async () => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1000 });
+  try {
+    const f = new ManualFabric();
+    const { logger, lines } = captureLogger();
+    const shutdown0 = await droppedBy('shutdown');
+    const outbox = new Outbox({ fabric: f.fabric(), logger, retryInitialMs: 60_000, retryMaxMs: 60_000 });
+    outbox.send(msg('r1', 'a')); // t = 1000
+    await settle();
+    await f.calls[0]!.ok(); // r1 delivered: its lane stays, empty
+    await settle();
+    mock.timers.setTime(2000);
+    outbox.send({ topic: 'TD_r2', key: 'r2', value: 'b' });
+    await settle();
+    mock.timers.setTime(2500);
+    outbox.send(msg('r3', 'z'));
+    await settle();
+    await f.calls[2]!.ok(); // r3 delivered: an empty lane after r2's
+    f.calls[1]!.fail(); // 'b' waits for the backoff
+    await settle();
+    mock.timers.setTime(3000);
+    outbox.send(msg('r1', 'c')); // waits behind the backoff, in the first lane
+    await settle();
+    await outbox.close(0);
+    assert.equal((await droppedBy('shutdown')) - shutdown0, 2);
+    assert.equal(outbox.pending, 0);
+    assert.deepEqual(
+      lines.filter((l) => l.reason === 'shutdown'),
+      [{ level: LEVEL.error, dropped: 2, reason: 'shutdown', oldest: new Date(2000).toISOString(), topic: 'TD_r2', msg: 'outbox gave up TD messages' }],
+    );
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('close(): returns once everything is delivered (not at its deadline), and by its deadline while the broker refuses', async () => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+  try {
+    const f = new ManualFabric();
+    const outbox = new Outbox({ fabric: f.fabric(), logger: silentLogger() });
+    outbox.send(msg('r1', 'a'));
+    await settle();
+    let closed = false;
+    const closing = outbox.close(10_000).then(() => (closed = true));
+    await settle();
+    for (let t = 0; t < 30; t++) {
+      mock.timers.tick(1);
+      await settle();
+    }
+    await f.calls[0]!.ok(); // t = 30
+    await settle();
+    for (let t = 0; t < 19; t++) {
+      mock.timers.tick(1);
+      await settle();
+    }
+    assert.equal(closed, false, 'close() waited for the request in flight, then pauses 20 ms before looking again');
+    mock.timers.tick(1);
+    await settle();
+    assert.equal(closed, true, 'close() returned after the pause that followed the acceptance, not at its deadline');
+    await closing;
+    assert.deepEqual(await f.published(), ['a']);
+
+    const g = new ScriptedFabric();
+    g.down = true;
+    const stuck = new Outbox({ fabric: g.fabric(), logger: silentLogger(), retryInitialMs: 60_000, retryMaxMs: 60_000 });
+    const t0 = Date.now();
+    stuck.send(msg('r1', 'b'));
+    await settle();
+    let done = false;
+    const closing2 = stuck.close(50).then(() => (done = true));
+    await settle();
+    let at = 0;
+    while (!done && at < 200) {
+      mock.timers.tick(1);
+      at++;
+      await settle();
+    }
+    assert.equal(at, 50, 'close(50) returned at its deadline');
+    await closing2;
+    assert.equal(stuck.pending, 0);
+    assert.deepEqual(g.requests.map((r) => r.at - t0), [0, 0, 20, 40], 'an attempt at once, then one every 20 ms (not after the 60 s backoff)');
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('close(): a request still in flight at the deadline is waited for; accepted then, its messages are not counted as dropped', async () => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+  try {
+    const f = new ManualFabric();
+    const shutdown0 = await droppedBy('shutdown');
+    const outbox = new Outbox({ fabric: f.fabric(), logger: silentLogger() });
+    outbox.send(msg('r1', 'a'));
+    await settle();
+    let done = false;
+    const closing = outbox.close(50).then(() => (done = true));
+    for (let t = 0; t < 100; t++) {
+      mock.timers.tick(1);
+      await settle();
+    }
+    assert.equal(done, false, 'close() waits for the request in flight');
+    outbox.send(msg('r1', 'late')); // past the deadline the outbox is closed, even while close() waits
+    assert.equal(outbox.pending, 1);
+    await f.calls[0]!.ok();
+    await closing;
+    assert.equal(outbox.pending, 0);
+    assert.equal((await droppedBy('shutdown')) - shutdown0, 1, "only 'late' is counted");
+    assert.deepEqual(await f.published(), ['a']);
+    assert.equal(f.calls.length, 1);
+  } finally {
+    mock.timers.reset();
+  }
 });
