@@ -99,7 +99,7 @@ export class Outbox {
 
   /** Requests (of at most batchSize messages each) with the waiting messages of every lane that has none in flight, oldest first. */
   private flush(): void {
-    if (this.retry.waiting) return;
+    if (this.closed || this.retry.waiting) return; // closed: what waits is dropped and counted by close(), never sent
     this.expire();
     const max = this.o.batchSize ?? 1000;
     let lanes: Lane[] = [];
