@@ -52,6 +52,8 @@ const kafkaConsumerSchema = ConfigSection({
   rebalanceTimeoutMs: Type.Optional(Type.Integer({ minimum: 1000 })),
   maxWaitTimeMs: Type.Optional(Type.Integer({ minimum: 1 })),
   maxBatchSize: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Handled batches of a partition whose outputs are still in flight while the next is handled (1: no pipelining). */
+  maxPipelinedBatches: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
   commitIntervalMs: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 

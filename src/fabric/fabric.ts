@@ -64,6 +64,23 @@ export interface TopicSpec {
   partitions?: number;
 }
 
+/**
+ * What a pipelined handler resolves with: the batch is handled (state updated, outputs handed
+ * to the publisher) but its outputs are not yet acknowledged. Its offsets are committed only
+ * once `settled` resolves, after those of the batches before it; if `settled` rejects, the
+ * partition is delivered again from this batch (batches handled after it are delivered again
+ * too: at-least-once, in order, as after a restart from the committed offset).
+ */
+export interface HandledBatch {
+  settled: Promise<void>;
+}
+
+/** Runs a handler to the end, pipelined or not (adapters that do not pipeline). */
+export async function handleFully(handler: SubscribeOptions['handler'], batch: IncomingMessage[]): Promise<void> {
+  const handled = await handler(batch);
+  if (handled) await handled.settled;
+}
+
 export interface SubscribeOptions {
   /** Consumer group id; members of one group share the topics' partitions. */
   group: string;
@@ -71,9 +88,11 @@ export interface SubscribeOptions {
   /**
    * Handles a batch: messages of one or more partitions, each partition's messages in order
    * (adapters may batch across partitions so stages can micro-batch); the batch's offsets are
-   * committed after it resolves, and a rejected batch is delivered again.
+   * committed after it resolves, and a rejected batch is delivered again. A handler that
+   * resolves with a `HandledBatch` is pipelined: its partitions' next batch may be handled at
+   * once, while this one's `settled` (its publishes) is still pending; see HandledBatch.
    */
-  handler: (batch: IncomingMessage[]) => Promise<void>;
+  handler: (batch: IncomingMessage[]) => Promise<void | HandledBatch>;
   /** Read from the beginning when the group has no committed offset (default: true). */
   fromBeginning?: boolean;
   /** Called after partitions are assigned to this member (before their first batch). */

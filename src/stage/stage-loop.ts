@@ -1,11 +1,13 @@
 /**
- * The consume → validate → transform → publish loop shared by the pipeline stages that read
- * one topic per router (processor: TD→TP, inference: TP→ML). For each batch it parses and
+ * The consume → validate → transform → publish loop shared by the pipeline stages (processor:
+ * TD→TP, inference: TP→ML, the vehicle predictor's pull mode). For each batch it parses and
  * validates every message (invalid ones go to `<topic>.dlq` with the reason and are counted),
- * lets the stage produce its output messages, publishes them all, and only then returns so the
- * fabric commits (at-least-once). The topic list follows the experiment (reloadable).
+ * lets the stage produce its output messages and hands them all to the fabric's publisher.
+ * The batch is then handled: the fabric may hand out the next one while these outputs are in
+ * flight (pipelining), and commits the batch only once they are acknowledged (at-least-once;
+ * fabric.ts HandledBatch). The topic list follows the experiment (reloadable).
  */
-import type { Fabric, IncomingMessage, OutgoingMessage, Subscription } from '../fabric/fabric.js';
+import type { Fabric, HandledBatch, IncomingMessage, OutgoingMessage, Subscription } from '../fabric/fabric.js';
 import { dlqTopic } from '../fabric/fabric.js';
 import type { Logger } from '../core/logger.js';
 import { countStageMessages, trackStage } from '../energy/stage-cpu.js';
@@ -92,7 +94,7 @@ export class StageLoop<In> {
     await this.sub?.updateTopics(topics);
   }
 
-  private async handleBatch(batch: IncomingMessage[]): Promise<void> {
+  private async handleBatch(batch: IncomingMessage[]): Promise<HandledBatch | undefined> {
     const out: OutgoingMessage[] = [];
     const valid: Array<StageItem<In>> = [];
     messagesIn.inc({ stage: this.o.stage }, batch.length);
@@ -111,7 +113,8 @@ export class StageLoop<In> {
     } else if (this.o.handle) {
       for (const item of valid) {
         try {
-          await this.o.handle(item.routerId, item.message, item.incoming, out);
+          const pending = this.o.handle(item.routerId, item.message, item.incoming, out);
+          if (pending) await pending; // (a synchronous handler costs no microtask per message)
         } catch (err) {
           // the message goes to its dead-letter topic and the batch commits: a message that always
           // fails must not be redelivered forever
@@ -119,16 +122,19 @@ export class StageLoop<In> {
         }
       }
     }
-    if (out.length > 0) {
-      // dead-letter topics are created when first needed (most never are)
-      const dlqs = new Set<string>();
-      for (const m of out) if (m.topic.endsWith('.dlq')) dlqs.add(m.topic);
-      if (dlqs.size > 0) await this.ensure([...dlqs]);
-      await this.o.fabric.publishBatch(out);
-      let produced = 0;
-      for (const m of out) if (!dlqs.has(m.topic) && !this.o.internalTopics?.has(m.topic)) produced++;
+    if (out.length === 0) return undefined;
+    // dead-letter topics are created when first needed (most never are)
+    const dlqs = new Set<string>();
+    for (const m of out) if (m.topic.endsWith('.dlq')) dlqs.add(m.topic);
+    if (dlqs.size > 0) await this.ensure([...dlqs]);
+    let produced = 0;
+    for (const m of out) if (!dlqs.has(m.topic) && !this.o.internalTopics?.has(m.topic)) produced++;
+    // handed to the publisher now (so a topic's publishes keep the batches' order); the fabric
+    // commits this batch once they are acknowledged
+    const settled = this.o.fabric.publishBatch(out).then(() => {
       if (produced) messagesOut.inc({ stage: this.o.stage }, produced);
-    }
+    });
+    return { settled };
   }
 
   deadLetter(msg: IncomingMessage, reason: string): OutgoingMessage {

@@ -345,3 +345,34 @@ test('a failing lag query is ignored (no unhandled rejection, the gauge keeps it
     await bus.close();
   }
 });
+
+test('outputs that fail to publish: the batch is delivered again and its outputs counted only once acknowledged', async () => {
+  const bus = new MemoryFabric();
+  const stage = 'st-publish-fails';
+  const out0 = await counterOf(messagesOut, stage);
+  let failures = 1;
+  // the bus refuses the first publish of the stage's outputs (a broker refusing a produce)
+  const flaky: Fabric = Object.assign(Object.create(bus) as Fabric, {
+    publishBatch: (ms: OutgoingMessage[]) => (ms.some((m) => m.topic === 'out') && failures-- > 0 ? Promise.reject(new Error('refused')) : bus.publishBatch(ms)),
+  });
+  const handled: number[] = [];
+  const loop = new StageLoop<Numbered>({
+    stage,
+    group: 'g',
+    fabric: flaky,
+    logger: silentLogger(),
+    parse: parseNumbered,
+    handle: (key, m, _in, out) => {
+      handled.push(m.n);
+      out.push({ topic: 'out', key, value: String(m.n) });
+    },
+  });
+  await bus.publishBatch([{ topic: 'in', key: 'a', value: '{"n":1}' }]);
+  await loop.start(['in']);
+  await waitFor(async () => (await values(bus, 'out')).length === 1, 5000, 'the output once the retry succeeded');
+  assert.deepEqual(handled, [1, 1], 'handled again after its outputs failed');
+  assert.deepEqual(await values(bus, 'out'), ['1']);
+  assert.equal((await counterOf(messagesOut, stage)) - out0, 1, 'the refused attempt is not counted as output');
+  await loop.stop();
+  await bus.close();
+});

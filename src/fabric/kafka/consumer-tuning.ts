@@ -14,6 +14,12 @@ export interface KafkaConsumerTuning {
   maxBatchSize: number;
   /** Handler calls (of disjoint partitions) in flight at once. Default 4. */
   maxConcurrentBatches: number;
+  /**
+   * Pipelining: handled batches of one partition whose outputs are still being published while
+   * its next batch is handled (committed in order once acknowledged). Default 4; 1 = handle a
+   * partition's next batch only after the previous one's outputs are acknowledged.
+   */
+  maxPipelinedBatches: number;
   /** A partition is not fetched while this many of its messages wait for the handler. Default 2,000. */
   maxQueuedPerPartition: number;
   /** Backoff between attempts of a failing batch: initial, doubling up to max (ms). Default 200 → 10,000. */
@@ -34,6 +40,7 @@ export const defaultConsumerTuning: KafkaConsumerTuning = {
   maxWaitTimeMs: 500,
   maxBatchSize: 1_000,
   maxConcurrentBatches: 4,
+  maxPipelinedBatches: 4,
   maxQueuedPerPartition: 2_000,
   retryInitialMs: 200,
   retryMaxMs: 10_000,

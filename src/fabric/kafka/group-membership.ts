@@ -75,9 +75,9 @@ export class GroupMembership {
   private async applyRebalance(revoked: PartitionWorker[], added: PartitionWorker[]): Promise<void> {
     const { dispatcher, commits, fetcher } = this.parts;
     if (revoked.length) {
-      // The batch in hand of a revoked partition finishes first (its commit is skipped: the
+      // The batches in hand of a revoked partition finish first (handled and settled) (its commit is skipped: the
       // partition now belongs to another member, which resumes from the committed offset).
-      await Promise.allSettled(revoked.map((w) => w.running));
+      await Promise.allSettled(revoked.flatMap((w) => w.inFlight()));
       for (const w of revoked) commits.forget(w);
       await commits.settled();
       await this.callback('onRevoked', revoked);

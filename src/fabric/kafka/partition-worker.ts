@@ -1,7 +1,8 @@
 /**
  * The state of one assigned partition of a subscription: fetch position, queue of fetched
- * messages, handled and committed offsets, the batch in flight. Plus what the subscription's
- * parts (membership, fetcher, dispatcher, commits) share.
+ * messages, handled and committed offsets, the batch being handled and the handled batches
+ * whose outputs are still in flight. Plus what the subscription's parts (membership, fetcher,
+ * dispatcher, commits) share.
  */
 import type { Logger } from '../../core/logger.js';
 import type { IncomingMessage } from '../fabric.js';
@@ -22,6 +23,14 @@ export interface BatchEntry {
   items: QueuedMessage[];
 }
 
+/** A handled batch of one partition whose outputs are in flight (pipelining): committed once settled, in order. */
+export interface SettlingBatch {
+  items: QueuedMessage[];
+  state: 'pending' | 'ok' | 'failed';
+  /** Resolves when the batch has settled (whatever the outcome). */
+  done: Promise<void>;
+}
+
 export const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 export class PartitionWorker {
@@ -38,8 +47,12 @@ export class PartitionWorker {
   /** onAssigned has run: batches may be handed out. */
   ready = false;
   revoked = false;
-  /** The batch in flight that holds messages of this partition (at most one). */
+  /** The batch being handled that holds messages of this partition (at most one). */
   running: Promise<void> | undefined;
+  /** Handled batches, oldest first, not yet committable: their outputs are in flight (see fabric HandledBatch). */
+  settling: SettlingBatch[] = [];
+  /** One of them failed: nothing new is handed out until all have settled and the partition is rewound. */
+  rewinding = false;
   /** Wakes the backoff sleep of that batch (revocation, close). */
   abortSleep: (() => void) | undefined;
 
@@ -48,6 +61,13 @@ export class PartitionWorker {
     readonly partition: number,
   ) {
     this.key = tpKey(topic, partition);
+  }
+
+  /** What of this partition is still in flight: the batch being handled and the unsettled ones. */
+  inFlight(): Array<Promise<void>> {
+    const out = this.settling.map((b) => b.done);
+    if (this.running) out.push(this.running);
+    return out;
   }
 
   /** Taken away (rebalance) or shutting down: drop what is queued, stop retrying. */

@@ -5,7 +5,7 @@
  * resolved and delivers a failed batch again after a delay (never skipped).
  */
 import { sleep } from '../../core/backoff.js';
-import type { IncomingMessage, SubscribeOptions, Subscription } from '../fabric.js';
+import { handleFully, type IncomingMessage, type SubscribeOptions, type Subscription } from '../fabric.js';
 import type { BusBudget } from './bus-budget.js';
 import type { TopicOwner } from './topic-log.js';
 
@@ -166,7 +166,7 @@ export class GroupDelivery {
         continue;
       }
       try {
-        await member.options.handler(batch);
+        await handleFully(member.options.handler, batch);
         for (const { name, from, count } of taken) {
           if (!member.topics.has(name)) continue;
           g.committed.set(name, from + count);

@@ -9,7 +9,7 @@
 import type { Redis } from 'ioredis';
 import { Backoff, sleep } from '../../core/backoff.js';
 import type { Logger } from '../../core/logger.js';
-import { dlqTopic, type IncomingMessage, type OutgoingMessage, type SubscribeOptions, type Subscription } from '../fabric.js';
+import { dlqTopic, handleFully, type IncomingMessage, type OutgoingMessage, type SubscribeOptions, type Subscription } from '../fabric.js';
 import { idOfOffset, offsetOfId, timestampOfId, type StreamCodec } from './codec.js';
 import { GroupMembership } from './group-membership.js';
 import type { RedisStreamsMetrics } from './metrics.js';
@@ -243,7 +243,7 @@ export class RedisStreamsSubscription implements Subscription {
 
   private async deliver(batch: IncomingMessage[]): Promise<void> {
     try {
-      await this.o.handler(batch);
+      await handleFully(this.o.handler, batch);
     } catch (err) {
       for (const topic of new Set(batch.map((m) => m.topic))) {
         this.host.metrics.handlerFailures.inc({ topic, group: this.o.group });
