@@ -9,6 +9,8 @@
  * hop waits for a few such wake-ups). Needs KAFKA_BROKERS; prints a skip line without it.
  *
  * BENCH_HOPS (2), BENCH_BATCH (10), BENCH_SLOT_MS (10), BENCH_SECONDS (20), BENCH_WARMUP (5).
+ * BENCH_TOPICS_PER_HOP (1): topics per hop, message of key r<k> on topic k mod N — with 1000,
+ * the floor under the per-router layout (one topic per router and stage; 3000+ topics).
  */
 import { randomBytes } from 'node:crypto';
 import { createKafkaFabric } from '../src/fabric/kafka/kafka-fabric.js';
@@ -25,11 +27,17 @@ const BATCH = Number(process.env.BENCH_BATCH ?? 10);
 const SLOT_MS = Number(process.env.BENCH_SLOT_MS ?? 10);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
+const PER_HOP = Number(process.env.BENCH_TOPICS_PER_HOP ?? 1);
 
 const run = `bench-hops-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
 const fabric = await createKafkaFabric({ brokers: brokers.split(','), clientId: run, logger: silentLogger() });
-const topics = Array.from({ length: HOPS + 1 }, (_, i) => `${run}-${i}`);
+/** topicsOf[hop][k]: the hop's k-th topic (one per router with BENCH_TOPICS_PER_HOP=1000). */
+const topicsOf = Array.from({ length: HOPS + 1 }, (_, i) => Array.from({ length: PER_HOP }, (_, k) => (PER_HOP === 1 ? `${run}-${i}` : `${run}-${i}-r${k}`)));
+const topics = topicsOf.flat();
+const topicOf = (hop: number, key: string) => topicsOf[hop]![Number(key.slice(1)) % PER_HOP]!;
+const t0 = Date.now();
 await fabric.ensureTopics(topics.map((name) => ({ name })));
+if (PER_HOP > 1) console.log(`kafka-hops: ${topics.length} topics ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 const now = () => performance.timeOrigin + performance.now();
 /** per message: the time it was published at each stage, then received at the end */
 const hopLatency: number[][] = Array.from({ length: HOPS + 1 }, () => []);
@@ -39,7 +47,7 @@ let measuring = false;
 for (let i = 0; i < HOPS; i++) {
   await fabric.subscribe({
     group: `${run}-stage${i}`,
-    topics: [topics[i]!],
+    topics: topicsOf[i]!,
     fromBeginning: true,
     handler: async (batch) => {
       const t = now();
@@ -47,7 +55,7 @@ for (let i = 0; i < HOPS; i++) {
         batch.map((m) => {
           const marks = JSON.parse(m.value) as number[];
           if (measuring) hopLatency[i]!.push(t - marks.at(-1)!);
-          return { topic: topics[i + 1]!, key: m.key, value: JSON.stringify([...marks, now()]) };
+          return { topic: topicOf(i + 1, m.key), key: m.key, value: JSON.stringify([...marks, now()]) };
         }),
       );
     },
@@ -55,7 +63,7 @@ for (let i = 0; i < HOPS; i++) {
 }
 await fabric.subscribe({
   group: `${run}-measure`,
-  topics: [topics[HOPS]!],
+  topics: topicsOf[HOPS]!,
   fromBeginning: true,
   handler: async (batch) => {
     const t = now();
@@ -76,7 +84,12 @@ let feeding = true;
 const feed = () => {
   if (!feeding) return;
   const t = now();
-  void fabric.publishBatch(Array.from({ length: BATCH }, () => ({ topic: topics[0]!, key: `r${n++ % 1000}`, value: JSON.stringify([t]) })));
+  void fabric.publishBatch(
+    Array.from({ length: BATCH }, () => {
+      const key = `r${n++ % 1000}`;
+      return { topic: topicOf(0, key), key, value: JSON.stringify([t]) };
+    }),
+  );
   slot++;
   setTimeout(feed, Math.max(0, feedStart + slot * SLOT_MS - now()));
 };
@@ -103,7 +116,9 @@ const pct = (xs: number[], p: number) => {
   return (s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN).toFixed(1);
 };
 const describe = (xs: number[]) => `p50 ${pct(xs, 50)} / p99 ${pct(xs, 99)} / max ${pct(xs, 100)} ms`;
-console.log(`kafka-hops: ${HOPS} hops, ${BATCH} messages every ${SLOT_MS} ms (${((BATCH * 1000) / SLOT_MS).toFixed(0)} msg/s), ${total.length} measured`);
+console.log(
+  `kafka-hops: ${HOPS} hops, ${BATCH} messages every ${SLOT_MS} ms (${((BATCH * 1000) / SLOT_MS).toFixed(0)} msg/s), ${PER_HOP} topic${PER_HOP > 1 ? 's' : ''} per hop, ${total.length} measured (${(total.length / SECONDS).toFixed(0)} msg/s)`,
+);
 for (let i = 0; i <= HOPS; i++) console.log(`kafka-hops: hop ${i + 1} (${i < HOPS ? `publish → stage ${i + 1}` : 'publish → measuring consumer'}): ${describe(hopLatency[i]!)}`);
 console.log(`kafka-hops: end to end (${HOPS + 1} publishes and deliveries): ${describe(total)}`);
 console.log(`kafka-hops: a bare 2 ms timer in this process fires late by ${describe(lateness)}`);

@@ -3,7 +3,7 @@
  * formulas, polling spread, operator chaining and the producer's outbox.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { ConfigSection, type EnvAlias } from '../core/config.js';
+import { ConfigSection, Enum, type EnvAlias } from '../core/config.js';
 
 export const routerPowerSection = ConfigSection({
   /** Experiment file (the reference's config.json); default: config/default-experiment.json. */
@@ -18,6 +18,21 @@ export const routerPowerSection = ConfigSection({
   spreadSlotMs: Type.Integer({ minimum: 1, default: 10 }),
   /** Operator chaining: the processor also predicts and publishes TP and ML together (one Kafka hop fewer); no separate inference stage runs. */
   chainInference: Type.Boolean({ default: false }),
+  /**
+   * Kafka topic layout (topic-layout.ts): `auto` keeps the experiment's topics below
+   * sharedTopicsFrom routers and moves a one-topic-per-router experiment to one topic per stage
+   * from there on; `as-configured` always keeps the experiment's names (the reference's
+   * TD_<router>…); `shared` always uses sharedTopics.
+   */
+  topicLayout: Enum(['auto', 'as-configured', 'shared'] as const, { default: 'auto' }),
+  /** With topicLayout auto: experiments of at least this many routers share one topic per stage. */
+  sharedTopicsFrom: Type.Integer({ minimum: 1, default: 200 }),
+  /** The shared topics' names (TD, TP, ML messages). */
+  sharedTopics: ConfigSection({
+    raw: Type.String({ minLength: 1, default: 'TD' }),
+    processed: Type.String({ minLength: 1, default: 'TP' }),
+    predictions: Type.String({ minLength: 1, default: 'ML' }),
+  }),
   /** Finite-difference step for trained models' sensitivities. */
   epsilon: Type.Number({ exclusiveMinimum: 0, default: 0.01 }),
   /** The producer keeps TD messages the broker refused (down, restarting) and re-sends them in order for up to this long (ms). */

@@ -8,7 +8,8 @@ import { resolve } from 'node:path';
 import { parseExpositionToFamilies } from '../collector/convert.js';
 import type { Logger } from '../core/logger.js';
 import type { RouterPowerConfig } from './config.js';
-import { BUNDLED_CONFIG_DIR, ExperimentSource, loadExperiment, normalizeExperiment, type RawExperiment } from './experiment.js';
+import { BUNDLED_CONFIG_DIR, ExperimentSource, loadExperiment, normalizeExperiment, type Experiment, type RawExperiment } from './experiment.js';
+import { applyTopicLayout, type TopicLayoutConfig } from './topic-layout.js';
 import type { MetricFamilyJson } from '../collector/metric-family-json.js';
 import { BYTES_METRIC } from './messages.js';
 
@@ -16,11 +17,24 @@ export const DEFAULT_EXPERIMENT_FILE = resolve(BUNDLED_CONFIG_DIR, 'default-expe
 export const LOCAL_EXPORTER = '127.0.0.1:9100';
 const SPEED_METRIC = 'node_network_speed_bytes';
 
-/** The configured experiment file (default: the bundled one), watched when network.watch. */
-export function experimentFor(network: Pick<RouterPowerConfig, 'experiment' | 'watch'>, logger: Logger): ExperimentSource {
+/** The configured experiment file (default: the bundled one) in the configured topic layout, watched when network.watch. */
+export function experimentFor(network: Pick<RouterPowerConfig, 'experiment' | 'watch'> & Partial<TopicLayoutConfig>, logger: Logger): ExperimentSource {
   const file = network.experiment ?? DEFAULT_EXPERIMENT_FILE;
-  const source = new ExperimentSource(loadExperiment(file), (err) =>
-    logger.error({ err: err.message }, 'experiment file change rejected; keeping the previous experiment'),
+  let lastWhy = '';
+  const layout = (exp: Experiment): Experiment => {
+    const decision = applyTopicLayout(exp, {
+      topicLayout: network.topicLayout ?? 'auto',
+      sharedTopicsFrom: network.sharedTopicsFrom ?? 200,
+      sharedTopics: network.sharedTopics ?? { raw: 'TD', processed: 'TP', predictions: 'ML' },
+    });
+    if (decision.shared && decision.why !== lastWhy) logger.info({ routers: exp.routers.length }, `topic layout: ${decision.why}`);
+    lastWhy = decision.shared ? decision.why : '';
+    return decision.experiment;
+  };
+  const source = new ExperimentSource(
+    loadExperiment(file),
+    (err) => logger.error({ err: err.message }, 'experiment file change rejected; keeping the previous experiment'),
+    layout,
   );
   if (network.watch) source.watch();
   return source;

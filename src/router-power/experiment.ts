@@ -217,10 +217,16 @@ export class ExperimentSource {
   /** `host:port` of a router's exporter (what its messages carry as node_exporter) → router ids. */
   private idsByExporter = new Map<string, Set<string>>();
 
+  /**
+   * `layout` rewrites each version before use (the topic layout: topic-layout.ts); it gets the
+   * experiment as written, and sees every reload.
+   */
   constructor(
     private exp: Experiment,
     private readonly onInvalid: (err: Error) => void = () => undefined,
+    private readonly layout: (exp: Experiment) => Experiment = (e) => e,
   ) {
+    this.exp = layout(exp);
     this.index();
   }
 
@@ -261,9 +267,9 @@ export class ExperimentSource {
   }
 
   async set(exp: Experiment): Promise<void> {
-    this.exp = exp;
+    this.exp = this.layout(exp);
     this.index();
-    for (const l of this.listeners) await l(exp);
+    for (const l of this.listeners) await l(this.exp);
   }
 
   /** Re-reads the file (SIGHUP); an invalid file keeps the current experiment. */
