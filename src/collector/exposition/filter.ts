@@ -12,7 +12,7 @@
  *   Prometheus), so `device=` selects samples with no or an empty `device` label.
  * - Families left without samples are dropped.
  */
-import { filterByNames } from './name-filter.js';
+import { filterByNames } from './families.js';
 import { parseExposition, type ParseOptions } from './parser.js';
 import type { MetricFamily, MetricSample } from './types.js';
 

@@ -12,7 +12,7 @@ export {
   type MetricSample,
   type MetricType,
 } from './types.js';
-export { detectFormat, formatFromContentType } from './format.js';
+export { detectFormat, formatFromContentType } from './lexer.js';
 export { parseExposition, type ParseOptions } from './parser.js';
 export {
   applyFilter,
