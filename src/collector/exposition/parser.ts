@@ -5,31 +5,21 @@
  * and sample lines, and the table of families; tokens: lexer.ts; family types, series keys and
  * the name filter: families.ts. Rules, leniencies and why it is hand-written: docs/collector-json.md.
  */
-import {
-  addPoint,
-  type FamState,
-  filterByNames,
-  hasLabel,
-  metricPoint,
-  NameIndex,
-  newFamState,
-  seriesKey,
-  SUF_BARE,
-  SUF_BUCKET,
-  SUFFIXES,
-  suffixList,
-  TYPE_MASK,
-  TYPES,
-} from './families.js';
-import { describeChar, detectFormat, LineReader, parseFloatToken, quote, scanName, unescapeHelp } from './lexer.js';
+import { addPoint, type FamState, filterByNames, metricPoint, NameIndex, seriesKey, suffixList } from './families.js';
+import * as families from './families.js';
+import { describeChar, detectFormat, LineReader, quote } from './lexer.js';
+import * as lexer from './lexer.js';
 import { ExpositionParseError, type Exemplar, type ExpositionFormat, type MetricFamily, type MetricLabel, type MetricSample } from './types.js';
 
-// Character codes, module-local on purpose (as in lexer.ts): an imported binding costs a load and
-// a check at every use, which the per-character loops below cannot afford.
+// Module-local on purpose, like lexer.ts's character table: an imported name costs a getter call
+// at every use under tsx (tests, benchmarks) and a binding load and check in compiled ESM, which
+// the per-line and per-character code cannot afford (docs/collector-json.md, "Performance").
 const SP = 32;
 const TAB = 9;
 const HASH = 35;
 const LBRACE = 123;
+const { hasLabel, newFamState, SUF_BARE, SUF_BUCKET, SUFFIXES, TYPE_MASK, TYPES } = families;
+const { parseFloatToken, scanName, unescapeHelp } = lexer;
 
 const KW_HELP = 1;
 const KW_TYPE = 2;
