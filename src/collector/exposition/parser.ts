@@ -278,8 +278,9 @@ class Parser extends LineReader {
     const st = (ld !== null && ld.fam.name === name ? ld : this.byName.get(name)) ?? this.newFamily(name, false);
     this.lastDecl = st;
     if (this.om) this.enter(st, namePos);
-    // A new family can change how later sample names resolve.
-    this.lastName = '';
+    // A new family can change how later sample names resolve (lastState). Its samples usually
+    // follow: with its name as lastName, sample() reads theirs without scanning or slicing it.
+    this.lastName = st.fam.name;
     this.lastState = null;
     return st;
   }
