@@ -54,7 +54,8 @@ export function parseExposition(text: string, options: ParseOptions = {}): Metri
   const fmt = options.format === undefined || options.format === 'auto' ? detectFormat(text) : options.format;
   const parser = new Parser(text, fmt === 'openmetrics', options.names, options.checkDuplicates !== false);
   try {
-    return parser.run();
+    parser.run();
+    return parser.result();
   } catch (err) {
     if (err instanceof ExpositionParseError) throw err;
     // Defensive: engine limits (e.g. more than 2^24 distinct series in one Map) must still
@@ -96,12 +97,17 @@ class Parser extends LineReader {
     this.checkDup = checkDup;
   }
 
-  run(): MetricFamily[] {
+  /**
+   * The line loop. The end-of-input checks and the name cut are in result(): as part of this
+   * long loop they ran in its on-stack-replaced code, compiled before any parse had taken them,
+   * and V8 left that code by deoptimizing at every filtered parse (`node --trace-deopt`).
+   */
+  run(): void {
     const text = this.text;
     const len = text.length;
     let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0; // a byte-order mark is not content
     while (pos < len) {
-      if (++this.lineNo === this.stopLine) return this.families;
+      if (++this.lineNo === this.stopLine) return;
       let eol = text.indexOf('\n', pos);
       if (eol === -1) eol = len;
       let end = eol;
@@ -121,6 +127,11 @@ class Parser extends LineReader {
       }
       pos = eol + 1;
     }
+  }
+
+  result(): MetricFamily[] {
+    const text = this.text;
+    const len = text.length;
     if (this.om && this.eofLine === 0) {
       const endsWithNl = len > 0 && text.charCodeAt(len - 1) === 10;
       throw new ExpositionParseError(
