@@ -11,9 +11,9 @@ import { describeChar, detectFormat, LineReader, quote } from './lexer.js';
 import * as lexer from './lexer.js';
 import { ExpositionParseError, type Exemplar, type ExpositionFormat, type MetricFamily, type MetricLabel, type MetricSample } from './types.js';
 
-// Module-local on purpose, like lexer.ts's character table: an imported name costs a getter call
-// at every use under tsx (tests, benchmarks) and a binding load and check in compiled ESM, which
-// the per-line and per-character code cannot afford (docs/collector-json.md, "Performance").
+// Module-local on purpose, like lexer.ts's character table: the per-line and per-character code
+// reads no imported name, which is looked up through its module binding at every use (a getter
+// call where tsx compiles to CommonJS) and was measurably slower (docs/collector-json.md).
 const SP = 32;
 const TAB = 9;
 const HASH = 35;
