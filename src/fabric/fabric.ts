@@ -101,6 +101,15 @@ export interface SubscribeOptions {
   onRevoked?: (revoked: Array<{ topic: string; partition: number }>) => Promise<void> | void;
 }
 
+/** What readAll reads. */
+export interface ReadAllOptions {
+  /**
+   * Only these partitions (default: all). Partitions the topic does not have are skipped; the
+   * in-process bus and Redis Streams have partition 0 only.
+   */
+  partitions?: readonly number[];
+}
+
 export interface Subscription {
   /** Replace the subscribed topics (e.g. after a configuration reload). */
   updateTopics(topics: string[]): Promise<void>;
@@ -119,9 +128,16 @@ export interface Fabric {
   /**
    * Reads every current message of a (compacted) topic from the beginning up to its end at
    * the time of the call, outside any group: used to rebuild state (control channel, the
-   * processors' last-message-per-router state).
+   * processors' last-message-per-router state). With `partitions`, only those partitions are
+   * read (a processor restores just the state partitions of the routers it owns).
    */
-  readAll(topic: string): Promise<IncomingMessage[]>;
+  readAll(topic: string, options?: ReadAllOptions): Promise<IncomingMessage[]>;
+  /**
+   * The partition count of each topic (Kafka: from the broker's metadata, topics that do not
+   * exist left out; the in-process bus and Redis Streams: 1, a topic is one partition). A key's
+   * partition is then `partitionOf(key, count)` (partitioner.ts), as the Kafka publisher picks it.
+   */
+  partitionsOf(topics: readonly string[]): Promise<Map<string, number>>;
   close(): Promise<void>;
 }
 

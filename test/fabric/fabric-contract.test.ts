@@ -16,12 +16,14 @@ import type {
   Fabric,
   IncomingMessage,
   OutgoingMessage,
+  ReadAllOptions,
   SubscribeOptions,
   Subscription,
   TopicSpec,
 } from '../../src/fabric/fabric.js';
 import { createKafkaFabric } from '../../src/fabric/kafka/kafka-fabric.js';
 import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
+import { partitionOf } from '../../src/fabric/partitioner.js';
 import { service } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { redisStreamsHarness } from './redis-streams-harness.js';
@@ -55,8 +57,11 @@ class MemoryProcess implements Fabric {
   publishBatch(ms: OutgoingMessage[]) {
     return this.bus.publishBatch(ms);
   }
-  readAll(topic: string) {
-    return this.bus.readAll(topic);
+  readAll(topic: string, options?: ReadAllOptions) {
+    return this.bus.readAll(topic, options);
+  }
+  partitionsOf(topics: readonly string[]) {
+    return this.bus.partitionsOf(topics);
   }
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     const sub = await this.bus.subscribe(options);
@@ -580,6 +585,35 @@ for (const h of [memoryHarness(), kafkaHarness(), redisStreamsHarness(runId)]) {
       await f.publish({ topic: plain, key: 'k', value: 'p3' });
       assert.equal(got.length, 3);
       assert.equal((await f.readAll(plain)).length, 4);
+    });
+
+    it('readAll of chosen partitions reads only those; partitionsOf gives the counts; keys land where partitionOf says', async () => {
+      const n = names();
+      const f = await open();
+      const state = n.topic('state');
+      await f.ensureTopics([{ name: state, compacted: true, partitions: 4 }]);
+      const count = (await f.partitionsOf([state])).get(state);
+      // Kafka creates the 4 partitions; the in-process bus and Redis Streams have one per topic
+      assert.equal(count, h.name === 'kafka' ? 4 : 1);
+      const keys = Array.from({ length: 24 }, (_, i) => `router-${i}`);
+      await f.publishBatch(keys.map((key) => ({ topic: state, key, value: `old-${key}` })));
+      await f.publishBatch(keys.map((key) => ({ topic: state, key, value: `new-${key}` })));
+      const all = await f.readAll(state);
+      assert.equal(all.length, keys.length);
+      // the publisher's partitioner and partitionOf agree (Kafka: the broker says where each record is)
+      for (const m of all) assert.equal(m.partition, partitionOf(m.key, count!), m.key);
+      const seen: string[] = [];
+      for (let p = 0; p < count!; p++) {
+        const part = await f.readAll(state, { partitions: [p] });
+        assert.deepEqual(part.map((m) => m.key).sort(), keys.filter((k) => partitionOf(k, count!) === p).sort(), `partition ${p}`);
+        assert.ok(part.every((m) => m.partition === p && m.value === `new-${m.key}`));
+        seen.push(...part.map((m) => m.key));
+      }
+      assert.deepEqual(seen.sort(), [...keys].sort());
+      assert.deepEqual(await f.readAll(state, { partitions: [] }), []);
+      assert.deepEqual(await f.readAll(state, { partitions: [count!] }), [], 'a partition the topic does not have is skipped');
+      assert.equal((await f.readAll(state, { partitions: [count! - 1, 0] })).length, keys.filter((k) => [0, count! - 1].includes(partitionOf(k, count!))).length);
+      if (h.name === 'kafka') assert.equal((await f.partitionsOf([n.topic('does-not-exist')])).size, 0);
     });
 
     it('updateTopics adds (and removes) topics of a subscription', async () => {

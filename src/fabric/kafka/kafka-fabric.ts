@@ -2,12 +2,12 @@
  * The Kafka adapter of the data fabric (`Fabric` in fabric.ts), on @platformatic/kafka 1.x: one
  * idempotent producer (../kafka-publisher.ts), topic administration (topic-admin.ts), one
  * consumer-group member per subscription (subscription.ts), readAll outside any group
- * (read-all.ts), the start-up check of the security settings (connection-check.ts). Its design
+ * (read-all.ts), partition counts (partitionsOf), the start-up check of the security settings (connection-check.ts). Its design
  * and at-least-once guarantees: docs/kafka-client-choice.md § "The adapter's design".
  */
 import { Admin, Consumer } from '@platformatic/kafka';
 import type { Logger } from '../../core/logger.js';
-import type { Fabric, IncomingMessage, OutgoingMessage, SubscribeOptions, Subscription, TopicSpec } from '../fabric.js';
+import type { Fabric, IncomingMessage, OutgoingMessage, ReadAllOptions, SubscribeOptions, Subscription, TopicSpec } from '../fabric.js';
 import { KafkaPublisher } from '../kafka-publisher.js';
 import { type KafkaClientOptions, retryBackoff } from './client-options.js';
 import { checkKafkaConnection } from './connection-check.js';
@@ -179,17 +179,37 @@ export class KafkaFabric implements Fabric {
     return sub;
   }
 
-  readAll(topic: string): Promise<IncomingMessage[]> {
+  readAll(topic: string, options?: ReadAllOptions): Promise<IncomingMessage[]> {
     this.assertOpen();
-    return this.explained(this.readAllNow(topic));
+    return this.explained(this.readAllNow(topic, options?.partitions));
   }
 
-  private async readAllNow(topic: string): Promise<IncomingMessage[]> {
+  private async readAllNow(topic: string, partitions: readonly number[] | undefined): Promise<IncomingMessage[]> {
     if (!this.topics.isKnown(topic)) {
       const topics = await this.admin.listTopics();
       if (!topics.includes(topic)) return [];
     }
-    return readTopic(this.reader, topic, () => this.topics.isCompacted(topic));
+    return readTopic(this.reader, topic, () => this.topics.isCompacted(topic), partitions);
+  }
+
+  /** From the broker's metadata (one request; topics that do not exist are left out). */
+  partitionsOf(topics: readonly string[]): Promise<Map<string, number>> {
+    this.assertOpen();
+    return this.explained(this.partitionsNow(topics));
+  }
+
+  private async partitionsNow(topics: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (topics.length === 0) return out;
+    const existing = new Set(await this.admin.listTopics());
+    const present = topics.filter((t) => existing.has(t));
+    if (present.length === 0) return out;
+    const md = await this.reader.metadata({ topics: present, forceUpdate: true });
+    for (const t of present) {
+      const n = md.topics.get(t)?.partitionsCount;
+      if (n) out.set(t, n);
+    }
+    return out;
   }
 
   close(): Promise<void> {

@@ -2,6 +2,7 @@
  * readAll of the Kafka fabric: reads a topic from its log start to its end at call time with
  * plain fetches, outside any group; for compacted topics only the latest value per key
  * (compaction is lazy, so the log may still hold older values; a null value deletes its key).
+ * Optionally only some partitions (the others are not fetched at all).
  */
 import { type Consumer, ListOffsetTimestamps } from '@platformatic/kafka';
 import type { IncomingMessage } from '../fabric.js';
@@ -15,17 +16,20 @@ const OFFSET_OUT_OF_RANGE = 1;
 /** Fetches in a row that move no further before readAll gives up. */
 const MAX_EMPTY_FETCHES = 50;
 
-export async function readTopic(reader: Reader, topic: string, compacted: () => Promise<boolean>): Promise<IncomingMessage[]> {
+export async function readTopic(reader: Reader, topic: string, compacted: () => Promise<boolean>, only?: readonly number[]): Promise<IncomingMessage[]> {
   const md = await reader.metadata({ topics: [topic], forceUpdate: true });
   const tm = md.topics.get(topic);
   if (!tm) return [];
+  const all = Array.from({ length: tm.partitionsCount }, (_, p) => p);
+  const partitions = only ? all.filter((p) => only.includes(p)) : all;
+  if (partitions.length === 0) return [];
   const [starts, ends, isCompacted] = await Promise.all([
     reader.listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.EARLIEST }),
     reader.listOffsets({ topics: [topic] }),
     compacted(),
   ]);
   const perPartition = await Promise.all(
-    Array.from({ length: tm.partitionsCount }, (_, partition) =>
+    partitions.map((partition) =>
       readPartition(reader, topic, tm.id, partition, tm.partitions[partition]!.leader, starts.get(topic)?.[partition] ?? 0n, ends.get(topic)?.[partition] ?? 0n),
     ),
   );

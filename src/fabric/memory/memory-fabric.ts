@@ -13,6 +13,7 @@ import type {
   IncomingMessage,
   OutgoingMessage,
   PublishOptions,
+  ReadAllOptions,
   SubscribeOptions,
   Subscription,
   TopicSpec,
@@ -109,8 +110,14 @@ export class MemoryFabric implements Fabric {
     for (const m of messages) this.budget.append(m);
   }
 
-  async readAll(topic: string): Promise<IncomingMessage[]> {
+  /** A topic is one partition (0): asked for other partitions only, nothing. */
+  async readAll(topic: string, options?: ReadAllOptions): Promise<IncomingMessage[]> {
+    if (options?.partitions && !options.partitions.includes(0)) return [];
     return this.budget.topics.get(topic)?.readAll() ?? [];
+  }
+
+  async partitionsOf(topics: readonly string[]): Promise<Map<string, number>> {
+    return new Map(topics.map((t) => [t, 1]));
   }
 
   subscribe(options: SubscribeOptions): Promise<Subscription> {

@@ -9,7 +9,7 @@
 import { hostname } from 'node:os';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../core/logger.js';
-import type { Fabric, IncomingMessage, OutgoingMessage, SubscribeOptions, Subscription, TopicSpec } from '../fabric.js';
+import type { Fabric, IncomingMessage, OutgoingMessage, ReadAllOptions, SubscribeOptions, Subscription, TopicSpec } from '../fabric.js';
 import { defaultCodec, offsetOfId, timestampOfId, type StreamCodec } from './codec.js';
 import { redisStreamsMetrics, type RedisStreamsMetrics } from './metrics.js';
 import { RedisStreamsSubscription, type RedisStreamsTuning, type SubscriptionHost } from './subscription.js';
@@ -149,7 +149,9 @@ export class RedisStreamsFabric implements Fabric, SubscriptionHost {
     return c;
   }
 
-  async readAll(topic: string): Promise<IncomingMessage[]> {
+  /** A stream is one partition (0): asked for other partitions only, nothing. */
+  async readAll(topic: string, options?: ReadAllOptions): Promise<IncomingMessage[]> {
+    if (options?.partitions && !options.partitions.includes(0)) return [];
     const stream = this.streamOf(topic);
     const last = await this.redis.xrevrange(stream, '+', '-', 'COUNT', 1);
     if (last.length === 0) return [];
@@ -173,6 +175,10 @@ export class RedisStreamsFabric implements Fabric, SubscriptionHost {
       latest.set(m.key, m);
     }
     return [...latest.values()];
+  }
+
+  async partitionsOf(topics: readonly string[]): Promise<Map<string, number>> {
+    return new Map(topics.map((t) => [t, 1]));
   }
 
   async close(): Promise<void> {
