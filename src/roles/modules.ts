@@ -144,7 +144,7 @@ export const MODULES: WattflowModule[] = [
   {
     name: 'ml-store-sink',
     deps: ['fabric', 'experiment', 'store'],
-    init: ({ logger }, deps) => ({ components: [createMlStoreSink({ fabric: deps.use('fabric'), experiment: deps.use('experiment'), store: deps.use('store'), logger })] }),
+    init: ({ cfg, logger }, deps) => ({ components: [createMlStoreSink({ fabric: deps.use('fabric'), experiment: deps.use('experiment'), store: deps.use('store'), logger, group: cfg.network.storeSinkGroup })] }),
   },
   {
     name: 'router-api',
@@ -157,7 +157,7 @@ export const MODULES: WattflowModule[] = [
     init({ cfg, logger }, deps) {
       if (!cfg.influx.url) return {};
       const writer = new InfluxWriter({ ...cfg.influx, url: cfg.influx.url }, logger);
-      return { components: [createMlInfluxSink({ fabric: deps.use('fabric'), experiment: deps.use('experiment'), writer, logger })] };
+      return { components: [createMlInfluxSink({ fabric: deps.use('fabric'), experiment: deps.use('experiment'), writer, logger, group: cfg.network.influxSinkGroup })] };
     },
   },
   {
@@ -178,7 +178,7 @@ export const MODULES: WattflowModule[] = [
     name: 'inference',
     deps: ['fabric', 'experiment', 'predictors'],
     init({ cfg, logger }, deps) {
-      if (!cfg.network.chainInference) return { components: [createInference({ fabric: deps.use('fabric'), experiment: deps.use('experiment'), logger, resolve: deps.use('predictors') })] };
+      if (!cfg.network.chainInference) return { components: [createInference({ fabric: deps.use('fabric'), experiment: deps.use('experiment'), logger, resolve: deps.use('predictors'), group: cfg.network.inferenceGroup })] };
       if (!deps.includes('processor')) {
         throw new ConfigError('the network settings', '/network/chainInference', 'is true: the processor predicts, so the inference role must not run (it would publish every ML message twice)');
       }
@@ -190,8 +190,11 @@ export const MODULES: WattflowModule[] = [
     deps: ['fabric', 'experiment'],
     after: ['predictors'],
     init({ cfg, logger }, deps) {
-      const chainInference = cfg.network.chainInference ? deps.optional('predictors') : undefined;
-      return { components: [createProcessor({ fabric: deps.use('fabric'), experiment: deps.use('experiment'), logger, chainInference })] };
+      const n = cfg.network;
+      const chainInference = n.chainInference ? deps.optional('predictors') : undefined;
+      // the state topic co-partitioned with a shared TD topic when one is configured (docs/performance.md § "State restore")
+      const statePartitions = n.statePartitions ?? (cfg.fabric.kafka.partitions > 1 ? cfg.fabric.kafka.partitions : undefined);
+      return { components: [createProcessor({ fabric: deps.use('fabric'), experiment: deps.use('experiment'), logger, chainInference, group: n.processorGroup, stateTopic: n.stateTopic, statePartitions })] };
     },
   },
   {

@@ -1,9 +1,14 @@
 /**
  * The `network` section of the app configuration: the router-power pipeline's experiment file,
- * formulas, polling spread, operator chaining and the producer's outbox.
+ * formulas, polling spread, operator chaining, the producer's outbox, and the names on the
+ * broker (the processor's state topic, the stages' and sinks' consumer groups: two pipelines
+ * with different names share a broker).
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { ConfigSection, Enum, type EnvAlias } from '../core/config.js';
+
+/** A Kafka topic or consumer-group name (Kafka's legal topic characters; groups kept to the same). */
+const brokerName = (fallback: string) => Type.String({ pattern: '^[A-Za-z0-9._-]+$', minLength: 1, maxLength: 249, default: fallback });
 
 export const routerPowerSection = ConfigSection({
   /** Experiment file (the reference's config.json); default: config/default-experiment.json. */
@@ -39,6 +44,15 @@ export const routerPowerSection = ConfigSection({
   outboxMaxAgeMs: Type.Integer({ minimum: 1000, default: 300000 }),
   /** …and at most this many of them (the oldest are dropped, counted). */
   outboxMaxMessages: Type.Integer({ minimum: 1, default: 100000 }),
+  /** The processor's compacted state topic (last TD message per router). */
+  stateTopic: brokerName('wattflow_processor_state'),
+  /** Partitions of the state topic when the processor creates it (default: fabric.kafka.partitions when above 1, else 8); an existing topic keeps its count. */
+  statePartitions: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
+  /** Consumer groups of the processor and inference stages and of the ML sinks. */
+  processorGroup: brokerName('wattflow-processor'),
+  inferenceGroup: brokerName('wattflow-inference'),
+  storeSinkGroup: brokerName('wattflow-store-sink'),
+  influxSinkGroup: brokerName('wattflow-influx-sink'),
 });
 export type RouterPowerConfig = Static<typeof routerPowerSection>;
 

@@ -37,8 +37,9 @@ export interface StageLoopOptions<In> {
   handleMany?: (items: Array<StageItem<In>>, out: OutgoingMessage[]) => Promise<void>;
   /** Topics the stage writes for its own bookkeeping (e.g. the processor's state): not counted as output. */
   internalTopics?: ReadonlySet<string>;
-  onAssigned?: (topics: string[]) => Promise<void> | void;
-  onRevoked?: (topics: string[]) => Promise<void> | void;
+  /** The topics of the partitions assigned (and the partitions themselves). */
+  onAssigned?: (topics: string[], partitions: Array<{ topic: string; partition: number }>) => Promise<void> | void;
+  onRevoked?: (topics: string[], partitions: Array<{ topic: string; partition: number }>) => Promise<void> | void;
 }
 
 export interface DeadLetter {
@@ -77,8 +78,8 @@ export class StageLoop<In> {
       topics,
       // CPU time charged to the stage (wattflow up splits its energy by it: src/energy/stage-cpu.ts)
       handler: (batch) => trackStage(this.o.stage, () => this.handleBatch(batch)),
-      onAssigned: (parts) => this.o.onAssigned?.(parts.map((p) => p.topic)),
-      onRevoked: (parts) => this.o.onRevoked?.(parts.map((p) => p.topic)),
+      onAssigned: (parts) => this.o.onAssigned?.(parts.map((p) => p.topic), parts),
+      onRevoked: (parts) => this.o.onRevoked?.(parts.map((p) => p.topic), parts),
     });
     this.lagTimer = setInterval(() => {
       void this.sub

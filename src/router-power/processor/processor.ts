@@ -6,7 +6,9 @@
  * State survives consumer-group rebalances and restarts: after handling a message the stage
  * also publishes it, keyed by router, to a compacted state topic; a member that is assigned a
  * router's topic first rebuilds that router's last message from the state topic, so it never
- * pairs across a gap it did not see and never emits a wrong rate.
+ * pairs across a gap it did not see and never emits a wrong rate. The state topic is partitioned
+ * by router id; a member reads only the state partitions of the routers it is newly assigned
+ * (state-partitions.ts; docs/performance.md § "State restore").
  *
  * Chained (`chainInference`), it also predicts each TP message and publishes the ML message with
  * it (operator chaining, as stream processors fuse adjacent operators): one Kafka hop fewer.
@@ -30,15 +32,23 @@ import { createBatchPredictor } from '../inference/inference.js';
 import type { PredictorResolver } from '../inference/predictor.js';
 import { parseTd } from '../validate.js';
 import { computeRates, snapshotOf, type CounterSnapshot, type Rates } from './compute.js';
+import { StatePartitions, type TopicPartition } from './state-partitions.js';
 
 export const PROCESSOR_STATE_TOPIC = 'wattflow_processor_state';
+export const PROCESSOR_GROUP = 'wattflow-processor';
+/** Partitions of a state topic created without `statePartitions` (an existing topic keeps its count). */
+export const DEFAULT_STATE_PARTITIONS = 8;
 
 export interface ProcessorOptions {
   fabric: Fabric;
   experiment: ExperimentSource;
   logger: Logger;
+  /** Consumer group (default wattflow-processor; `network.processorGroup`). */
   group?: string;
+  /** Compacted state topic (default wattflow_processor_state; `network.stateTopic`). */
   stateTopic?: string;
+  /** Partitions of the state topic when this stage creates it (default 8; `network.statePartitions`). */
+  statePartitions?: number;
   /** Pairs further apart than this many polling intervals are dropped (default 5). */
   maxGapIntervals?: number;
   /**
@@ -75,17 +85,24 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
   /** Per router: the counters of its last TD message (what the next pair needs). */
   const last = new Map<string, CounterSnapshot>();
   const log = opts.logger.child({ stage: 'processor' });
-  const routersOfTopics = (topics: string[]) => new Set(topics.flatMap((t) => opts.experiment.routersByTopic(t).map((r) => r.id)));
+  const partitions = new StatePartitions({ fabric: opts.fabric, experiment: opts.experiment, stateTopic });
 
-  const restoreState = async (topics: string[]) => {
-    const routers = routersOfTopics(topics);
+  /** Newly assigned TD partitions: their routers' last messages from the state partitions holding them. */
+  const restoreState = async (topics: string[], parts: TopicPartition[]) => {
+    await partitions.learn(topics);
+    const routers = partitions.routersOf(parts);
     if (routers.size === 0) return;
-    for (const m of await opts.fabric.readAll(stateTopic)) {
+    const statePartitions = partitions.stateOf(routers);
+    let restored = 0;
+    for (const m of await opts.fabric.readAll(stateTopic, { partitions: statePartitions })) {
       if (!routers.has(m.key)) continue;
       const parsed = m.json !== undefined ? parseTd('', m.json) : parseTd(m.value);
-      if (parsed.ok) last.set(m.key, snapshotOf(parsed.message));
+      if (parsed.ok) {
+        last.set(m.key, snapshotOf(parsed.message));
+        restored++;
+      }
     }
-    log.info({ routers: [...routers] }, 'restored per-router state');
+    log.info({ routers: routers.size, restored, statePartitions, of: partitions.stateCount }, 'restored per-router state');
   };
 
   /** One TD message: state and (when the pair is usable) the TP message onto `out`; returns the TP message. */
@@ -146,7 +163,7 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
 
   const loop: StageLoop<TdMessage> = new StageLoop<TdMessage>({
     stage: 'processor',
-    group: opts.group ?? 'wattflow-processor',
+    group: opts.group ?? PROCESSOR_GROUP,
     fabric: opts.fabric,
     logger: log,
     parse: parseTd,
@@ -154,8 +171,9 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
     ...(predict ? { handleMany } : { handle: (key: string, td: TdMessage, incoming: IncomingMessage, out: OutgoingMessage[]) => void handle(key, td, incoming, out) }),
     internalTopics: new Set([stateTopic]),
     onAssigned: restoreState,
-    onRevoked: (topics) => {
-      for (const r of routersOfTopics(topics)) last.delete(r);
+    // only the routers of the partitions taken away (a shared topic's other partitions stay)
+    onRevoked: (_topics, parts) => {
+      for (const r of partitions.routersOf(parts)) last.delete(r);
     },
   });
 
@@ -164,7 +182,7 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
     name: 'processor',
     stateSize: () => last.size,
     async start() {
-      await opts.fabric.ensureTopics([{ name: stateTopic, compacted: true }]);
+      await opts.fabric.ensureTopics([{ name: stateTopic, compacted: true, partitions: opts.statePartitions ?? DEFAULT_STATE_PARTITIONS }]);
       const exp = opts.experiment.current;
       await loop.ensure(stageTopics(exp, 'TP'));
       await loop.start(stageTopics(exp, 'TD'));
