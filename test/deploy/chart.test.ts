@@ -105,6 +105,9 @@ describe('Helm chart (real Helm engine, no cluster)', { skip }, () => {
     const topics = o.filter((x) => x.kind === 'KafkaTopic').map((x) => x.spec.topicName as string).sort();
     assert.deepEqual(topics, ['ML_r1', 'ML_r2', 'ML_r3', 'TD_r1', 'TD_r2', 'TD_r3', 'TP_r1', 'TP_r2', 'TP_r3', 'wattflow_model_deployments', 'wattflow_model_status', 'wattflow_processor_state']);
     assert.equal(o.find((x) => x.kind === 'KafkaTopic' && x.spec.topicName === 'wattflow_model_status')!.spec.config['cleanup.policy'], 'compact');
+    // the processor's state is partitioned by router id (8 unless the topics have more), like the processor creates it
+    assert.equal(o.find((x) => x.kind === 'KafkaTopic' && x.spec.topicName === 'wattflow_processor_state')!.spec.partitions, 8);
+    assert.equal(o.find((x) => x.kind === 'KafkaTopic' && x.spec.topicName === 'TD_r1')!.spec.partitions, 1);
     assert.deepEqual(cfg.fabric.kafka.brokers, ['wattflow-kafka-kafka-bootstrap:9093']);
     assert.deepEqual(cfg.fabric.kafka.sasl, { mechanism: 'SCRAM-SHA-512', username: 'wattflow', passwordFile: '/etc/wattflow/kafka-sasl/password' });
     assert.deepEqual(cfg.fabric.kafka.tls, { caFile: '/etc/wattflow/kafka-ca/ca.crt' });
