@@ -30,11 +30,13 @@ import { createMlInfluxSink, createMlStoreSink } from '../sinks/ml-sinks.js';
 import { openTimeSeriesStore, type TimeSeriesStore } from '../storage/index.js';
 import { createUi, type Ui } from '../ui/index.js';
 import { vehicleApiComponents } from '../vehicle/components/api.js';
+import { setUpVehiclePredictor } from '../vehicle/components/predictor-setup.js';
 import { createVehicleComponents } from '../vehicle/components.js';
 import { modelPathOf, vehicleConfigOf } from '../vehicle/config.js';
 import { vehicleArtifactValidator } from '../vehicle/model/registry-upload-check.js';
 import { createFabric, fabricComponent } from './common.js';
 import { ROLE_NAMES } from './names.js';
+import { SetupError } from './setup-error.js';
 
 /** What every module's init gets. */
 export interface ModuleEnv {
@@ -68,6 +70,8 @@ export interface Services {
   vehicle: void;
   /** The Vehicle API on its own (role vehicle-api). */
   'vehicle-api': void;
+  /** The vehicle predictor on its own (role vehicle-predictor). */
+  'vehicle-predictor': void;
   /** `up`: the energy exporter and the stage meters it drives (its banner line). */
   energy: { bannerLine(): string };
   /** The exporter run on its own (role energy-exporter: a busy port fails the start). */
@@ -220,6 +224,20 @@ export const MODULES: WattflowModule[] = [
     init: ({ cfg, logger, flags }) => ({ components: vehicleApiComponents(cfg.vehicle, logger, { memory: flags?.memory === true }) }),
   },
   {
+    // the role's --model (a file, or NAME@REF), --registry and --demo-model; a model file problem stops the start (exit 1)
+    name: 'vehicle-predictor',
+    async init({ cfg, logger, flags }) {
+      const model = flags?.model;
+      const setup = await setUpVehiclePredictor(cfg, logger, {
+        ...(typeof model === 'string' ? { modelFlag: model } : {}),
+        registryFlag: flags?.registry !== undefined,
+        demoModel: flags?.['demo-model'] === true,
+      });
+      if ('error' in setup) throw new SetupError(setup.error);
+      return { components: setup.components };
+    },
+  },
+  {
     // `up`: the energy exporter on its own listener (28282) and the stage energy meters it drives
     name: 'energy',
     init({ cfg, logger }) {
@@ -279,7 +297,7 @@ function upStateComponent(cfg: AppConfig, logger: Logger): Component {
 }
 
 /** Variants for a process that runs one stage or the exporter alone; `up` has its own (energy). */
-const ALONE: readonly ModuleName[] = ['energy-exporter', 'stage-energy', 'vehicle-api'];
+const ALONE: readonly ModuleName[] = ['energy-exporter', 'stage-energy', 'vehicle-api', 'vehicle-predictor'];
 
 /** All modules: what `wattflow up` runs. */
 export const UP_MODULES: ModuleName[] = MODULES.map((m) => m.name).filter((n) => !ALONE.includes(n));

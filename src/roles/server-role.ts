@@ -1,7 +1,8 @@
 /**
  * A long-running role as data: its flags, the modules it runs (src/roles/modules.ts), how its
  * flags change the configuration, the checks before anything opens, and its banner. serverRole
- * turns that into a CLI role: parse, load and check the config, init the modules, serve.
+ * turns that into a CLI role: parse, load and check the config, init the modules, serve. A module
+ * init throwing a SetupError (src/roles/setup-error.ts) makes the role say why and exit 1.
  */
 import type { ParseArgsConfig } from 'node:util';
 import type { AppConfig } from '../app-config.js';
@@ -10,6 +11,7 @@ import { loadRoleConfig, parseRoleArgs, roleLogger, serve } from './common.js';
 import { MODULES, type ModuleName, type Services } from './modules.js';
 import type { RoleName } from './names.js';
 import type { Role } from './role.js';
+import { SetupError } from './setup-error.js';
 
 export type FlagValues = Record<string, string | boolean | undefined>;
 
@@ -43,7 +45,15 @@ export function serverRole(def: ServerRoleDef): Role {
       await def.preflight?.(cfg);
       const logger = roleLogger(cfg, def.name);
       const targets = typeof def.modules === 'function' ? def.modules(cfg) : def.modules;
-      const { components, services } = await initModules(MODULES, targets, { cfg, logger, role: def.name, flags: values as FlagValues });
+      let modules;
+      try {
+        modules = await initModules(MODULES, targets, { cfg, logger, role: def.name, flags: values as FlagValues });
+      } catch (err) {
+        if (!(err instanceof SetupError)) throw err;
+        console.error(`wattflow ${def.name}: ${err.message}`);
+        return 1;
+      }
+      const { components, services } = modules;
       const banner = def.banner;
       await serve(cfg, logger, components, banner ? (url, auth) => console.log(banner({ url, auth, cfg, services }).join('\n')) : undefined);
     },

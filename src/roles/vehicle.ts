@@ -6,21 +6,18 @@
  *   train-vehicle      trains the vehicle anomaly model from reference CSV logs → JSON artifact
  *                      (optionally registered in the model registry: --register NAME)
  * The configuration is the app configuration plus the `vehicle` section (src/vehicle/config.ts).
+ * The two servers are data (serverRole): modules vehicle-api and vehicle-predictor (src/roles/modules.ts).
  */
 import { existsSync, statSync } from 'node:fs';
 import { loadAppConfig } from '../app-config.js';
-import type { Component } from '../core/component.js';
 import { announceServer, assertPortFree, chooseServer, stateDirOf } from '../core/instance.js';
 import { parseTime } from '../core/time.js';
-import { v2GrpcComponent } from '../router-power/inference/v2-grpc.js';
-import { setUpVehiclePredictor } from '../vehicle/components/predictor-setup.js';
 import { logsIn } from '../vehicle/demo.js';
 import { isRegistryRef } from '../vehicle/model/registry-model.js';
 import { guardServedModel, trainVehicleCommand } from '../vehicle/model/train-command.js';
 import { formatReplayReport, replayVehicleLog, ReplayError } from '../vehicle/replay/replay.js';
 import { VEHICLE_ID_PATTERN } from '../vehicle/store/store.js';
-import { loadRoleConfig, parseRoleArgs, roleConfig, roleLogger, serve, UsageError } from './common.js';
-import { stageEnergyComponents } from '../energy/wiring.js';
+import { parseRoleArgs, roleConfig, UsageError } from './common.js';
 import type { Role } from './role.js';
 import { serverRole } from './server-role.js';
 
@@ -73,7 +70,7 @@ export const vehicleApiRole = serverRole({
   modules: ['vehicle-api'],
 });
 
-export const vehiclePredictorRole: Role = {
+export const vehiclePredictorRole = serverRole({
   name: 'vehicle-predictor',
   summary: 'scores aligned vehicle vectors with the vehicle model and writes predictions to InfluxDB',
   usage: [
@@ -95,44 +92,34 @@ export const vehiclePredictorRole: Role = {
     'INFLUX_URL to the embedded storage (storage.dir; beside a running `wattflow up`, which owns it, give this',
     'role INFLUX_URL or its own WATTFLOW__storage__dir). Use --port 8001 next to a vehicle-api or up on 8000.',
   ].join('\n'),
-  async run(args) {
-    const { values } = parseRoleArgs(args, {
-      mode: { type: 'string' },
-      model: { type: 'string' },
-      registry: { type: 'string' },
-      'poll-interval': { type: 'string' },
-      'demo-model': { type: 'boolean' },
-    });
-    const overrides: Record<string, unknown> = {};
-    if (values.mode !== undefined) {
-      if (!['push', 'pull', 'subscribe', 'poll'].includes(values.mode)) throw new UsageError(`--mode must be push or pull, got "${values.mode}"`);
-      overrides['/vehicle/predictor/mode'] = values.mode;
-    }
-    if (values.model !== undefined) {
-      if (isRegistryRef(values.model) && !existsSync(values.model)) overrides['/vehicle/model/ref'] = values.model;
-      else overrides['/vehicle/model/path'] = values.model;
-    }
-    if (values.registry !== undefined) overrides['/vehicle/model/registryUrl'] = values.registry;
-    const poll = positiveInt('poll-interval', values['poll-interval']);
-    if (poll !== undefined) overrides['/vehicle/predictor/pollIntervalMs'] = poll;
-    const cfg = loadRoleConfig(values, overrides);
-    // beside a running up on the default port: say so first, before downloading or opening anything
-    await assertPortFree(cfg.http.host, cfg.http.port);
-    const logger = roleLogger(cfg, 'vehicle-predictor');
-    const setup = await setUpVehiclePredictor(cfg, logger, {
-      ...(values.model !== undefined ? { modelFlag: values.model } : {}),
-      registryFlag: values.registry !== undefined,
-      demoModel: values['demo-model'] === true,
-    });
-    if ('error' in setup) {
-      console.error(`wattflow vehicle-predictor: ${setup.error}`);
-      return 1;
-    }
-    const components: Component[] = [...setup.components, ...stageEnergyComponents(cfg.energy, logger, 'vehicle-predictor')];
-    components.push(v2GrpcComponent(cfg, logger)); // KServe V2 over gRPC beside the REST server
-    await serve(cfg, logger, components);
+  flags: {
+    mode: { type: 'string' },
+    model: { type: 'string' },
+    registry: { type: 'string' },
+    'poll-interval': { type: 'string' },
+    'demo-model': { type: 'boolean' },
   },
-};
+  // --model, --registry and --demo-model also go to the vehicle-predictor module as they are given
+  overrides(flags) {
+    const { mode, model, registry } = flags as Record<string, string | undefined>;
+    const overrides: Record<string, unknown> = {};
+    if (mode !== undefined) {
+      if (!['push', 'pull', 'subscribe', 'poll'].includes(mode)) throw new UsageError(`--mode must be push or pull, got "${mode}"`);
+      overrides['/vehicle/predictor/mode'] = mode;
+    }
+    if (model !== undefined) {
+      if (isRegistryRef(model) && !existsSync(model)) overrides['/vehicle/model/ref'] = model;
+      else overrides['/vehicle/model/path'] = model;
+    }
+    if (registry !== undefined) overrides['/vehicle/model/registryUrl'] = registry;
+    const poll = positiveInt('poll-interval', flags['poll-interval'] as string | undefined);
+    if (poll !== undefined) overrides['/vehicle/predictor/pollIntervalMs'] = poll;
+    return overrides;
+  },
+  // beside a running up on the default port: say so first, before downloading or opening anything
+  preflight: (cfg) => assertPortFree(cfg.http.host, cfg.http.port),
+  modules: ['vehicle-predictor', 'stage-energy', 'v2-grpc'],
+});
 
 export const replayVehicleRole: Role = {
   name: 'replay-vehicle',
