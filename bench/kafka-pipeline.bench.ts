@@ -17,6 +17,7 @@
  * Also printed: latency per hop (from the messages' debug timestamps), this process's event-loop
  * utilisation and delay; BENCH_REQUESTS=1 adds its Kafka requests/s by API, BENCH_TRACE=FILE
  * writes every message's timestamps (poll, TD built, TP, ML, consumed; ms) as CSV lines.
+ * BENCH_JSON=1 adds one line `kafka-pipeline-json: {…}` of the figures (bench/capacity.bench.ts reads it).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -69,8 +70,8 @@ const raw = {
   polling_interval: 1,
   multiplier: 1,
   test_metrics_dir: dir,
-  topics: SHARED ? { processed: sharedName('TP'), predictions: sharedName('ML') } : { processed: 'bench_TP_{router}', predictions: 'bench_ML_{router}' },
-  routers: Array.from({ length: ROUTERS }, (_, i) => ({ [`b${i}`]: { topic: SHARED ? sharedName('TD') : `bench_TD_b${i}`, interfaces: ['eth2'], test_metrics: true } })),
+  topics: SHARED ? { processed: sharedName('TP'), predictions: sharedName('ML') } : { processed: `bench${runTag}_TP_{router}`, predictions: `bench${runTag}_ML_{router}` },
+  routers: Array.from({ length: ROUTERS }, (_, i) => ({ [`b${i}`]: { topic: SHARED ? sharedName('TD') : `bench${runTag}_TD_b${i}`, interfaces: ['eth2'], test_metrics: true } })),
 };
 const exp = normalizeExperiment(raw, 'bench');
 const source = new ExperimentSource({ ...exp, source: '' });
@@ -184,6 +185,10 @@ console.log(
   `kafka-pipeline: ${rate.toFixed(0)} ML msg/s sustained over ${elapsed.toFixed(0)} s (expected ${ROUTERS}/s); ` +
     `end-to-end latency (poll → ML consumed) mean ${mean.toFixed(1)} ms, p50 ${pct(50)} ms, p99 ${pct(99)} ms, max ${latencies.at(-1)} ms (n=${latencies.length})`,
 );
+if (process.env.BENCH_JSON === '1') {
+  const json = { routers: ROUTERS, layout: SHARED ? 'shared' : 'per-router', processes: PROCESSES, rate, elapsed, mean, p50: pct(50), p99: pct(99), max: latencies.at(-1) ?? NaN, n: latencies.length };
+  console.log(`kafka-pipeline-json: ${JSON.stringify(json)}`);
+}
 if (process.env.BENCH_TRACE) writeFileSync(process.env.BENCH_TRACE, trace.join('\n'));
 const hopNames = ['poll → TD built', 'TD → TP processed', 'TP → ML predicted', 'ML → consumed'];
 console.log(
