@@ -7,7 +7,7 @@
  * inference), whose p99 is interpolated inside its histogram bucket (… 50, 100, 250 ms …).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,14 +22,17 @@ export interface StepResult {
   error?: string;
 }
 
+/** N routers with kafka-pipeline's counters (100 Mbit/s at 1200 B/packet, 600 periods: no wrap-around, hence no counter reset, within a step). */
 function writeExperiment(dir: string, routers: number): string {
-  const metrics = readFileSync(join(ROOT, 'config/test_metrics/test_metrics_r1.json'), 'utf8');
+  const periods: Record<string, { total_bytes: string; total_packets: string }> = {};
+  for (let k = 0; k < 600; k++) periods[`period_${k}`] = { total_bytes: String(12_500_000 * (k + 1)), total_packets: String(10_417 * (k + 1)) };
+  const body = JSON.stringify(periods);
   const tm = join(dir, 'test_metrics');
   mkdirSync(tm, { recursive: true });
   const list = [];
   for (let i = 0; i < routers; i++) {
-    writeFileSync(join(tm, `test_metrics_c${i}.json`), metrics);
-    list.push({ [`c${i}`]: { topic: `TD_c${i}`, interfaces: ['eth2', 'eth3'], test_metrics: true } });
+    writeFileSync(join(tm, `test_metrics_c${i}.json`), body);
+    list.push({ [`c${i}`]: { topic: `TD_c${i}`, interfaces: ['eth2'], test_metrics: true } });
   }
   const file = join(dir, 'experiment.json');
   const exp = { experiment_id: 'capacity', flag_original_metrics: false, flag_debug_params: true, max_throughput_mbps: 100, polling_interval: 1, multiplier: 1, test_metrics_dir: tm, routers: list };

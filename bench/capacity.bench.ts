@@ -12,7 +12,8 @@
  * from up's own histogram). Per-router topics (3 per router) are slow to create on one broker:
  * capped at BENCH_MAX_PER_ROUTER (2000). Without KAFKA_BROKERS only `up` runs.
  *
- * BENCH_LAYOUTS=shared,per-router,up; BENCH_STEP_SECONDS (20) measured after BENCH_WARMUP (10);
+ * BENCH_LAYOUTS=shared,per-router,up; BENCH_STEP_SECONDS (20) measured after BENCH_WARMUP (10 + routers/500);
+ * BENCH_RETRY (1) reruns of a failing step;
  * BENCH_MAX_ROUTERS (16000) caps every layout; BENCH_START (250) is the first rung.
  */
 import { spawnSync } from 'node:child_process';
@@ -24,13 +25,17 @@ import { upStep, type StepResult } from './capacity-up.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const brokers = process.env.KAFKA_BROKERS;
 const SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 20);
-/** Warm-up (s, default 10): the role processes take 2–4 s to start on a loaded machine. */
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 10);
+/** Warm-up (s; default 10 + 1 per 500 routers): the role processes take 2–4 s to start on a loaded machine, more with more routers. */
+const warmup = (routers: number) => Number(process.env.BENCH_WARMUP ?? 10 + Math.ceil(routers / 500));
+/** BENCH_RETRY (1): a step that fails is run again this many times; it fails only if every run fails (the machine is shared). */
+const RETRY = Number(process.env.BENCH_RETRY ?? 1);
 const BISECT = Number(process.env.BENCH_BISECT ?? 3);
 const START = Number(process.env.BENCH_START ?? 250);
 const MAX = Number(process.env.BENCH_MAX_ROUTERS ?? 16_000);
 const MAX_PER_ROUTER = Number(process.env.BENCH_MAX_PER_ROUTER ?? 2000);
 const PROCESSES = process.env.BENCH_PROCESSES ?? '1';
+/** Pause after a Kafka step (s, BENCH_PAUSE, 5): the broker deletes its topics meanwhile. */
+const PAUSE = Number(process.env.BENCH_PAUSE ?? 5);
 const P99_MS = 100;
 let layouts = (process.env.BENCH_LAYOUTS ?? 'shared,per-router,up').split(',').map((s) => s.trim()).filter(Boolean);
 if (!brokers && layouts.some((l) => l !== 'up')) {
@@ -42,14 +47,14 @@ const model = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8')
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 const loadStart = load();
 console.log(`capacity: ${cpus().length} cores (${model}), RAM ${(totalmem() / 2 ** 30).toFixed(1)} GiB (${(freemem() / 2 ** 30).toFixed(1)} free), load average ${loadStart} at start`);
-console.log(`capacity: steps of ${SECONDS} s after ${WARMUP} s warm-up; sustained = outputs >= 99 % of routers/s and p99 <= ${P99_MS} ms; layouts ${layouts.join(', ')}`);
+console.log(`capacity: steps of ${SECONDS} s after ${process.env.BENCH_WARMUP ?? '10 + routers/500'} s warm-up, a failing step retried ${RETRY}×; sustained = outputs >= 99 % of routers/s and p99 <= ${P99_MS} ms; layouts ${layouts.join(', ')}`);
 
 function kafkaStep(layout: string, routers: number): StepResult {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/kafka-pipeline.bench.ts'], {
     cwd: ROOT,
     encoding: 'utf8',
-    timeout: (WARMUP + SECONDS + 240) * 1000,
-    env: { ...process.env, BENCH_ROUTERS: String(routers), BENCH_SECONDS: String(SECONDS), BENCH_WARMUP: String(WARMUP), BENCH_TOPICS: layout, BENCH_SPREAD: '1', BENCH_PROCESSES: PROCESSES, BENCH_JSON: '1' },
+    timeout: (warmup(routers) + SECONDS + 240) * 1000,
+    env: { ...process.env, BENCH_ROUTERS: String(routers), BENCH_SECONDS: String(SECONDS), BENCH_WARMUP: String(warmup(routers)), BENCH_TOPICS: layout, BENCH_SPREAD: '1', BENCH_PROCESSES: PROCESSES, BENCH_JSON: '1' },
   });
   const line = /^kafka-pipeline-json: (.+)$/m.exec(r.stdout ?? '')?.[1];
   if (!line) return { rate: NaN, p99: NaN, error: `kafka-pipeline gave no figures (exit ${r.status ?? r.signal}): ${`${r.stdout}${r.stderr}`.trim().slice(-400)}` };
@@ -57,12 +62,14 @@ function kafkaStep(layout: string, routers: number): StepResult {
   return { rate: j.rate, p99: j.p99 };
 }
 
-async function step(layout: string, routers: number): Promise<StepResult & { pass: boolean; why: string }> {
-  const r = layout === 'up' ? await upStep(routers, WARMUP, SECONDS) : kafkaStep(layout, routers);
+async function step(layout: string, routers: number, attempt = 0): Promise<StepResult & { pass: boolean; why: string }> {
+  const r = layout === 'up' ? await upStep(routers, warmup(routers), SECONDS) : kafkaStep(layout, routers);
+  // the broker deletes the step's topics in the background: let it settle before the next step
+  if (layout !== 'up') await new Promise((res) => setTimeout(res, PAUSE * 1000));
   const why = r.error ?? [r.rate >= 0.99 * routers ? '' : `rate ${r.rate.toFixed(0)}/s < 99 %`, r.p99 <= P99_MS ? '' : `p99 ${r.p99.toFixed(0)} ms`].filter(Boolean).join(', ');
   const res = { ...r, pass: !why, why };
   console.log(`capacity: ${layout.padEnd(10)} ${String(routers).padStart(6)} routers: ${r.rate.toFixed(0).padStart(6)} out/s, p99 ${r.p99.toFixed(1)} ms → ${res.pass ? 'sustained' : `not sustained (${why})`}  [load ${load()}]`);
-  return res;
+  return res.pass || attempt >= RETRY ? res : step(layout, routers, attempt + 1);
 }
 
 interface Outcome {
