@@ -14,8 +14,8 @@
  * BENCH_PARTITIONS (1): partitions of the shared topics (a stage handles one batch per partition
  * at a time). BENCH_SKIP_FLOOR=1 skips Kafka's tools (their records are as long as the mean TD message). Needs KAFKA_BROKERS; skip line without it.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKafkaFabric } from '../src/fabric/kafka/kafka-fabric.js';
 import { normalizeExperiment } from '../src/router-power/experiment.js';
@@ -36,6 +36,8 @@ const POLLS = Math.ceil(N / ROUTERS);
 /** Interfaces per router (BENCH_INTERFACES, 5): two counters each; 5 makes a TD message of ~1.3 KB. */
 const INTERFACES = Array.from({ length: Number(process.env.BENCH_INTERFACES ?? 5) }, (_, i) => `eth${i + 2}`);
 const TARGET_RATE = 20_000;
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const loadStart = load();
 const TARGET_CPU = 0.05;
 
 const tag = Date.now().toString(36);
@@ -112,4 +114,6 @@ for (const r of [...rows, ...floor]) {
   console.log(`  ${r.name.padEnd(28)} ${fmt(r.rate, 0).padStart(7)} ${fmt(r.cpuPerMsg, 4).padStart(12)} ${fmt(r.rssMb, 0).padStart(12)} ${fmt(r.startupS, 1).padStart(11)}  ${met}`);
   if (r.note) console.log(`    ${r.note}`);
 }
-await removeBenchTopics(brokers.split(','), [...topics, topic('floor')], `bench-st-`);
+await removeBenchTopics(brokers.split(','), [...topics, topic('floor')], `bench-st-${tag}-`);
+rmSync(dir, { recursive: true, force: true });
+console.log(`stage-throughput: ${cpus().length} cores, load average ${loadStart} at start, ${load()} at the end`);
