@@ -2,8 +2,9 @@
  * Capacity (issue 16): the largest number of routers this machine sustains at 1 s polling with
  * p99 end to end <= 100 ms, for the shared-topic and per-router Kafka layouts and for `wattflow
  * up` on the in-process bus. "Sustains": after the warm-up, outputs >= 99 % of routers/s and
- * p99 <= 100 ms. Search per layout: the ladder 250, 500, 1000, 2000, … up to the first failure,
- * then BENCH_BISECT (3) bisection steps between the last pass (or 0) and the first failure.
+ * p99 <= 100 ms. Search per layout: the ladder 250, 500, 1000, 2000, … (per-router: 50, 100, …)
+ * up to the first failure, then BENCH_BISECT (3) bisection steps between the last pass (or 0)
+ * and the first failure.
  *
  * Kafka layouts: one run of bench/kafka-pipeline.bench.ts per step (BENCH_JSON=1, spread polls,
  * BENCH_PROCESSES=1 by default: producer, processor and inference as `wattflow` processes, the
@@ -12,9 +13,10 @@
  * from up's own histogram). Per-router topics (3 per router) are slow to create on one broker:
  * capped at BENCH_MAX_PER_ROUTER (2000). Without KAFKA_BROKERS only `up` runs.
  *
- * BENCH_LAYOUTS=shared,per-router,up; BENCH_STEP_SECONDS (20) measured after BENCH_WARMUP (10 + routers/500);
- * BENCH_RETRY (1) reruns of a failing step;
- * BENCH_MAX_ROUTERS (16000) caps every layout; BENCH_START (250) is the first rung.
+ * BENCH_LAYOUTS=shared,per-router,up; BENCH_STEP_SECONDS (20) measured after BENCH_WARMUP
+ * (10 + routers/500); BENCH_RETRY (1) reruns of a failing step; BENCH_MAX_ROUTERS (16000) caps
+ * every layout; BENCH_START (250) is the first rung (BENCH_START_PER_ROUTER 50). A full run takes
+ * ~20 min on a loaded 2-core machine (BENCH_RETRY=0 or BENCH_STEP_SECONDS=10 shorten it).
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
@@ -31,6 +33,8 @@ const warmup = (routers: number) => Number(process.env.BENCH_WARMUP ?? 10 + Math
 const RETRY = Number(process.env.BENCH_RETRY ?? 1);
 const BISECT = Number(process.env.BENCH_BISECT ?? 3);
 const START = Number(process.env.BENCH_START ?? 250);
+/** The per-router layout's first rung (BENCH_START_PER_ROUTER, 50): it fails near 100 routers on a 2-core machine. */
+const START_PER_ROUTER = Number(process.env.BENCH_START_PER_ROUTER ?? 50);
 const MAX = Number(process.env.BENCH_MAX_ROUTERS ?? 16_000);
 const MAX_PER_ROUTER = Number(process.env.BENCH_MAX_PER_ROUTER ?? 2000);
 const PROCESSES = process.env.BENCH_PROCESSES ?? '1';
@@ -88,15 +92,18 @@ for (const layout of layouts) {
   let p99AtMax = NaN;
   let fail: number | undefined;
   let why = '';
-  for (let n = START; ; n *= 2) {
+  const start = layout === 'per-router' ? START_PER_ROUTER : START;
+  for (let n = start; ; n *= 2) {
     const at = Math.min(n, cap);
     const r = await step(layout, at);
     if (r.pass) [pass, p99AtMax] = [at, r.p99];
     else [fail, why] = [at, r.why];
     if (!r.pass || at >= cap) break;
   }
-  for (let i = 0; i < BISECT && fail !== undefined && fail - pass > 50; i++) {
-    const mid = Math.round((pass + fail) / 2 / 50) * 50;
+  // bisection on a grid of 50 routers (10 below 500)
+  const grid = () => (fail! > 500 ? 50 : 10);
+  for (let i = 0; i < BISECT && fail !== undefined && fail - pass > grid(); i++) {
+    const mid = Math.round((pass + fail) / 2 / grid()) * grid();
     if (mid <= pass || mid >= fail) break;
     const r = await step(layout, mid);
     if (r.pass) [pass, p99AtMax] = [mid, r.p99];
