@@ -11,6 +11,8 @@
  * first output message seen by this process's consumer to the last one (start-up excluded,
  * printed apart); CPU: the child's utime+stime (/proc/<pid>/stat) over the window, per output
  * message; peak RSS: VmHWM. The broker's own CPU is not counted for any row.
+ * The roles run with the container image's NODE_OPTIONS (--max-semi-space-size=64);
+ * BENCH_NODE_OPTIONS overrides them (empty: Node's defaults).
  * BENCH_PARTITIONS (1): partitions of the shared topics (a stage handles one batch per partition
  * at a time). BENCH_SKIP_FLOOR=1 skips Kafka's tools (their records are as long as the mean TD message). Needs KAFKA_BROKERS; skip line without it.
  */
@@ -95,7 +97,10 @@ const sub = await fabric.subscribe({
 });
 
 const expectedTp = filled - Math.min(ROUTERS, filled); // each router's first poll has no pair
-const env = { WATTFLOW__fabric__kafka__partitions: String(PARTITIONS), WATTFLOW__network__watch: 'false' };
+// the roles run as the container image runs them (its NODE_OPTIONS: a 64 MB young generation);
+// BENCH_NODE_OPTIONS= (empty) measures Node's defaults
+const NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? '--max-semi-space-size=64';
+const env = { WATTFLOW__fabric__kafka__partitions: String(PARTITIONS), WATTFLOW__network__watch: 'false', NODE_OPTIONS };
 const rows: StageRun[] = [];
 rows.push(await runRole({ role: 'processor', expFile, outTopic: topic('TP'), expected: expectedTp, inputs: filled, listeners, seen, env }));
 rows.push(await runRole({ role: 'inference', expFile, outTopic: topic('ML'), expected: expectedTp, inputs: expectedTp, listeners, seen, env }));
@@ -106,7 +111,7 @@ await fabric.close();
 
 const fmt = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 console.log('');
-console.log('stage-throughput (targets: >= 20,000 msg/s and <= 0.05 CPU-ms/msg per stage)');
+console.log(`stage-throughput (targets: >= 20,000 msg/s and <= 0.05 CPU-ms/msg per stage; roles with NODE_OPTIONS="${NODE_OPTIONS}")`);
 console.log('  what                          msg/s   CPU-ms/msg  peak RSS MB  start-up s  targets');
 for (const r of [...rows, ...floor]) {
   const why = [r.rate >= TARGET_RATE ? '' : 'rate', r.cpuPerMsg <= TARGET_CPU ? '' : 'CPU'].filter(Boolean).join(', ');
