@@ -9,6 +9,7 @@
  * hop waits for a few such wake-ups). Needs KAFKA_BROKERS; prints a skip line without it.
  *
  * BENCH_HOPS (2), BENCH_BATCH (10), BENCH_SLOT_MS (10), BENCH_SECONDS (20), BENCH_WARMUP (5).
+ * BENCH_VALUE_BYTES (0): filler per record, to give the records the pipeline's size.
  * BENCH_TOPICS_PER_HOP (1): topics per hop, message of key r<k> on topic k mod N — with 1000,
  * the floor under the per-router layout (one topic per router and stage; 3000+ topics).
  */
@@ -28,6 +29,10 @@ const SLOT_MS = Number(process.env.BENCH_SLOT_MS ?? 10);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
 const PER_HOP = Number(process.env.BENCH_TOPICS_PER_HOP ?? 1);
+/** Filler per message (bytes): BENCH_VALUE_BYTES=850 makes the records as large as a TD/TP message. */
+const PAD = 'x'.repeat(Number(process.env.BENCH_VALUE_BYTES ?? 0));
+const encode = (marks: number[]) => JSON.stringify({ marks, pad: PAD });
+const decode = (value: string) => (JSON.parse(value) as { marks: number[] }).marks;
 
 const run = `bench-hops-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
 const fabric = await createKafkaFabric({ brokers: brokers.split(','), clientId: run, logger: silentLogger() });
@@ -53,9 +58,9 @@ for (let i = 0; i < HOPS; i++) {
       const t = now();
       await fabric.publishBatch(
         batch.map((m) => {
-          const marks = JSON.parse(m.value) as number[];
+          const marks = decode(m.value);
           if (measuring) hopLatency[i]!.push(t - marks.at(-1)!);
-          return { topic: topicOf(i + 1, m.key), key: m.key, value: JSON.stringify([...marks, now()]) };
+          return { topic: topicOf(i + 1, m.key), key: m.key, value: encode([...marks, now()]) };
         }),
       );
     },
@@ -68,7 +73,7 @@ await fabric.subscribe({
   handler: async (batch) => {
     const t = now();
     for (const m of batch) {
-      const marks = JSON.parse(m.value) as number[];
+      const marks = decode(m.value);
       if (!measuring) continue;
       hopLatency[HOPS]!.push(t - marks.at(-1)!);
       total.push(t - marks[0]!);
@@ -87,7 +92,7 @@ const feed = () => {
   void fabric.publishBatch(
     Array.from({ length: BATCH }, () => {
       const key = `r${n++ % 1000}`;
-      return { topic: topicOf(0, key), key, value: JSON.stringify([t]) };
+      return { topic: topicOf(0, key), key, value: encode([t]) };
     }),
   );
   slot++;
