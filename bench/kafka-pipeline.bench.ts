@@ -118,7 +118,7 @@ function startRole(role: string): void {
       WATTFLOW__network__spreadSlotMs: String(SLOT_MS),
       WATTFLOW__network__chainInference: String(CHAIN),
       WATTFLOW__network__watch: 'false',
-      // the layout this run measures, whatever the routers' count (topicLayout auto would share them from 200 on)
+      // the layout this run measures, whatever the routers' count (topicLayout auto would share them from 100 on)
       WATTFLOW__network__topicLayout: 'as-configured',
     },
   });

@@ -31,7 +31,7 @@ export const routerPowerSection = ConfigSection({
    */
   topicLayout: Enum(['auto', 'as-configured', 'shared'] as const, { default: 'auto' }),
   /** With topicLayout auto: experiments of at least this many routers share one topic per stage. */
-  sharedTopicsFrom: Type.Integer({ minimum: 1, default: 200 }),
+  sharedTopicsFrom: Type.Integer({ minimum: 1, default: 100 }),
   /** The shared topics' names (TD, TP, ML messages). */
   sharedTopics: ConfigSection({
     raw: Type.String({ minLength: 1, default: 'TD' }),

@@ -24,7 +24,7 @@ export function experimentFor(network: Pick<RouterPowerConfig, 'experiment' | 'w
   const layout = (exp: Experiment): Experiment => {
     const decision = applyTopicLayout(exp, {
       topicLayout: network.topicLayout ?? 'auto',
-      sharedTopicsFrom: network.sharedTopicsFrom ?? 200,
+      sharedTopicsFrom: network.sharedTopicsFrom ?? 100,
       sharedTopics: network.sharedTopics ?? { raw: 'TD', processed: 'TP', predictions: 'ML' },
     });
     if (decision.shared && decision.why !== lastWhy) logger.info({ routers: exp.routers.length }, `topic layout: ${decision.why}`);

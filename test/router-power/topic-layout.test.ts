@@ -82,7 +82,7 @@ test('experimentFor applies the layout to the file and to every reload, and logs
 
 test('config: topicLayout and sharedTopicsFrom are checked, naming the key', () => {
   assert.equal(loadAppConfig(undefined, undefined, {}).network.topicLayout, 'auto');
-  assert.equal(loadAppConfig(undefined, undefined, {}).network.sharedTopicsFrom, 200);
+  assert.equal(loadAppConfig(undefined, undefined, {}).network.sharedTopicsFrom, 100);
   assert.deepEqual(loadAppConfig(undefined, undefined, {}).network.sharedTopics, { raw: 'TD', processed: 'TP', predictions: 'ML' });
   assert.throws(() => loadAppConfig(undefined, { '/network/topicLayout': 'per-router' }, {}), /\/network\/topicLayout: must be one of/);
   assert.throws(() => loadAppConfig(undefined, { '/network/sharedTopicsFrom': 0 }, {}), /\/network\/sharedTopicsFrom/);
