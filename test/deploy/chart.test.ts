@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { checkRendered, configProblems, policyProblems, renderSets, VALUES_SETS, type Rendered } from '../../scripts/deploy/chart-check.js';
 import { helmClasspath, REPO, runHelm } from '../../scripts/deploy/helm.js';
 import { createValidator } from '../../scripts/deploy/k8s-schema.js';
@@ -29,6 +29,15 @@ if (skip && process.env.CI === 'true') throw new Error(`CI=true: the chart tests
 
 const BROKEN = (f: string) => join(REPO, 'test', 'deploy', 'fixtures', 'broken', f);
 const V = (f: string) => join(REPO, 'deploy', 'helm', 'values', f);
+/** An experiment of `n` routers with a topic each, and the network settings given: the chart's Kafka topics follow network.topicLayout. */
+const LAYOUT_DIR = mkdtempSync(join(tmpdir(), 'wf-chart-layout-'));
+const layoutSet = (name: string, n: number, network: Obj) => {
+  const file = join(LAYOUT_DIR, `${name}.yaml`);
+  const routers = Array.from({ length: n }, (_, i) => ({ [`r${i}`]: { topic: `TD_r${i}`, interfaces: ['eth2'], test_metrics: true } }));
+  writeFileSync(file, stringifyYaml({ experiment: { experiment_id: 'big', flag_original_metrics: false, flag_debug_params: false, max_throughput_mbps: 100, polling_interval: 1, multiplier: 1, routers }, config: { network } }));
+  return { name: `layout/${name}`, files: [V('network.yaml'), file] };
+};
+const LAYOUT_SETS = [layoutSet('auto-100', 100, {}), layoutSet('as-configured-100', 100, { topicLayout: 'as-configured' }), layoutSet('shared-3', 3, { topicLayout: 'shared', sharedTopics: { raw: 'a_TD' } })];
 const BROKEN_SETS = ['unknown-field', 'bad-traffic-policy', 'cluster-traffic-policy', 'secret-in-values', 'root-container', 'unknown-k8s-field', 'bad-experiment'].map((n) => ({ name: `broken/${n}`, files: [BROKEN(`${n}.yaml`)] }));
 
 let rendered: Rendered[] = [];
@@ -49,7 +58,7 @@ const config = (objs: Obj[]): Obj => parseYaml(find(objs, 'ConfigMap', 'wattflow
 
 describe('Helm chart (real Helm engine, no cluster)', { skip }, () => {
   before(async () => {
-    rendered = await renderSets([...VALUES_SETS, ...BROKEN_SETS]);
+    rendered = await renderSets([...VALUES_SETS, ...BROKEN_SETS, ...LAYOUT_SETS]);
   });
 
   test('the engine is Helm 3 (helm-java embeds Helm\'s Go library)', async () => {
@@ -115,6 +124,15 @@ describe('Helm chart (real Helm engine, no cluster)', { skip }, () => {
     const vol = (n: string) => (pod.volumes as Obj[]).find((v) => v.name === n)!;
     assert.equal(vol('kafka-sasl').secret.secretName, 'wattflow', "Strimzi's KafkaUser Secret");
     assert.equal(vol('kafka-ca').secret.secretName, 'wattflow-kafka-cluster-ca-cert', "Strimzi's cluster CA");
+  });
+
+  test('Strimzi topics follow network.topicLayout: from sharedTopicsFrom (100) routers one topic per stage, as-configured keeps one per router, shared always shares', () => {
+    const topicsOf = (name: string) => set(name).objects.filter((x) => x.kind === 'KafkaTopic').map((x) => x.spec.topicName as string).sort();
+    const internal = ['wattflow_model_deployments', 'wattflow_model_status', 'wattflow_processor_state'];
+    assert.deepEqual(topicsOf('layout/auto-100'), ['ML', 'TD', 'TP', ...internal]);
+    assert.equal(topicsOf('layout/as-configured-100').length, 300 + internal.length);
+    assert.deepEqual(topicsOf('layout/shared-3'), ['ML', 'TP', 'a_TD', ...internal]);
+    for (const name of ['layout/auto-100', 'layout/as-configured-100', 'layout/shared-3']) assert.deepEqual(configProblems(set(name).objects), [], `${name}: wattflow accepts the configuration`);
   });
 
   test('vehicle edge (seed 000): Vehicle API DaemonSet behind a NodePort with externalTrafficPolicy Local; predictor and Redis one per edge node behind Services with internalTrafficPolicy Local; the API forwards to the node-local predictor', () => {
