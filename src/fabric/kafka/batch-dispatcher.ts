@@ -129,9 +129,16 @@ export class BatchDispatcher {
     }
     // Handled: the partitions are free for their next batch at once; the offsets are committed
     // (in the background) once this batch and those before it have settled.
-    let settle!: () => void;
-    const done = new Promise<void>((resolve) => (settle = resolve));
+    const outcome = handled ? handled.settled.then(() => undefined, (err: unknown) => err ?? new Error('publish failed')) : undefined;
     const batches: Array<[PartitionWorker, SettlingBatch]> = [];
+    const finish = (err: unknown): void => {
+      for (const [, batch] of batches) batch.state = err === undefined ? 'ok' : 'failed';
+      if (err !== undefined) this.failed(entries, err, undefined);
+      for (const [worker] of batches) this.afterChange(worker);
+      this.commits.commitSoon();
+      this.scheduleDispatch();
+    };
+    const done = outcome ? outcome.then(finish) : Promise.resolve();
     for (const { worker, queue, items } of entries) {
       if (worker.queue === queue) queue.splice(0, items.length);
       if (worker.revoked) continue;
@@ -139,18 +146,9 @@ export class BatchDispatcher {
       worker.settling.push(batch);
       batches.push([worker, batch]);
     }
-    const outcome = handled ? handled.settled.then(() => undefined, (err: unknown) => err ?? new Error('publish failed')) : undefined;
-    const finish = (err: unknown): void => {
-      for (const [, batch] of batches) batch.state = err === undefined ? 'ok' : 'failed';
-      if (err !== undefined) this.failed(entries, err, undefined);
-      settle();
-      for (const [worker] of batches) this.afterChange(worker);
-      this.commits.commitSoon();
-      this.scheduleDispatch();
-    };
     if (!outcome) finish(undefined);
     else {
-      const tracked: Promise<void> = outcome.then(finish).finally(() => this.settling.delete(tracked));
+      const tracked: Promise<void> = done.finally(() => this.settling.delete(tracked));
       this.settling.add(tracked);
     }
   }
