@@ -18,17 +18,13 @@ export const LOCAL_EXPORTER = '127.0.0.1:9100';
 const SPEED_METRIC = 'node_network_speed_bytes';
 
 /** The configured experiment file (default: the bundled one) in the configured topic layout, watched when network.watch. */
-export function experimentFor(network: Pick<RouterPowerConfig, 'experiment' | 'watch'> & Partial<TopicLayoutConfig>, logger: Logger): ExperimentSource {
+export function experimentFor(network: Pick<RouterPowerConfig, 'experiment' | 'watch'> & TopicLayoutConfig, logger: Logger): ExperimentSource {
   const file = network.experiment ?? DEFAULT_EXPERIMENT_FILE;
   let lastWhy = '';
   const layout = (exp: Experiment): Experiment => {
-    const decision = applyTopicLayout(exp, {
-      topicLayout: network.topicLayout ?? 'auto',
-      sharedTopicsFrom: network.sharedTopicsFrom ?? 100,
-      sharedTopics: network.sharedTopics ?? { raw: 'TD', processed: 'TP', predictions: 'ML' },
-    });
+    const decision = applyTopicLayout(exp, network);
     if (decision.shared && decision.why !== lastWhy) logger.info({ routers: exp.routers.length }, `topic layout: ${decision.why}`);
-    lastWhy = decision.shared ? decision.why : '';
+    lastWhy = decision.why;
     return decision.experiment;
   };
   const source = new ExperimentSource(

@@ -19,6 +19,7 @@ export interface LayoutDecision {
   experiment: Experiment;
   /** The experiment's topics were replaced by the shared ones. */
   shared: boolean;
+  /** Why they were ('' when they were kept). */
   why: string;
 }
 
@@ -29,13 +30,7 @@ export function applyTopicLayout(exp: Experiment, cfg: TopicLayoutConfig): Layou
   const n = exp.routers.length;
   const share =
     cfg.topicLayout === 'shared' || (cfg.topicLayout === 'auto' && n >= cfg.sharedTopicsFrom && perRouter(exp));
-  if (!share) {
-    const why =
-      cfg.topicLayout === 'as-configured'
-        ? 'network.topicLayout is as-configured'
-        : `${n} router${n === 1 ? '' : 's'} (shared topics from network.sharedTopicsFrom = ${cfg.sharedTopicsFrom}${perRouter(exp) ? '' : ', or when each router has a topic of its own'})`;
-    return { experiment: exp, shared: false, why: `the experiment's topics: ${why}` };
-  }
+  if (!share) return { experiment: exp, shared: false, why: '' };
   const { raw, processed, predictions } = cfg.sharedTopics;
   return {
     experiment: {

@@ -69,7 +69,7 @@ test('experimentFor applies the layout to the file and to every reload, and logs
   const file = join(dir, 'config.json');
   writeFileSync(file, JSON.stringify(raw(250)));
   const { logger, lines } = captureLogger();
-  const source = experimentFor({ experiment: file, watch: false, topicLayout: 'auto', sharedTopicsFrom: 200 }, logger);
+  const source = experimentFor({ experiment: file, watch: false, ...cfg() }, logger);
   assert.deepEqual(stageTopics(source.current, 'TD'), ['TD']);
   await source.reload();
   assert.deepEqual(stageTopics(source.current, 'TD'), ['TD'], 'still shared after a reload');
