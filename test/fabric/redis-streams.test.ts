@@ -1,7 +1,9 @@
 /**
  * The Redis Streams fabric beyond the shared contract (fabric-contract.test.ts): entries a
  * killed consumer left pending are re-delivered to the next member once its lease lapsed;
- * entries that are not messages, and invalid messages a stage rejects, end in `<topic>.dlq`.
+ * entries delivered by a read whose reply was lost (the connection dropped) are delivered all
+ * the same, in order; entries that are not messages, and invalid messages a stage rejects, end
+ * in `<topic>.dlq`.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -9,9 +11,11 @@ import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createLogger } from '../../src/core/logger.js';
 import type { IncomingMessage } from '../../src/fabric/fabric.js';
+import { RedisStreamsFabric } from '../../src/fabric/redis-streams/redis-streams-fabric.js';
 import { StageLoop } from '../../src/stage/stage-loop.js';
 import { redisStreamsHarness, REDIS_STREAMS_TEST_TUNING } from './redis-streams-harness.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { CutProxy } from '../helpers/cut-proxy.js';
 
 const runId = `wfrs-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 const h = redisStreamsHarness(runId);
@@ -54,6 +58,42 @@ describe('redis streams fabric', { skip: h.skip }, () => {
     assert.equal(pending[0], 0, 'nothing pending');
     await sub2.close();
     bury(new Error('killed')); // lets the dead process's loop end (the harness closes it)
+  });
+
+  it('a read whose reply is lost (Redis delivered the entries, the connection dropped) is read again from the pending entries: every entry delivered, in order', async () => {
+    const topic = `${runId}.lost-reply`;
+    const group = `${runId}.g4`;
+    const mark = `lost-${randomBytes(4).toString('hex')}`;
+    const target = new URL(process.env.REDIS_URL!);
+    const proxy = await CutProxy.start(target.hostname, Number(target.port || 6379));
+    const writer = await h.open();
+    // the consumer reaches Redis through the proxy, which drops the reply of the read that returns the entries
+    const f = new RedisStreamsFabric({
+      url: `redis://127.0.0.1:${proxy.port}`,
+      logger: createLogger({ format: 'json' }),
+      metaPrefix: `${runId}:meta:`,
+      consumerPrefix: `${runId}-lost`,
+      consumer: REDIS_STREAMS_TEST_TUNING,
+    });
+    const got: string[] = [];
+    const sub = await f.subscribe({ group, topics: [topic], handler: async (b) => void got.push(...b.map((m) => m.value)) });
+    try {
+      proxy.cutReplyContaining(mark);
+      await writer.publishBatch(['a', 'b', 'c'].map((x) => ({ topic, key: 'k', value: `${mark}-${x}` })));
+      await waitFor(() => proxy.cuts === 1, h.patience, 'the reply with the entries cut');
+      await writer.publish({ topic, key: 'k', value: `${mark}-d` });
+      await waitFor(() => got.length >= 4, h.patience, () => `the 4 entries (got ${JSON.stringify(got)})`);
+      assert.deepEqual(got, ['a', 'b', 'c', 'd'].map((x) => `${mark}-${x}`));
+      await waitFor(async () => (await sub.lag()) === 0, h.patience, 'acknowledged');
+      const r = new Redis(process.env.REDIS_URL!);
+      const pending = (await r.xpending(topic, group)) as [number, ...unknown[]];
+      r.disconnect();
+      assert.equal(pending[0], 0, 'nothing pending');
+    } finally {
+      await sub.close();
+      await f.close();
+      await proxy.close();
+    }
   });
 
   it('entries that are not messages go to <topic>.dlq and are acknowledged; the others are delivered', async () => {

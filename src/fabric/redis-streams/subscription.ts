@@ -3,8 +3,11 @@
  * (group-membership.ts) with XREADGROUP (blocking), first its own pending entries (a failed
  * batch, or entries claimed from a member that left or died), hands each batch to the
  * handler and acknowledges it (XACK) only after the handler resolved — at-least-once, as the
- * Kafka adapter. Entries that are not messages (the codec says why) go to `<topic>.dlq` and are
- * acknowledged.
+ * Kafka adapter. A read of new entries during which the reader's connection dropped is not
+ * trusted: Redis may have delivered entries to this member whose reply never arrived (ioredis
+ * sends the read again after reconnecting, and that only returns later entries), so its own
+ * pending entries are read again first. Entries that are not messages (the codec says why) go to
+ * `<topic>.dlq` and are acknowledged.
  */
 import type { Redis } from 'ioredis';
 import { Backoff, sleep } from '../../core/backoff.js';
@@ -53,6 +56,8 @@ export class RedisStreamsSubscription implements Subscription {
   private readonly membership: GroupMembership;
   private readonly reader: Redis;
   private readerId: number | undefined;
+  /** Times the reader's connection closed (a read that saw it change may have lost its reply). */
+  private readerDrops = 0;
   private readonly stopping = new AbortController();
   private readonly backoff: Backoff;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -72,6 +77,7 @@ export class RedisStreamsSubscription implements Subscription {
     this.reader.on('ready', () => {
       void this.reader.client('ID').then((id) => (this.readerId = Number(id)), () => undefined);
     });
+    this.reader.on('close', () => this.readerDrops++);
     this.backoff = new Backoff({ initialMs: host.tuning.retryInitialMs, maxMs: host.tuning.retryMaxMs });
   }
 
@@ -205,8 +211,27 @@ export class RedisStreamsSubscription implements Subscription {
       if (got.length > 0 || this.pendingFirst.size > 0) return got;
     }
     const streams = [...this.owned];
-    const reply = (await this.reader.xreadgroup(...group, 'BLOCK', blockMs, 'STREAMS', ...streams, ...streams.map(() => '>'))) as ReadReply;
+    const drops = this.readerDrops;
+    let reply: ReadReply;
+    try {
+      reply = (await this.reader.xreadgroup(...group, 'BLOCK', blockMs, 'STREAMS', ...streams, ...streams.map(() => '>'))) as ReadReply;
+    } catch (err) {
+      this.rereadPending(streams);
+      throw err;
+    }
+    if (this.readerDrops !== drops) {
+      // the connection dropped meanwhile: an earlier run of this read may have delivered entries
+      // (now pending on this member) whose reply was lost; this reply's entries are pending too —
+      // all of them are read again from this member's pending list, oldest first
+      this.rereadPending(streams);
+      return [];
+    }
     return this.decode(reply);
+  }
+
+  /** The next read starts with this member's pending entries of these streams (those it still holds). */
+  private rereadPending(streams: readonly string[]): void {
+    for (const s of streams) if (this.owned.has(s)) this.pendingFirst.add(s);
   }
 
   /** Messages of a read; entries trimmed away meanwhile are acknowledged, undecodable ones dead-lettered. */
