@@ -9,6 +9,8 @@
  * BENCH_ROUTERS (7), BENCH_SECONDS (30), BENCH_TOPICS=shared (default: one topic per router and
  * stage, the reference's layout), BENCH_SKIP_FLOOR=1. Needs KAFKA_BROKERS.
  */
+// first, as in the CLI: the V8 heap settings the roles run with
+import '../src/core/heap-tuning.js';
 import { spawnSync } from 'node:child_process';
 import { tracingChannel } from 'node:diagnostics_channel';
 import { createKafkaFabric } from '../src/fabric/kafka/kafka-fabric.js';

@@ -13,6 +13,8 @@
  * BENCH_TOPICS_PER_HOP (1): topics per hop, message of key r<k> on topic k mod N — with 1000,
  * the floor under the per-router layout (one topic per router and stage; 3000+ topics).
  */
+// first, as in the CLI: the V8 heap settings the roles run with
+import '../src/core/heap-tuning.js';
 import { randomBytes } from 'node:crypto';
 import { createKafkaFabric } from '../src/fabric/kafka/kafka-fabric.js';
 import { silentLogger } from '../src/core/logger.js';

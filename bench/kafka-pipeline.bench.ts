@@ -19,8 +19,13 @@
  * writes every message's timestamps (poll, TD built, TP, ML, consumed; ms) as CSV lines.
  * BENCH_FLOOR=1 runs kafka-hops afterwards with the same load, hops and layout (no stage code) and
  * prints the p99 ratio (issue 16: <= 1.25 × for shared topics).
+ * BENCH_ROLE_NODE_ARGS: node options for the role processes (e.g. `--max-semi-space-size=64`, as the
+ * container image sets), BENCH_ROLE_STDOUT=1 shows their stdout (e.g. with `--trace-gc`).
+ * The warm-up (BENCH_WARMUP s, default 8) starts when the first ML message arrives.
  * BENCH_JSON=1 adds one line `kafka-pipeline-json: {…}` of the figures (bench/capacity.bench.ts reads it).
  */
+// first, as in the CLI: the V8 heap settings the roles run with
+import '../src/core/heap-tuning.js';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -108,8 +113,9 @@ const roles: ChildProcess[] = [];
 const expFile = join(dir, 'experiment.json');
 if (PROCESSES) writeFileSync(expFile, JSON.stringify(raw));
 function startRole(role: string): void {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', role, '--experiment', expFile, '--port', '0'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const nodeArgs = process.env.BENCH_ROLE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli.ts', role, '--experiment', expFile, '--port', '0'], {
+    stdio: ['ignore', process.env.BENCH_ROLE_STDOUT ? 'inherit' : 'ignore', 'inherit'],
     env: {
       ...process.env,
       WATTFLOW_LOG_LEVEL: 'warn',
@@ -165,6 +171,11 @@ if (PROCESSES) {
   if (!CHAIN) await inference.start!();
   await producer.start!();
 }
+// the warm-up counts from the first ML message: role processes take seconds to start (and more
+// on a busy machine), and their start-up backlog must not be measured as latency
+const firstBy = Date.now() + 120_000;
+while (received === 0 && Date.now() < firstBy) await new Promise((r) => setTimeout(r, 50));
+if (received === 0) throw new Error('kafka-pipeline: no ML message within 120 s of starting the stages');
 await new Promise((r) => setTimeout(r, WARMUP * 1000));
 measuring = true;
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });

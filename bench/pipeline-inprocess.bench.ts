@@ -4,6 +4,8 @@
  * in-process bus, on one core. Prints messages/s (TD in → ML out) and the per-message cost.
  * Target: >= 50,000 msg/s.
  */
+// first, as in the CLI: the V8 heap settings the roles run with
+import '../src/core/heap-tuning.js';
 import { MemoryFabric } from '../src/fabric/memory/memory-fabric.js';
 import { ExperimentSource } from '../src/router-power/experiment.js';
 import { createProcessor } from '../src/router-power/processor/processor.js';

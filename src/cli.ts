@@ -3,6 +3,8 @@
  * The wattflow command line: `wattflow <role> [options]`. Every stage of both pipelines is a
  * role; `wattflow up` runs them all in one process. `wattflow --help` lists the roles.
  */
+// first: V8 flags that must hold before anything else runs
+import './core/heap-tuning.js';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './core/config.js';
 import { OperatorError } from './core/instance.js';
