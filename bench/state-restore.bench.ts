@@ -7,7 +7,9 @@
  *  - after: the state topic in 8 partitions, co-partitioned with the shared TD topic;
  * each for a processor owning all routers and one owning the routers of 1/8 of the partitions.
  * A real processor is started (its own group, the sole member) and timed from start() until its
- * state holds every owned router; the readAll of the state topic is timed on its own as well.
+ * state holds every owned router; the readAll of the state topic is timed on its own as well, and
+ * the heap's growth while it reads (sampled every 5 ms: a compacted topic's read keeps only the
+ * latest value per key, so it follows the routers owned, not the records read).
  * Median of BENCH_REPEAT (3) starts. Needs KAFKA_BROKERS; prints a skip line without it.
  */
 import { randomBytes } from 'node:crypto';
@@ -92,17 +94,24 @@ try {
       const starts: number[] = [];
       const readMs: number[] = [];
       const fetched: number[] = [];
+      const heapMb: number[] = [];
       for (let i = 0; i < REPEAT; i++) {
         const f = createKafkaFabric({ brokers: list, clientId: `${run}-p${++g}`, logger: silentLogger(), consumer });
         let read = 0;
         let records = 0;
+        let heapGrowth = 0;
         const timed: Fabric = new Proxy(f, {
           get(target, prop) {
             if (prop === 'readAll')
               return async (topic: string, options?: ReadAllOptions): Promise<IncomingMessage[]> => {
                 const t0 = performance.now();
-                const got = await f.readAll(topic, options);
+                const heap0 = process.memoryUsage().heapUsed;
+                let heapPeak = heap0;
+                const sampler = setInterval(() => (heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)), 5);
+                const got = await f.readAll(topic, options).finally(() => clearInterval(sampler));
+                heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
                 if (topic === stateTopic) {
+                  heapGrowth = Math.max(heapGrowth, heapPeak - heap0);
                   read += performance.now() - t0;
                   records += got.length;
                 }
@@ -119,12 +128,14 @@ try {
         starts.push(performance.now() - t0);
         readMs.push(read);
         fetched.push(records);
+        heapMb.push(heapGrowth / 2 ** 20);
         await p.stop!();
         await f.close();
       }
       console.log(
         `  ${layout.padEnd(6)} (${stateTopic.endsWith('state1') ? 1 : PARTITIONS} partition${stateTopic.endsWith('state1') ? ' ' : 's'}), owning ${what.padEnd(22)}: ` +
-          `state read ${median(readMs).toFixed(0).padStart(5)} ms (${median(fetched)} routers' latest, of ${median(fetched) * perRouter} records), start → restored ${median(starts).toFixed(0).padStart(5)} ms`,
+          `state read ${median(readMs).toFixed(0).padStart(5)} ms (${median(fetched)} routers' latest, of ${median(fetched) * perRouter} records), start → restored ${median(starts).toFixed(0).padStart(5)} ms, ` +
+          `heap growth during the read ${median(heapMb).toFixed(0)} MB`,
       );
     }
   }

@@ -10,7 +10,6 @@ import { type FetchResponse, responseOf } from './client-internals.js';
 import { decodeBatches } from './records.js';
 
 type Reader = Consumer<Buffer, Buffer, Buffer, Buffer>;
-type Read = IncomingMessage & { tombstone?: boolean };
 
 const OFFSET_OUT_OF_RANGE = 1;
 /** Fetches in a row that move no further before readAll gives up. */
@@ -28,28 +27,56 @@ export async function readTopic(reader: Reader, topic: string, compacted: () => 
     reader.listOffsets({ topics: [topic] }),
     compacted(),
   ]);
+  // compacted: only the latest value per key is kept while reading (a key always maps to one
+  // partition), so memory follows the number of keys, not the length of a not-yet-compacted log
   const perPartition = await Promise.all(
-    partitions.map((partition) =>
-      readPartition(reader, topic, tm.id, partition, tm.partitions[partition]!.leader, starts.get(topic)?.[partition] ?? 0n, ends.get(topic)?.[partition] ?? 0n),
-    ),
+    partitions.map(async (partition) => {
+      const kept = isCompacted ? new LatestPerKey() : new KeepAll();
+      const leader = tm.partitions[partition]!.leader;
+      await readPartition(reader, topic, tm.id, partition, leader, starts.get(topic)?.[partition] ?? 0n, ends.get(topic)?.[partition] ?? 0n, kept);
+      return kept.messages();
+    }),
   );
-  const strip = ({ tombstone: _t, ...m }: Read): IncomingMessage => m;
-  if (!isCompacted) return perPartition.flat().map(strip);
-  // Latest value per key (a key always maps to one partition); a null value deletes the key.
-  const out: IncomingMessage[] = [];
-  for (const messages of perPartition) {
-    const latest = new Map<string, Read>();
-    for (const m of messages) {
-      latest.delete(m.key); // re-insert keeps offset order
-      latest.set(m.key, m);
-    }
-    for (const m of latest.values()) if (!m.tombstone) out.push(strip(m));
-  }
-  return out;
+  return perPartition.flat();
 }
 
-async function readPartition(reader: Reader, topic: string, topicId: string, partition: number, leader: number, start: bigint, end: bigint): Promise<Read[]> {
-  const out: Read[] = [];
+interface Kept {
+  add(message: IncomingMessage, tombstone: boolean): void;
+  messages(): IncomingMessage[];
+}
+
+class KeepAll implements Kept {
+  private readonly all: IncomingMessage[] = [];
+  add(message: IncomingMessage): void {
+    this.all.push(message);
+  }
+  messages(): IncomingMessage[] {
+    return this.all;
+  }
+}
+
+/** The latest value of each key in offset order; a null value (tombstone) deletes its key. */
+class LatestPerKey implements Kept {
+  private readonly latest = new Map<string, IncomingMessage>();
+  add(message: IncomingMessage, tombstone: boolean): void {
+    this.latest.delete(message.key); // re-insert keeps offset order
+    if (!tombstone) this.latest.set(message.key, message);
+  }
+  messages(): IncomingMessage[] {
+    return [...this.latest.values()];
+  }
+}
+
+async function readPartition(
+  reader: Reader,
+  topic: string,
+  topicId: string,
+  partition: number,
+  leader: number,
+  start: bigint,
+  end: bigint,
+  kept: Kept,
+): Promise<void> {
   let position = start;
   let emptyFetches = 0;
   while (position < end) {
@@ -79,12 +106,11 @@ async function readPartition(reader: Reader, topic: string, topicId: string, par
     }
     const records = response.responses[0]?.partitions[0]?.records ?? [];
     const next = decodeBatches(topic, partition, records, position, ({ message, offset, tombstone }) => {
-      if (offset < end) out.push({ ...message, tombstone });
+      if (offset < end) kept.add(message, tombstone);
     });
     if (next === position) {
       if (++emptyFetches > MAX_EMPTY_FETCHES) throw new Error(`readAll(${topic}): no progress at ${partition}:${position}`);
     } else emptyFetches = 0;
     position = next;
   }
-  return out;
 }
