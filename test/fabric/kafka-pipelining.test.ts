@@ -11,6 +11,7 @@ import { Admin } from '@platformatic/kafka';
 import { createKafkaFabric } from '../../src/fabric/kafka/kafka-fabric.js';
 import type { Fabric, HandledBatch, IncomingMessage, Subscription } from '../../src/fabric/fabric.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { registry } from '../../src/core/metrics.js';
 import { service } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -67,18 +68,24 @@ async function pipelinedScenario(maxPipelinedBatches: number, messages: number) 
       .catch(() => undefined)
       .finally(() => admin.close().catch(() => undefined));
   };
-  return { calls, sub, cleanup };
+  /** wattflow_kafka_unsettled_batches of this subscription's group, as /metrics shows it. */
+  const unsettled = async (): Promise<number> => {
+    const metric = await registry.getSingleMetric('wattflow_kafka_unsettled_batches')?.get();
+    return metric?.values.find((v) => v.labels.group === `${id}.g`)?.value ?? 0;
+  };
+  return { calls, sub, cleanup, unsettled };
 }
 
 const settleWindow = () => new Promise((r) => setTimeout(r, 600));
 
 test('Kafka pipelining: the next batch is handled while outputs are in flight, bounded; commits follow the oldest settled batch', { skip: kafka.skip, timeout: 60_000 }, async () => {
-  const { calls, sub, cleanup } = await pipelinedScenario(2, 6);
+  const { calls, sub, cleanup, unsettled } = await pipelinedScenario(2, 6);
   try {
     await waitFor(() => calls.length >= 2, 20_000, 'two batches handled with nothing settled');
     assert.deepEqual(calls.map((c) => c.values), [['m0', 'm1'], ['m2', 'm3']], 'in offset order, the second before the first settled');
     await settleWindow();
     assert.equal(calls.length, 2, 'at most maxPipelinedBatches (2) unsettled batches per partition');
+    assert.equal(await unsettled(), 2, 'the gauge shows both batches whose outputs are in flight');
     assert.equal(await sub.lag(), 6, 'nothing committed while the oldest batch is unsettled');
 
     calls[1]!.settle(); // the newer one first: its offsets wait for the older batch
@@ -92,6 +99,7 @@ test('Kafka pipelining: the next batch is handled while outputs are in flight, b
     assert.deepEqual(calls[2]!.values, ['m4', 'm5']);
     calls[2]!.settle();
     await waitFor(async () => (await sub.lag()) === 0, 10_000, 'all committed');
+    assert.equal(await unsettled(), 0, 'the gauge is back to 0 once every batch settled');
   } finally {
     await cleanup();
   }

@@ -148,7 +148,12 @@ export class BatchDispatcher {
     }
     if (!outcome) finish(undefined);
     else {
-      const tracked: Promise<void> = done.finally(() => this.settling.delete(tracked));
+      const { metrics, group } = this.ctx;
+      metrics.unsettledBatches(group, 1);
+      const tracked: Promise<void> = done.finally(() => {
+        this.settling.delete(tracked);
+        metrics.unsettledBatches(group, -1);
+      });
       this.settling.add(tracked);
     }
   }
