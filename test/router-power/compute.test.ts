@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeRates, snapshotOf } from '../../src/router-power/processor/compute.js';
+import { computeRates, countersOf, snapshotOf } from '../../src/router-power/processor/compute.js';
 import type { TdMessage } from '../../src/router-power/messages.js';
 import { td } from './helpers.js';
 
@@ -127,7 +127,7 @@ test('the processor keeps a counter snapshot per router: rates from it equal rat
   }
   // only the two receive counters are kept, one per device
   const snap = snapshotOf(cases[1]![0]);
-  assert.deepEqual([...snap.counters.values()].sort((a, b) => a - b), [1, 100, 1000, 1_000_000]);
+  assert.deepEqual(countersOf(snap).map(([, v]) => v).sort((a, b) => a - b), [1, 100, 1000, 1_000_000]);
 });
 
 test('occupation is relative to max_throughput_mbps (1000 and 40 Mbit/s links), the byte rate is not', () => {
@@ -217,14 +217,14 @@ test('counters are read by metric name and the `device` label only: other labels
   assert.deepEqual(computeRates(snapshotOf(cur), later, params), { ok: true, rates: { ...expected.rates } });
   // the snapshot keeps exactly the receive counters of each device, first value wins
   assert.deepEqual(
-    [...snapshotOf(cur).counters].sort(),
+    countersOf(snapshotOf(cur)).sort(),
     [
       ['node_network_receive_bytes_total\u0000eth2', 12_500_000],
       ['node_network_receive_bytes_total\u0000eth9', 888888],
       ['node_network_receive_packets_total\u0000eth2', 3],
     ],
   );
-  assert.deepEqual([...snapshotOf({ ...cur, metrics: undefined }).counters], []);
+  assert.deepEqual(countersOf(snapshotOf({ ...cur, metrics: undefined })), []);
 });
 
 test('packet length over a single packet is its size (not 0)', () => {
@@ -242,4 +242,34 @@ test('a counter value with more labels than `device` is still found by its devic
   const r = computeRates(withLabels(0, 0), withLabels(1, 100), params);
   assert.ok(r.ok, JSON.stringify(r));
   if (r.ok) assert.equal(r.rates.bytesPerSecond, 100);
+});
+
+test("a router's snapshot is overwritten in place by its next message when the counters are the same, and the rates stay those of the messages", () => {
+  const m0 = td(0, [{ device: 'eth2', bytes: 100, packets: 1 }, { device: 'eth3', bytes: 200, packets: 2 }]);
+  const m1 = td(1, [{ device: 'eth2', bytes: 1100, packets: 11 }, { device: 'eth3', bytes: 2200, packets: 22 }]);
+  const m2 = td(2, [{ device: 'eth2', bytes: 3100, packets: 31 }, { device: 'eth3', bytes: 5200, packets: 52 }]);
+  const s0 = snapshotOf(m0);
+  const s1 = snapshotOf(m1, s0);
+  assert.equal(s1, s0, 'the same object, overwritten');
+  assert.equal(s1.epoch_timestamp, m1.epoch_timestamp);
+  assert.deepEqual(countersOf(s1), countersOf(snapshotOf(m1)), 'the values of a fresh snapshot of m1');
+  assert.deepEqual(computeRates(s1, m2, params), computeRates(m1, m2, params));
+  // a repeated sample within one message: the first still wins when overwriting
+  const repeated = td(3, [{ device: 'eth2', bytes: 4000, packets: 40 }, { device: 'eth3', bytes: 6000, packets: 60 }]);
+  repeated.metrics![0]!.values.push({ labels: [{ name: 'device', value: 'eth2' }], value: '9' });
+  assert.deepEqual(countersOf(snapshotOf(repeated, snapshotOf(m2))), countersOf(snapshotOf(repeated)));
+});
+
+test('a snapshot is rebuilt when the next message has other counters (a device added or gone)', () => {
+  const m0 = td(0, [{ device: 'eth2', bytes: 100, packets: 1 }]);
+  const added = td(1, [{ device: 'eth2', bytes: 200, packets: 2 }, { device: 'eth4', bytes: 50, packets: 5 }]);
+  const s0 = snapshotOf(m0);
+  const s1 = snapshotOf(added, s0);
+  assert.notEqual(s1, s0);
+  assert.deepEqual(countersOf(s1), countersOf(snapshotOf(added)));
+  const gone = td(2, [{ device: 'eth4', bytes: 90, packets: 9 }]);
+  const s2 = snapshotOf(gone, s1);
+  assert.notEqual(s2, s1);
+  assert.deepEqual(countersOf(s2), [['node_network_receive_bytes_total\u0000eth4', 90], ['node_network_receive_packets_total\u0000eth4', 9]]);
+  assert.deepEqual(computeRates(s2, td(3, [{ device: 'eth4', bytes: 190, packets: 19 }]), params), computeRates(gone, td(3, [{ device: 'eth4', bytes: 190, packets: 19 }]), params));
 });

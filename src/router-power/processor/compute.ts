@@ -49,39 +49,88 @@ export function counterValue(msg: TdMessage, metric: string, device: string): nu
 
 /**
  * What the next pair needs of a TD message: its timestamp and its two counters per device.
- * The processor keeps this per router instead of the whole message (a few numbers instead of
- * the message's object graph, which would otherwise survive a polling interval in the young
- * generation and make every garbage-collection pause longer).
+ * The processor keeps this per router instead of the whole message, and overwrites it in place
+ * on the router's next message: the values sit unboxed in a Float64Array, so nothing allocated
+ * for one message lives until the next one (objects that survive a polling interval are
+ * promoted to the old generation, which then needs full collections: docs/performance.md).
  */
 export interface CounterSnapshot {
   epoch_timestamp: string;
-  /** `${metric}\u0000${device}` → value (NaN when not a number); the first sample per device wins, as in counterValue. */
-  counters: Map<string, number>;
+  /** `${metric}\u0000${device}` → slot in `values`; the first sample per device wins, as in counterValue. */
+  slots: Map<string, number>;
+  /** The counters' values (NaN when not a number). */
+  values: Float64Array;
+  /** Per slot, the write that last set it (tells a repeated sample within one message from a new one). */
+  written: Uint32Array;
+  writes: number;
 }
 
 const counterKey = (metric: string, device: string) => `${metric}\u0000${device}`;
 
-export function snapshotOf(msg: TdMessage): CounterSnapshot {
-  const counters = new Map<string, number>();
-  const seen = new Set<string>();
+/** Calls `each` for every counter the rates read, in message order (repeats included). */
+function forEachCounter(msg: TdMessage, each: (key: string, value: number) => void): void {
+  let bytesSeen = false;
+  let packetsSeen = false;
   for (const family of msg.metrics ?? []) {
     // as counterValue: only the first family of each name counts
-    if ((family.name !== BYTES_METRIC && family.name !== PACKETS_METRIC) || seen.has(family.name)) continue;
-    seen.add(family.name);
+    if (family.name === BYTES_METRIC) {
+      if (bytesSeen) continue;
+      bytesSeen = true;
+    } else if (family.name === PACKETS_METRIC) {
+      if (packetsSeen) continue;
+      packetsSeen = true;
+    } else continue;
     for (const v of family.values) {
       const device = v.labels.find((l) => l.name === 'device')?.value;
-      if (device === undefined) continue;
-      const key = counterKey(family.name, device);
-      if (!counters.has(key)) counters.set(key, Number(v.value));
+      if (device !== undefined) each(counterKey(family.name, device), Number(v.value));
     }
   }
-  return { epoch_timestamp: msg.epoch_timestamp, counters };
 }
 
-const isSnapshot = (m: TdMessage | CounterSnapshot): m is CounterSnapshot => (m as CounterSnapshot).counters instanceof Map;
+/**
+ * The snapshot of `msg`. With `reuse` (the router's previous snapshot, no longer needed) holding
+ * exactly the same counters, it is overwritten in place and returned; otherwise a new one is built.
+ */
+export function snapshotOf(msg: TdMessage, reuse?: CounterSnapshot): CounterSnapshot {
+  if (reuse) {
+    const write = ++reuse.writes;
+    let fits = true;
+    let distinct = 0;
+    forEachCounter(msg, (key, value) => {
+      const slot = reuse.slots.get(key);
+      if (slot === undefined) fits = false;
+      else if (reuse.written[slot] !== write) {
+        reuse.written[slot] = write;
+        reuse.values[slot] = value;
+        distinct++;
+      }
+    });
+    if (fits && distinct === reuse.slots.size) {
+      reuse.epoch_timestamp = msg.epoch_timestamp;
+      return reuse;
+    }
+  }
+  const slots = new Map<string, number>();
+  const found: number[] = [];
+  forEachCounter(msg, (key, value) => {
+    if (slots.has(key)) return;
+    slots.set(key, found.length);
+    found.push(value);
+  });
+  return { epoch_timestamp: msg.epoch_timestamp, slots, values: Float64Array.from(found), written: new Uint32Array(found.length), writes: 0 };
+}
+
+/** A snapshot's counters as [key, value] pairs (key `${metric}\u0000${device}`), in slot order. */
+export function countersOf(snap: CounterSnapshot): Array<[string, number]> {
+  return [...snap.slots].map(([key, slot]) => [key, snap.values[slot]!]);
+}
+
+const isSnapshot = (m: TdMessage | CounterSnapshot): m is CounterSnapshot => (m as CounterSnapshot).slots instanceof Map;
 
 function readCounter(m: TdMessage | CounterSnapshot, metric: string, device: string): number | undefined {
-  return isSnapshot(m) ? m.counters.get(counterKey(metric, device)) : counterValue(m, metric, device);
+  if (!isSnapshot(m)) return counterValue(m, metric, device);
+  const slot = m.slots.get(counterKey(metric, device));
+  return slot === undefined ? undefined : m.values[slot];
 }
 
 export function computeRates(prev: TdMessage | CounterSnapshot, cur: TdMessage, params: RateParams): RateResult {

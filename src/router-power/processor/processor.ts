@@ -112,11 +112,11 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
     const router = opts.experiment.routerById(routerId);
     const dbg = td.flag_debug_params ? td.debug_params : undefined;
     const prev = last.get(routerId);
-    last.set(routerId, snapshotOf(td));
     out.push(incoming.json !== undefined ? { topic: stateTopic, key: routerId, json: incoming.json } : { topic: stateTopic, key: routerId, value: incoming.value });
     const now = Date.now();
     hopLatency.observe({ hop: 'producer_to_processor' }, Math.max(0, now - incoming.timestamp) / 1000);
     if (!prev) {
+      last.set(routerId, snapshotOf(td));
       messagesDropped.inc({ stage: 'processor', reason: 'first_message' });
       return;
     }
@@ -125,6 +125,8 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
       pollingIntervalSeconds: dbg?.polling_interval ?? exp.pollingInterval,
       maxGapIntervals: opts.maxGapIntervals,
     });
+    // the pair is computed: the router's snapshot now becomes this message's (in place when it can)
+    last.set(routerId, snapshotOf(td, prev));
     if (!result.ok) {
       messagesDropped.inc({ stage: 'processor', reason: result.reason });
       log.debug({ router: routerId, reason: result.reason, detail: result.detail }, 'pair dropped');
