@@ -6,7 +6,7 @@
  * the round trip of each Kafka request type; then runs `kafka-hops` with the same load and hops
  * and no stage code (7 messages a second, 2 stages) as the floor, in the same run.
  *
- * BENCH_ROUTERS (7), BENCH_SECONDS (30), BENCH_TOPICS=shared (default: one topic per router and
+ * BENCH_ROUTERS (7), BENCH_SECONDS (30), BENCH_WARMUP (10), BENCH_TOPICS=shared (default: one topic per router and
  * stage, the reference's layout), BENCH_SKIP_FLOOR=1. Needs KAFKA_BROKERS.
  */
 // first, as in the CLI: the V8 heap settings the roles run with
@@ -33,6 +33,13 @@ const brokers = brokersEnv.split(',');
 const ROUTERS = Number(process.env.BENCH_ROUTERS ?? 7);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const SHARED = process.env.BENCH_TOPICS === 'shared';
+/**
+ * Warm-up (s): groups joined, connections open, code compiled — and every new partition past its
+ * first offset-index entry. The broker writes one per 4 KB appended (`index.interval.bytes`) into
+ * a preallocated, memory-mapped sparse file; on this machine's disk that first write stalls the
+ * produce 30–45 ms (a broker on tmpfs does not), i.e. at the 4th–5th poll of a fresh topic.
+ */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 10);
 const logger = silentLogger();
 const run = `bench_hb_${Date.now().toString(36)}`;
 const raw = {
@@ -137,7 +144,7 @@ const tick = () => {
   void producerSide.publishBatch(messages);
 };
 const timer = setInterval(tick, 1000);
-await new Promise((r) => setTimeout(r, 5000)); // warm-up: groups joined, connections open, code compiled
+await new Promise((r) => setTimeout(r, WARMUP * 1000));
 polls.length = 0;
 measuring = true;
 await new Promise((r) => setTimeout(r, SECONDS * 1000));
@@ -184,7 +191,7 @@ await removeBenchTopics(brokers, [...topics, `${run}_state`], run);
 if (process.env.BENCH_SKIP_FLOOR !== '1') {
   // the floor: the same hops and load with no stage code
   const floor = spawnSync(process.execPath, ['--import', 'tsx', 'bench/kafka-hops.bench.ts'], {
-    env: { ...process.env, BENCH_BATCH: String(ROUTERS), BENCH_SLOT_MS: '1000', BENCH_SECONDS: String(SECONDS), BENCH_TOPICS_PER_HOP: SHARED ? '1' : String(ROUTERS) },
+    env: { ...process.env, BENCH_BATCH: String(ROUTERS), BENCH_SLOT_MS: '1000', BENCH_SECONDS: String(SECONDS), BENCH_WARMUP: String(WARMUP), BENCH_VALUE_BYTES: process.env.BENCH_VALUE_BYTES ?? '850', BENCH_TOPICS_PER_HOP: SHARED ? '1' : String(ROUTERS) },
     encoding: 'utf8',
   });
   const lines = floor.stdout.split('\n').filter((l) => l.includes('end to end') || l.includes('timer'));

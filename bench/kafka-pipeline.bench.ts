@@ -242,6 +242,10 @@ if (process.env.BENCH_FLOOR === '1') {
       BENCH_BATCH: String(SPREAD ? Math.max(1, Math.round((ROUTERS * SLOT_MS) / 1000)) : ROUTERS),
       BENCH_SLOT_MS: String(SPREAD ? SLOT_MS : 1000),
       BENCH_SECONDS: String(SECONDS),
+      // as long as this run's: past every new partition's first offset-index entry (hop-breakdown.bench.ts)
+      BENCH_WARMUP: String(WARMUP),
+      // records as large as the pipeline's TD/TP messages (the broker's cost grows with the bytes)
+      BENCH_VALUE_BYTES: process.env.BENCH_VALUE_BYTES ?? '850',
       BENCH_TOPICS_PER_HOP: SHARED ? '1' : String(ROUTERS),
     },
     encoding: 'utf8',
