@@ -258,6 +258,11 @@ test("a router's snapshot is overwritten in place by its next message when the c
   const repeated = td(3, [{ device: 'eth2', bytes: 4000, packets: 40 }, { device: 'eth3', bytes: 6000, packets: 60 }]);
   repeated.metrics![0]!.values.push({ labels: [{ name: 'device', value: 'eth2' }], value: '9' });
   assert.deepEqual(countersOf(snapshotOf(repeated, snapshotOf(m2))), countersOf(snapshotOf(repeated)));
+  // a repeat does not stand in for a counter that is missing: eth3's packets gone, eth2's bytes twice
+  const holed = td(4, [{ device: 'eth2', bytes: 5000, packets: 50 }, { device: 'eth3', bytes: 7000, packets: 70 }]);
+  holed.metrics![1]!.values.pop();
+  holed.metrics![0]!.values.push({ labels: [{ name: 'device', value: 'eth2' }], value: '9' });
+  assert.deepEqual(countersOf(snapshotOf(holed, snapshotOf(m2))), countersOf(snapshotOf(holed)));
 });
 
 test('a snapshot is rebuilt when the next message has other counters (a device added or gone)', () => {
