@@ -115,18 +115,19 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
     out.push(incoming.json !== undefined ? { topic: stateTopic, key: routerId, json: incoming.json } : { topic: stateTopic, key: routerId, value: incoming.value });
     const now = Date.now();
     hopLatency.observe({ hop: 'producer_to_processor' }, Math.max(0, now - incoming.timestamp) / 1000);
-    if (!prev) {
-      last.set(routerId, snapshotOf(td));
+    const result =
+      prev &&
+      computeRates(prev, td, {
+        maxThroughputMbps: dbg?.max_throughput_mbps ?? router?.maxThroughputMbps ?? exp.maxThroughputMbps,
+        pollingIntervalSeconds: dbg?.polling_interval ?? exp.pollingInterval,
+        maxGapIntervals: opts.maxGapIntervals,
+      });
+    // the pair is computed: the router's snapshot now becomes this message's (in place when it can)
+    last.set(routerId, snapshotOf(td, prev));
+    if (!result) {
       messagesDropped.inc({ stage: 'processor', reason: 'first_message' });
       return;
     }
-    const result = computeRates(prev, td, {
-      maxThroughputMbps: dbg?.max_throughput_mbps ?? router?.maxThroughputMbps ?? exp.maxThroughputMbps,
-      pollingIntervalSeconds: dbg?.polling_interval ?? exp.pollingInterval,
-      maxGapIntervals: opts.maxGapIntervals,
-    });
-    // the pair is computed: the router's snapshot now becomes this message's (in place when it can)
-    last.set(routerId, snapshotOf(td, prev));
     if (!result.ok) {
       messagesDropped.inc({ stage: 'processor', reason: result.reason });
       log.debug({ router: routerId, reason: result.reason, detail: result.detail }, 'pair dropped');
