@@ -11,7 +11,6 @@
  */
 // first, as in the CLI: the V8 heap settings the roles run with
 import '../src/core/heap-tuning.js';
-import { spawnSync } from 'node:child_process';
 import { tracingChannel } from 'node:diagnostics_channel';
 import { createKafkaFabric } from '../src/fabric/kafka/kafka-fabric.js';
 import type { Fabric } from '../src/fabric/fabric.js';
@@ -23,6 +22,7 @@ import { createProcessor } from '../src/router-power/processor/processor.js';
 import { createInference } from '../src/router-power/inference/inference.js';
 import { DummyPredictors } from '../src/router-power/inference/dummy-predictor.js';
 import { removeBenchTopics } from './kafka-cleanup.js';
+import { runKafkaHopsFloor } from './kafka-hops-floor.js';
 
 const brokersEnv = process.env.KAFKA_BROKERS;
 if (!brokersEnv) {
@@ -190,11 +190,8 @@ await removeBenchTopics(brokers, [...topics, `${run}_state`], run);
 
 if (process.env.BENCH_SKIP_FLOOR !== '1') {
   // the floor: the same hops and load with no stage code
-  const floor = spawnSync(process.execPath, ['--import', 'tsx', 'bench/kafka-hops.bench.ts'], {
-    env: { ...process.env, BENCH_BATCH: String(ROUTERS), BENCH_SLOT_MS: '1000', BENCH_SECONDS: String(SECONDS), BENCH_WARMUP: String(WARMUP), BENCH_VALUE_BYTES: process.env.BENCH_VALUE_BYTES ?? '850', BENCH_TOPICS_PER_HOP: SHARED ? '1' : String(ROUTERS) },
-    encoding: 'utf8',
-  });
-  const lines = floor.stdout.split('\n').filter((l) => l.includes('end to end') || l.includes('timer'));
+  const floor = runKafkaHopsFloor({ hops: 2, batch: ROUTERS, slotMs: 1000, seconds: SECONDS, warmupSeconds: WARMUP, topicsPerHop: SHARED ? 1 : ROUTERS });
+  const lines = [...floor.lines('end to end'), ...floor.lines('timer')];
   console.log(`hop-breakdown: floor (kafka-hops, same load and hops, no stage code):\n  ${lines.join('\n  ')}`);
 }
 process.exit(0);

@@ -27,7 +27,7 @@
  */
 // first, as in the CLI: the V8 heap settings the roles run with
 import '../src/core/heap-tuning.js';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +40,7 @@ import { createInference } from '../src/router-power/inference/inference.js';
 import { DummyPredictors } from '../src/router-power/inference/dummy-predictor.js';
 import { silentLogger } from '../src/core/logger.js';
 import { removeBenchTopics } from './kafka-cleanup.js';
+import { runKafkaHopsFloor } from './kafka-hops-floor.js';
 
 const brokers = process.env.KAFKA_BROKERS;
 if (!brokers) {
@@ -235,23 +236,16 @@ await removeBenchTopics(brokers.split(','), benchTopics, 'bench-measure-');
  * same run — issue 16's target for the shared layout is p99 <= 1.25 × its p99.
  */
 if (process.env.BENCH_FLOOR === '1') {
-  const floor = spawnSync(process.execPath, ['--import', 'tsx', 'bench/kafka-hops.bench.ts'], {
-    env: {
-      ...process.env,
-      BENCH_HOPS: CHAIN ? '1' : '2',
-      BENCH_BATCH: String(SPREAD ? Math.max(1, Math.round((ROUTERS * SLOT_MS) / 1000)) : ROUTERS),
-      BENCH_SLOT_MS: String(SPREAD ? SLOT_MS : 1000),
-      BENCH_SECONDS: String(SECONDS),
-      // as long as this run's: past every new partition's first offset-index entry (hop-breakdown.bench.ts)
-      BENCH_WARMUP: String(WARMUP),
-      // records as large as the pipeline's TD/TP messages (the broker's cost grows with the bytes)
-      BENCH_VALUE_BYTES: process.env.BENCH_VALUE_BYTES ?? '850',
-      BENCH_TOPICS_PER_HOP: SHARED ? '1' : String(ROUTERS),
-    },
-    encoding: 'utf8',
+  const floor = runKafkaHopsFloor({
+    hops: CHAIN ? 1 : 2,
+    batch: SPREAD ? Math.max(1, Math.round((ROUTERS * SLOT_MS) / 1000)) : ROUTERS,
+    slotMs: SPREAD ? SLOT_MS : 1000,
+    seconds: SECONDS,
+    warmupSeconds: WARMUP,
+    topicsPerHop: SHARED ? 1 : ROUTERS,
   });
-  const line = floor.stdout.split('\n').find((l) => l.includes('end to end'));
-  const floorP99 = Number(/p99 ([\d.]+)/.exec(line ?? '')?.[1]);
+  const line = floor.lines('end to end')[0];
+  const floorP99 = floor.p99;
   console.log(`kafka-pipeline: floor (kafka-hops, same load and hops, no stage code): ${line?.replace('kafka-hops: ', '') ?? floor.stderr.slice(0, 300)}`);
   if (Number.isFinite(floorP99)) {
     // kafka-hops times from its publish; poll → ML adds the poll's timer and the TD's build before it
