@@ -40,6 +40,11 @@ export interface StageLoopOptions<In> {
   /** The topics of the partitions assigned (and the partitions themselves). */
   onAssigned?: (topics: string[], partitions: Array<{ topic: string; partition: number }>) => Promise<void> | void;
   onRevoked?: (topics: string[], partitions: Array<{ topic: string; partition: number }>) => Promise<void> | void;
+  /**
+   * A batch's outputs are acknowledged (its valid messages): state kept to handle them again is
+   * no longer needed. Not called for a batch whose outputs failed: it is delivered again.
+   */
+  onSettled?: (items: Array<StageItem<In>>) => void;
 }
 
 export interface DeadLetter {
@@ -123,7 +128,10 @@ export class StageLoop<In> {
         }
       }
     }
-    if (out.length === 0) return undefined;
+    if (out.length === 0) {
+      this.o.onSettled?.(valid);
+      return undefined;
+    }
     // dead-letter topics are created when first needed (most never are)
     const dlqs = new Set<string>();
     for (const m of out) if (m.topic.endsWith('.dlq')) dlqs.add(m.topic);
@@ -134,6 +142,7 @@ export class StageLoop<In> {
     // commits this batch once they are acknowledged
     const settled = this.o.fabric.publishBatch(out).then(() => {
       if (produced) messagesOut.inc({ stage: this.o.stage }, produced);
+      this.o.onSettled?.(valid);
     });
     return { settled };
   }

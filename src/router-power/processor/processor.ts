@@ -8,7 +8,8 @@
  * router's topic first rebuilds that router's last message from the state topic, so it never
  * pairs across a gap it did not see and never emits a wrong rate. The state topic is partitioned
  * by router id; a member reads only the state partitions of the routers it is newly assigned
- * (state-partitions.ts; docs/performance.md § "State restore").
+ * (state-partitions.ts; docs/performance.md § "State restore"). A batch delivered again because
+ * its outputs failed is paired as the first time (router-states.ts; docs/delivery.md).
  *
  * Chained (`chainInference`), it also predicts each TP message and publishes the ML message with
  * it (operator chaining, as stream processors fuse adjacent operators): one Kafka hop fewer.
@@ -31,7 +32,8 @@ import { StageLoop, type StageItem } from '../../stage/stage-loop.js';
 import { createBatchPredictor } from '../inference/inference.js';
 import type { PredictorResolver } from '../inference/predictor.js';
 import { parseTd } from '../validate.js';
-import { computeRates, snapshotOf, type CounterSnapshot, type Rates } from './compute.js';
+import { computeRates, snapshotOf, type Rates } from './compute.js';
+import { RouterStates } from './router-states.js';
 import { StatePartitions, type TopicPartition } from './state-partitions.js';
 
 export const PROCESSOR_STATE_TOPIC = 'wattflow_processor_state';
@@ -82,8 +84,8 @@ export function buildTp(td: TdMessage, rates: Rates, opts: { includeOriginal: bo
 
 export function createProcessor(opts: ProcessorOptions): Component & { stateSize(): number } {
   const stateTopic = opts.stateTopic ?? PROCESSOR_STATE_TOPIC;
-  /** Per router: the counters of its last TD message (what the next pair needs). */
-  const last = new Map<string, CounterSnapshot>();
+  /** Per router: the counters of its last TD message (what the next pair needs), and before each unsettled one. */
+  const states = new RouterStates();
   const log = opts.logger.child({ stage: 'processor' });
   const partitions = new StatePartitions({ fabric: opts.fabric, experiment: opts.experiment, stateTopic });
 
@@ -98,7 +100,7 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
       if (!routers.has(m.key)) continue;
       const parsed = m.json !== undefined ? parseTd('', m.json) : parseTd(m.value);
       if (parsed.ok) {
-        last.set(m.key, snapshotOf(parsed.message));
+        states.restore(m.key, snapshotOf(parsed.message));
         restored++;
       }
     }
@@ -111,7 +113,8 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
     const routerId = key; // the message key, or for an unkeyed (reference) message its topic / node_exporter (StageLoop route)
     const router = opts.experiment.routerById(routerId);
     const dbg = td.flag_debug_params ? td.debug_params : undefined;
-    const prev = last.get(routerId);
+    // a redelivered message (its batch's outputs failed) pairs with its predecessor again
+    const prev = states.previous(routerId, incoming);
     out.push(incoming.json !== undefined ? { topic: stateTopic, key: routerId, json: incoming.json } : { topic: stateTopic, key: routerId, value: incoming.value });
     const now = Date.now();
     hopLatency.observe({ hop: 'producer_to_processor' }, Math.max(0, now - incoming.timestamp) / 1000);
@@ -122,8 +125,8 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
         pollingIntervalSeconds: dbg?.polling_interval ?? exp.pollingInterval,
         maxGapIntervals: opts.maxGapIntervals,
       });
-    // the pair is computed: the router's snapshot now becomes this message's (in place when it can)
-    last.set(routerId, snapshotOf(td, prev));
+    // the pair is computed: the router's snapshot now becomes this message's
+    states.advance(routerId, td, incoming);
     if (!result) {
       messagesDropped.inc({ stage: 'processor', reason: 'first_message' });
       return;
@@ -176,14 +179,18 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
     onAssigned: restoreState,
     // only the routers of the partitions taken away (a shared topic's other partitions stay)
     onRevoked: (_topics, parts) => {
-      for (const r of partitions.routersOf(parts)) last.delete(r);
+      for (const r of partitions.routersOf(parts)) states.delete(r);
+    },
+    // acknowledged: what each router was before these messages is no longer needed
+    onSettled: (items) => {
+      for (const item of items) states.settled(item.routerId, item.incoming);
     },
   });
 
   let unsubscribe: (() => void) | undefined;
   return {
     name: 'processor',
-    stateSize: () => last.size,
+    stateSize: () => states.size,
     async start() {
       await opts.fabric.ensureTopics([{ name: stateTopic, compacted: true, partitions: opts.statePartitions ?? DEFAULT_STATE_PARTITIONS }]);
       const exp = opts.experiment.current;
