@@ -1,7 +1,8 @@
 /**
  * The Kafka fabric's publishing side: one idempotent producer (acks = all) behind a FIFO queue;
- * requests in flight at once share no topic, a topic's publishes keep their order, and after a
- * failed send the producer is replaced. Why (a client sequence-number hazard): docs/delivery.md.
+ * requests in flight at once share no topic, a topic's publishes keep their order (a failed
+ * publish fails those queued behind it on its topics), and after a failed send the producer is
+ * replaced. Why (a client sequence-number hazard): docs/delivery.md.
  */
 import { Producer, ProduceAcks, compatibilityPartitioner, stringSerializers } from '@platformatic/kafka';
 import { cutBatches, FlushCoalescer, IdleWaiters } from '../core/batcher.js';
@@ -163,19 +164,27 @@ export class KafkaPublisher {
     } catch (err) {
       if (group.length === 1) this.failed(group[0]!, err);
       else {
-        // Isolate: one publisher's bad message must not fail the others.
-        for (const g of group) await this.sendAlone(g);
+        // Isolate: one publisher's bad message must not fail the others — but those behind a
+        // failed one on a topic fail with it (see failed()).
+        const failedTopics = new Set<string>();
+        for (const g of group) {
+          const behind = g.topics.find((t) => failedTopics.has(t));
+          if (behind !== undefined) this.failedBehind(g, behind, failedTopics);
+          else if (!(await this.sendAlone(g))) for (const t of g.topics) failedTopics.add(t);
+        }
       }
     }
   }
 
-  /** One publish on its own, in requests under the size limit, in order. */
-  private async sendAlone(p: Pending): Promise<void> {
+  /** One publish on its own, in requests under the size limit, in order; false if it failed. */
+  private async sendAlone(p: Pending): Promise<boolean> {
     try {
       for (const chunk of cutBatches(p.messages, { maxBytes: this.o.maxSendBytes }, (m) => m.bytes)) await this.send(chunk);
       this.done(p);
+      return true;
     } catch (err) {
       this.failed(p, err);
+      return false;
     }
   }
 
@@ -207,9 +216,31 @@ export class KafkaPublisher {
     p.resolve();
   }
 
+  /**
+   * A failed publish also fails the queued publishes behind it that share a topic with it
+   * (transitively): none of them may be written before it is, or its caller's retry would land
+   * after them. A topic's order then holds across failures; the callers retry in their order.
+   */
   private failed(p: Pending, err: unknown): void {
-    for (const topic of new Set(p.messages.map((m) => m.topic))) this.o.onFailed(topic);
+    for (const topic of p.topics) this.o.onFailed(topic);
     p.reject(this.o.explainError ? this.o.explainError(err) : err);
+    const failedTopics = new Set(p.topics);
+    const rest: Pending[] = [];
+    for (const q of this.queue) {
+      const behind = q.topics.find((t) => failedTopics.has(t));
+      if (behind === undefined) rest.push(q);
+      else this.failedBehind(q, behind, failedTopics);
+    }
+    this.queue = rest;
+  }
+
+  /** `q` is not sent: an earlier publish to `topic` failed. Its topics now block those behind it too. */
+  private failedBehind(q: Pending, topic: string, failedTopics: Set<string>): void {
+    for (const t of q.topics) {
+      failedTopics.add(t);
+      this.o.onFailed(t);
+    }
+    q.reject(new Error(`not sent: an earlier publish to ${topic} failed (a topic's publishes keep their order)`));
   }
 
   /**

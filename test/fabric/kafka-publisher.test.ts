@@ -21,10 +21,11 @@ describe('Kafka publisher', { skip: kafka.skip }, () => {
   const run = `wfpub-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const topic = `${run}-t`;
   let fabric: Fabric | undefined;
+  const extraTopics: string[] = [];
   after(async () => {
     await fabric?.close();
     const admin = new Admin({ clientId: `${run}-cleanup`, bootstrapBrokers: brokers, retries: 1 });
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: [topic, ...extraTopics] }).catch(() => undefined);
     await admin.close();
   });
 
@@ -57,5 +58,32 @@ describe('Kafka publisher', { skip: kafka.skip }, () => {
     for (const m of stored) if (m.key !== 'warm-up') byKey.set(m.key, [...(byKey.get(m.key) ?? []), Number(m.value)]);
     assert.equal([...byKey.values()].flat().length, 50);
     for (const [key, values] of byKey) assert.deepEqual(values, [...values].sort((a, b) => a - b), `order of ${key}`);
+  });
+
+  it('a failed publish fails those behind it on its topics (transitively), not the others: a retry cannot land after a later message', async () => {
+    fabric ??= await createKafkaFabric({ brokers, clientId: run, logger: silentLogger() });
+    const [a, b, c] = [`${topic}-a`, `${topic}-b`, `${topic}-c`];
+    await fabric.ensureTopics([{ name: a }, { name: b }, { name: c }]);
+    extraTopics.push(a, b, c);
+    const outcome = (p: Promise<void>) => p.then(() => 'ok', (e: Error) => e.message);
+    // one turn: the first publish fails (a topic name the broker refuses), the ones behind it on
+    // topic a (and, through the second, on topic b) must not be written before it is
+    const results = await Promise.all([
+      outcome(fabric.publishBatch([{ topic: a, key: 'k', value: '1' }, { topic: 'not a valid topic!', key: 'k', value: 'x' }])),
+      outcome(fabric.publishBatch([{ topic: a, key: 'k', value: '2' }, { topic: b, key: 'k', value: '1' }])),
+      outcome(fabric.publishBatch([{ topic: b, key: 'k', value: '2' }])),
+      outcome(fabric.publishBatch([{ topic: c, key: 'k', value: '1' }])),
+    ]);
+    assert.notEqual(results[0], 'ok', 'the publish to the invalid topic fails');
+    assert.match(results[1]!, new RegExp(`not sent: an earlier publish to ${a} failed`));
+    assert.match(results[2]!, new RegExp(`not sent: an earlier publish to ${b} failed`), 'behind the second one on topic b');
+    assert.equal(results[3], 'ok', 'a publish sharing no topic with them is written');
+    assert.deepEqual((await fabric.readAll(a)).map((m) => m.value).filter((v) => v !== '1'), [], 'nothing of the later publishes on topic a');
+    assert.deepEqual((await fabric.readAll(b)).map((m) => m.value), []);
+    assert.deepEqual((await fabric.readAll(c)).map((m) => m.value), ['1']);
+    // the callers retry in their order: the topic's order holds
+    await fabric.publishBatch([{ topic: a, key: 'k', value: '1' }]);
+    await fabric.publishBatch([{ topic: a, key: 'k', value: '2' }, { topic: b, key: 'k', value: '1' }]);
+    assert.deepEqual((await fabric.readAll(a)).map((m) => m.value).filter((v, i, all) => all.indexOf(v) === i), ['1', '2']);
   });
 });
