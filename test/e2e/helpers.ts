@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { deleteKafkaRun } from '../helpers/kafka-cleanup.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -66,20 +67,5 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess 
 export const poll = <T>(fn: () => Promise<T | undefined>, ms: number, stepMs = 100, what = 'condition'): Promise<Exclude<T, undefined | null | false>> =>
   waitFor(fn, ms, what, { intervalMs: stepMs, retryErrors: true });
 
-/**
- * Removes a test run's Kafka topics (names containing `marker`), best effort and bounded, so
- * repeated runs do not pile thousands of topics onto the shared broker.
- */
-export async function deleteKafkaTopics(brokers: string, marker: string, client: object = {}): Promise<void> {
-  const { Admin } = await import('@platformatic/kafka');
-  // `client`: sasl/tls for an authenticated listener (test/e2e/kafka-scram.test.ts)
-  const admin = new Admin({ ...client, clientId: `cleanup-${marker}`, bootstrapBrokers: brokers.split(','), retries: 1 });
-  const work = (async () => {
-    const topics = (await admin.listTopics()).filter((t) => t.includes(marker));
-    if (topics.length) await admin.deleteTopics({ topics });
-  })().catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([work, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
-  clearTimeout(timer);
-  await admin.close().catch(() => undefined);
-}
+/** Removes a test run's Kafka topics (names containing `marker`): test/helpers/kafka-cleanup.ts. */
+export const deleteKafkaTopics = (brokers: string, marker: string, client: object = {}): Promise<void> => deleteKafkaRun(brokers, marker, { groups: false, client });

@@ -10,7 +10,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Admin } from '@platformatic/kafka';
 import { createLogger } from '../../src/core/logger.js';
 import type {
   Fabric,
@@ -24,6 +23,7 @@ import type {
 import { createKafkaFabric } from '../../src/fabric/kafka/kafka-fabric.js';
 import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
 import { partitionOf } from '../../src/fabric/partitioner.js';
+import { deleteKafkaRun } from '../helpers/kafka-cleanup.js';
 import { service } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { redisStreamsHarness } from './redis-streams-harness.js';
@@ -125,19 +125,7 @@ function kafkaHarness(): Harness {
     },
     async dispose() {
       await Promise.allSettled(opened.map((f) => f.close()));
-      // Best effort, bounded (a busy shared broker must not hold the run up): remove this run's
-      // topics and groups.
-      const admin = new Admin({ clientId: `${runId}-cleanup`, bootstrapBrokers: brokers, retries: 1 });
-      const cleanupWork = (async () => {
-        const topics = (await admin.listTopics()).filter((t) => t.startsWith(runId));
-        if (topics.length) await admin.deleteTopics({ topics });
-        const groups = [...(await admin.listGroups()).keys()].filter((g) => g.startsWith(runId));
-        if (groups.length) await admin.deleteGroups({ groups });
-      })().catch(() => undefined);
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([cleanupWork, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
-      clearTimeout(timer);
-      await admin.close().catch(() => undefined);
+      await deleteKafkaRun(brokers, runId);
     },
   };
 }

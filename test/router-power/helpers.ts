@@ -2,6 +2,7 @@
  * Builders of TD messages for the network pipeline tests.
  */
 import type { TdMessage } from '../../src/router-power/messages.js';
+import { ExperimentSource, normalizeExperiment } from '../../src/router-power/experiment.js';
 
 export interface IfaceCounters {
   device: string;
@@ -26,4 +27,25 @@ export function td(t: number, ifaces: IfaceCounters[], opts: { reorder?: boolean
     flag_debug_params: false,
     metrics: opts.reorder ? [...metrics].reverse() : metrics,
   };
+}
+
+/**
+ * An experiment `name` of test run `run` at 1 s polling, 100 Mbit/s: its routers' TD topics from
+ * `tdTopic`, TP and ML topics `<run>.<name>.TP_<router>` / `.ML_<router>`.
+ */
+export function runExperiment(run: string, name: string, routers: string[], tdTopic: (id: string) => string): ExperimentSource {
+  const exp = normalizeExperiment(
+    {
+      experiment_id: run,
+      flag_original_metrics: false,
+      flag_debug_params: false,
+      max_throughput_mbps: 100,
+      polling_interval: 1,
+      multiplier: 1,
+      topics: { processed: `${run}.${name}.TP_{router}`, predictions: `${run}.${name}.ML_{router}` },
+      routers: routers.map((id) => ({ [id]: { topic: tdTopic(id), interfaces: ['eth2'], test_metrics: true } })),
+    },
+    name,
+  );
+  return new ExperimentSource(exp);
 }

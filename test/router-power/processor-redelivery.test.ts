@@ -9,15 +9,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { Admin } from '@platformatic/kafka';
 import { silentLogger } from '../../src/core/logger.js';
 import type { Fabric, IncomingMessage, OutgoingMessage, PublishOptions } from '../../src/fabric/fabric.js';
 import { createKafkaFabric, type KafkaFabric } from '../../src/fabric/kafka/kafka-fabric.js';
 import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
-import { ExperimentSource, normalizeExperiment } from '../../src/router-power/experiment.js';
 import type { TpMessage } from '../../src/router-power/messages.js';
 import { createProcessor } from '../../src/router-power/processor/processor.js';
 import { messagesDropped } from '../../src/stage/stage-metrics.js';
+import { deleteKafkaRun } from '../helpers/kafka-cleanup.js';
+import { runExperiment } from './helpers.js';
 import { service } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -25,22 +25,7 @@ const kafka = service('KAFKA_BROKERS', 'Kafka broker');
 const run = `wfredeliver-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 const BASE = 1_700_000_000;
 
-function experiment(name: string, routers: string[]): ExperimentSource {
-  const exp = normalizeExperiment(
-    {
-      experiment_id: run,
-      flag_original_metrics: false,
-      flag_debug_params: false,
-      max_throughput_mbps: 100,
-      polling_interval: 1,
-      multiplier: 1,
-      topics: { processed: `${run}.${name}.TP_{router}`, predictions: `${run}.${name}.ML_{router}` },
-      routers: routers.map((id) => ({ [id]: { topic: `${run}.${name}.TD_${id}`, interfaces: ['eth2'], test_metrics: true } })),
-    },
-    name,
-  );
-  return new ExperimentSource(exp);
-}
+const experiment = (name: string, routers: string[]) => runExperiment(run, name, routers, (id) => `${run}.${name}.TD_${id}`);
 
 /** Poll k of a router: bytes grow by (k + 1) × 125,000 from poll k − 1 to k, so each pair has its own rate. */
 function td(id: string, k: number): Record<string, unknown> {
@@ -139,17 +124,7 @@ describe('processor on Kafka: outputs that fail while later batches are in fligh
   const fabrics: KafkaFabric[] = [];
   after(async () => {
     await Promise.allSettled(fabrics.map((f) => f.close()));
-    const admin = new Admin({ clientId: `${run}-cleanup`, bootstrapBrokers: brokers, retries: 1 });
-    const cleanup = (async () => {
-      const topics = (await admin.listTopics()).filter((t) => t.startsWith(run));
-      if (topics.length) await admin.deleteTopics({ topics });
-      const groups = [...(await admin.listGroups()).keys()].filter((g) => g.startsWith(run));
-      if (groups.length) await admin.deleteGroups({ groups });
-    })().catch(() => undefined);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([cleanup, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
-    clearTimeout(timer);
-    await admin.close().catch(() => undefined);
+    await deleteKafkaRun(brokers, run);
   });
 
   it('every pair reaches the TP topic with its own rate after the partition is delivered again', async () => {

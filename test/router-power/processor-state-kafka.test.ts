@@ -13,9 +13,10 @@ import { silentLogger } from '../../src/core/logger.js';
 import type { Fabric, IncomingMessage, ReadAllOptions } from '../../src/fabric/fabric.js';
 import { createKafkaFabric, type KafkaFabric } from '../../src/fabric/kafka/kafka-fabric.js';
 import { partitionOf } from '../../src/fabric/partitioner.js';
-import { ExperimentSource, normalizeExperiment } from '../../src/router-power/experiment.js';
 import type { TpMessage } from '../../src/router-power/messages.js';
 import { createProcessor } from '../../src/router-power/processor/processor.js';
+import { deleteKafkaRun } from '../helpers/kafka-cleanup.js';
+import { runExperiment } from './helpers.js';
 import { service } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -61,22 +62,7 @@ function spied(f: Fabric): { fabric: Fabric; reads: Read[] } {
   return { fabric, reads };
 }
 
-function experiment(name: string, routers: string[], tdTopic: (id: string) => string): ExperimentSource {
-  const exp = normalizeExperiment(
-    {
-      experiment_id: run,
-      flag_original_metrics: false,
-      flag_debug_params: false,
-      max_throughput_mbps: 100,
-      polling_interval: 1,
-      multiplier: 1,
-      topics: { processed: `${run}.${name}.TP_{router}`, predictions: `${run}.${name}.ML_{router}` },
-      routers: routers.map((id) => ({ [id]: { topic: tdTopic(id), interfaces: ['eth2'], test_metrics: true } })),
-    },
-    name,
-  );
-  return new ExperimentSource(exp);
-}
+const experiment = (name: string, routers: string[], tdTopic: (id: string) => string) => runExperiment(run, name, routers, tdTopic);
 
 /** Poll k of a router at 1 Mbit/s, 500 B/packet (bytes += 125,000 and packets += 250 a second). */
 function td(id: string, k: number, at = BASE + k): Record<string, unknown> {
@@ -114,17 +100,7 @@ const routerIds = (n: number, tag: string) => Array.from({ length: n }, (_, i) =
 describe('processor state on Kafka: partitioned, restored per owned partition', { skip: kafka.skip, timeout: 240_000 }, () => {
   after(async () => {
     await Promise.allSettled(fabrics.map((f) => f.close()));
-    const admin = new Admin({ clientId: `${run}-cleanup`, bootstrapBrokers: brokers, retries: 1 });
-    const cleanup = (async () => {
-      const topics = (await admin.listTopics()).filter((t) => t.startsWith(run));
-      if (topics.length) await admin.deleteTopics({ topics });
-      const groups = [...(await admin.listGroups()).keys()].filter((g) => g.startsWith(run));
-      if (groups.length) await admin.deleteGroups({ groups });
-    })().catch(() => undefined);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([cleanup, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
-    clearTimeout(timer);
-    await admin.close().catch(() => undefined);
+    await deleteKafkaRun(brokers, run);
   });
 
   it('a processor owning 5 of 40 routers reads only their state partitions and restores exactly their last messages', async () => {
