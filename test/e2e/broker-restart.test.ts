@@ -6,8 +6,10 @@
  * Afterwards every router has a TD message for every tick of the run (the producer's outbox
  * kept the ones refused during the outage, in order), and every TD after the first has its ML
  * message with the rates of that interval (the consumers re-joined and resumed from their
- * committed offsets). Needs Java and the Kafka install that scripts/services/ caches (present
- * wherever KAFKA_BROKERS comes from start-all.sh).
+ * committed offsets). A second test makes the outage outlast the processor's publish retries
+ * while it holds outputs: the failed batch is delivered again once the broker is back and paired
+ * as the first time (no TP message lost; docs/delivery.md). Needs Java and the Kafka install that
+ * scripts/services/ caches (present wherever KAFKA_BROKERS comes from start-all.sh).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,6 +27,8 @@ import type { Fabric } from '../../src/fabric/fabric.js';
 import { ExperimentSource, normalizeExperiment } from '../../src/router-power/experiment.js';
 import type { MlMessage, TdMessage } from '../../src/router-power/messages.js';
 import { createFabric, fabricComponent } from '../../src/roles/common.js';
+import { createKafkaFabric } from '../../src/fabric/kafka/kafka-fabric.js';
+import { createProcessor } from '../../src/router-power/processor/processor.js';
 import { networkComponents } from '../../src/roles/network.js';
 import { freePort } from '../helpers/ports.js';
 import { service } from '../helpers/services.js';
@@ -156,6 +160,81 @@ describe('network pipeline across a Kafka broker restart', { skip: kafka.skip, t
     } finally {
       await app?.stop();
       await reader.close();
+    }
+  });
+
+  test("a processor publish the broker's outage makes fail (its retries used up) is handled again once it is back: no pair lost, none paired with itself", async () => {
+    const logger = silentLogger();
+    const consumer = { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 200, rebalanceTimeoutMs: 6_000, maxWaitTimeMs: 100, retryInitialMs: 200, retryMaxMs: 1_000 };
+    // the processor's publisher gives up after 2 retries (≈ 0.3 s) instead of ≈ 13 s: the outage below outlasts them
+    const base = createKafkaFabric({ brokers: [brokers], clientId: 'redeliver', logger, client: { retries: 2 }, consumer });
+    const reader = createKafkaFabric({ brokers: [brokers], clientId: 'redeliver-reader', logger });
+    const td = (k: number) => ({
+      node_exporter: 'rx:9100',
+      epoch_timestamp: `${1_700_000_000 + k}.0`,
+      experiment_id: 'redeliver',
+      interfaces: ['eth2'],
+      flag_debug_params: false,
+      metrics: [
+        { name: 'node_network_receive_bytes_total', description: '', type: 'counter', values: [{ labels: [{ name: 'device', value: 'eth2' }], value: String((125_000 * k * (k + 1)) / 2) }] },
+        { name: 'node_network_receive_packets_total', description: '', type: 'counter', values: [{ labels: [{ name: 'device', value: 'eth2' }], value: String(250 * k) }] },
+      ],
+    });
+    const raw = {
+      experiment_id: 'redeliver',
+      flag_original_metrics: false,
+      flag_debug_params: false,
+      max_throughput_mbps: 100,
+      polling_interval: 1,
+      multiplier: 1,
+      topics: { processed: 'RD_TP_{router}', predictions: 'RD_ML_{router}' },
+      routers: [{ rx: { topic: 'RD_TD_rx', interfaces: ['eth2'], test_metrics: true } }],
+    };
+    // poll 3's outputs are held until the broker is down, then go to the real publisher
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held = false;
+    const fabric = new Proxy(base, {
+      get(target, prop) {
+        if (prop === 'publishBatch')
+          return async (messages: Parameters<Fabric['publishBatch']>[0]) => {
+            if (!held && messages.some((m) => m.topic === 'RD_TP_rx' && (m.json as { epoch_timestamp?: string }).epoch_timestamp === `${1_700_000_003}.0`)) {
+              held = true;
+              await released;
+            }
+            return target.publishBatch(messages);
+          };
+        const v: unknown = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const metric = async (re: RegExp) => Number(re.exec(await registry.metrics())?.[1] ?? 0);
+    const failures = () => metric(/^wattflow_kafka_publish_failures_total\{topic="RD_TP_rx"\} (\d+)/m);
+    const selfPaired = () => metric(/^wattflow_messages_dropped_total\{stage="processor",reason="time_not_advancing"\} (\d+)/m);
+    const processor = createProcessor({ fabric, experiment: new ExperimentSource(normalizeExperiment(raw, 'redeliver')), logger, group: 'redeliver-processor', stateTopic: 'redeliver_state', statePartitions: 1 });
+    const tpPairs = async () => (await reader.readAll('RD_TP_rx')).map((m) => Number((JSON.parse(m.value) as TdMessage).epoch_timestamp) - 1_700_000_000);
+    await processor.start!();
+    try {
+      const [failed0, selfPaired0] = [await failures(), await selfPaired()];
+      for (let k = 1; k <= 3; k++) await reader.publish({ topic: 'RD_TD_rx', key: 'rx', json: td(k) });
+      await waitFor(() => held, 30_000, "poll 3's outputs handed to the publisher");
+      await kafkaSh('stop');
+      assert.equal(await connectOutcome(brokers), 'ECONNREFUSED', 'the broker is down');
+      release();
+      await waitFor(async () => (await failures()) > failed0, 15_000, 'the publish of poll 3 failed (retries used up)', { intervalMs: 100 });
+      await kafkaSh('start');
+      for (let k = 4; k <= 5; k++) await reader.publish({ topic: 'RD_TD_rx', key: 'rx', json: td(k) });
+      const pairs = await waitFor(async () => {
+        const got = await tpPairs().catch(() => []);
+        return new Set(got).size >= 4 ? got : undefined;
+      }, 60_000, 'TP messages of the pairs 2 to 5', { intervalMs: 250 });
+      assert.deepEqual([...new Set(pairs)].sort((a, b) => a - b), [2, 3, 4, 5], "every pair's TP message, poll 3's included");
+      assert.deepEqual(pairs.filter((k, i) => pairs.indexOf(k) === i), [2, 3, 4, 5], 'in order on the topic');
+      assert.equal((await selfPaired()) - selfPaired0, 0, 'no message delivered again was paired with itself');
+    } finally {
+      release();
+      await processor.stop!();
+      await Promise.allSettled([base.close(), reader.close()]);
     }
   });
 });

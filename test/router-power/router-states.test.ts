@@ -82,3 +82,45 @@ test('router states: a message without an offset (an in-process hand-over: -1) i
     assert.equal(s.previous('r1', { topic: 'TD', partition: -1, offset })?.epoch_timestamp, '2', `offset '${offset}'`);
   }
 });
+
+test('router states: settling keeps exactly the others unsettled; a settle of an unknown router or offset changes nothing', () => {
+  const s = new RouterStates();
+  s.settled('nobody', at(0));
+  s.advance('r1', poll(1), at(0));
+  s.settled('r1', at(7)); // never handled
+  assert.equal(s.unsettledMessages, 1);
+  s.advance('r1', poll(2), at(1));
+  s.advance('r1', poll(3), at(2));
+  s.settled('r1', at(0)); // the oldest first: the later two stay
+  assert.equal(s.unsettledMessages, 2);
+  assert.equal(timeOf(s, at(2)), '2', 'offset 2 again: back to poll 2, its own entry kept');
+  s.settled('r1', at(1));
+  assert.equal(s.unsettledMessages, 0, 'offset 2 was dropped by the rollback, offset 1 settled');
+});
+
+test('router states: a late settle of a batch handled before a restore does not touch what came after', () => {
+  const s = new RouterStates();
+  s.advance('r1', poll(1), at(0));
+  s.advance('r1', poll(2), at(1));
+  const restored = s.previous('r1', at(2))!;
+  s.restore('r1', restored);
+  s.advance('r1', poll(3), at(5));
+  s.settled('r1', at(1)); // the old batch's outputs acknowledged after the restore
+  assert.equal(s.unsettledMessages, 1, "offset 5 is still unsettled");
+  assert.equal(s.previous('r1', at(5)), restored, 'offset 5 again: back to the restored state');
+});
+
+test('router states: messages without an offset leave nothing unsettled; settling the first of one leaves its spare', () => {
+  const s = new RouterStates();
+  for (let k = 1; k <= 3; k++) s.advance('r1', poll(k), { topic: 'TD', partition: -1, offset: '-1' });
+  assert.equal(s.unsettledMessages, 0);
+  const t = new RouterStates();
+  t.advance('r1', poll(1), at(0));
+  const first = t.previous('r1', at(1))!;
+  t.advance('r1', poll(2), at(1));
+  t.settled('r1', at(0)); // index 0: its "before" was nothing, so no spare yet
+  t.settled('r1', at(1)); // index 0 again: poll 1's snapshot becomes the spare
+  assert.equal(t.unsettledMessages, 0);
+  t.advance('r1', poll(3), at(2));
+  assert.equal(t.previous('r1', at(3)), first, "poll 3 is written into poll 1's snapshot");
+});

@@ -56,6 +56,13 @@ export class RouterStates {
     return this.routers.size;
   }
 
+  /** Messages handled and not yet settled, over all routers (what bounds the extra memory). */
+  get unsettledMessages(): number {
+    let n = 0;
+    for (const state of this.routers.values()) n += state.unsettled.length;
+    return n;
+  }
+
   /**
    * The snapshot a message read at `at` pairs with. A message at or before one of the router's
    * unsettled messages is a redelivery: the state goes back to before the earliest of those.
