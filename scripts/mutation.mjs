@@ -19,6 +19,13 @@ export const MODULES = [
     tests: ['test/router-power/compute.test.ts'],
   },
   {
+    name: 'processor-state',
+    // the router's previous snapshot, rolled back when a batch is delivered again (the in-process
+    // cases of processor-redelivery; its Kafka case needs KAFKA_BROKERS and is skipped without it)
+    mutate: ['src/router-power/processor/router-states.ts'],
+    tests: ['test/router-power/router-states.test.ts', 'test/router-power/processor-redelivery.test.ts'],
+  },
+  {
     name: 'stage-loop',
     mutate: ['src/stage/stage-loop.ts'],
     tests: ['test/stage/stage-loop.test.ts'],
