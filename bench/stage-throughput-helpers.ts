@@ -62,7 +62,7 @@ export interface RoleOptions {
 /** Runs one role process until `expected` messages are on its output topic; its window figures. */
 export async function runRole(o: RoleOptions): Promise<StageRun> {
   const spawned = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', o.role, '--experiment', o.expFile, '--port', '0'], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_ROLE_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', 'src/cli.ts', o.role, '--experiment', o.expFile, '--port', '0'], {
     cwd: ROOT,
     env: { ...process.env, WATTFLOW_LOG_LEVEL: 'info', ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],

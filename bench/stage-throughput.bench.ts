@@ -12,7 +12,8 @@
  * printed apart); CPU: the child's utime+stime (/proc/<pid>/stat) over the window, per output
  * message; peak RSS: VmHWM. The broker's own CPU is not counted for any row.
  * The roles run with the container image's NODE_OPTIONS (--max-semi-space-size=64);
- * BENCH_NODE_OPTIONS overrides them (empty: Node's defaults).
+ * BENCH_NODE_OPTIONS overrides them (empty: Node's defaults). BENCH_ROLE_NODE_ARGS: node options
+ * that NODE_OPTIONS refuses, for the roles' command line (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
  * BENCH_PARTITIONS (1): partitions of the shared topics (a stage handles one batch per partition
  * at a time). BENCH_SKIP_FLOOR=1 skips Kafka's tools (their records are as long as the mean TD message). Needs KAFKA_BROKERS; skip line without it.
  */

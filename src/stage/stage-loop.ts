@@ -41,10 +41,12 @@ export interface StageLoopOptions<In> {
   onAssigned?: (topics: string[], partitions: Array<{ topic: string; partition: number }>) => Promise<void> | void;
   onRevoked?: (topics: string[], partitions: Array<{ topic: string; partition: number }>) => Promise<void> | void;
   /**
-   * A batch's outputs are acknowledged (its valid messages): state kept to handle them again is
-   * no longer needed. Not called for a batch whose outputs failed: it is delivered again.
+   * A batch's outputs are acknowledged: state kept to handle its valid messages again is no
+   * longer needed (their router ids and the messages as received, index for index). Not called
+   * for a batch whose outputs failed: it is delivered again. (Two arrays, not the StageItems: the
+   * parsed messages must not live until the acknowledgement, which would promote them.)
    */
-  onSettled?: (items: Array<StageItem<In>>) => void;
+  onSettled?: (routerIds: readonly string[], incoming: readonly IncomingMessage[]) => void;
 }
 
 export interface DeadLetter {
@@ -128,8 +130,12 @@ export class StageLoop<In> {
         }
       }
     }
+    const onSettled = this.o.onSettled;
     if (out.length === 0) {
-      this.o.onSettled?.(valid);
+      onSettled?.(
+        valid.map((v) => v.routerId),
+        valid.map((v) => v.incoming),
+      );
       return undefined;
     }
     // dead-letter topics are created when first needed (most never are)
@@ -140,9 +146,11 @@ export class StageLoop<In> {
     for (const m of out) if (!dlqs.has(m.topic) && !this.o.internalTopics?.has(m.topic)) produced++;
     // handed to the publisher now (so a topic's publishes keep the batches' order); the fabric
     // commits this batch once they are acknowledged
+    const routerIds = onSettled && valid.map((v) => v.routerId);
+    const incoming = onSettled && valid.map((v) => v.incoming);
     const settled = this.o.fabric.publishBatch(out).then(() => {
       if (produced) messagesOut.inc({ stage: this.o.stage }, produced);
-      this.o.onSettled?.(valid);
+      if (onSettled) onSettled(routerIds!, incoming!);
     });
     return { settled };
   }

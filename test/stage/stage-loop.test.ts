@@ -191,7 +191,7 @@ test('a batch with nothing to publish publishes nothing', async () => {
     },
   });
   let handled = 0;
-  const settled: number[] = [];
+  const settled: string[] = [];
   const loop = new StageLoop<Numbered>({
     stage: 'st-empty',
     group: 'g',
@@ -199,14 +199,14 @@ test('a batch with nothing to publish publishes nothing', async () => {
     logger: silentLogger(),
     parse: parseNumbered,
     handle: () => void handled++,
-    onSettled: (items) => settled.push(...items.map((i) => i.message.n)),
+    onSettled: (routers, incoming) => settled.push(...incoming.map((m, i) => `${routers[i]} ${m.value}`)),
   });
   await loop.start(['in']);
   await bus.publish({ topic: 'in', key: 'a', value: '{"n":1}' });
   await waitFor(() => handled === 1, 5000, 'the message handled');
   await loop.stop();
   assert.equal(published, 0);
-  assert.deepEqual(settled, [1], 'nothing to acknowledge: settled at once');
+  assert.deepEqual(settled, ['a {"n":1}'], 'nothing to acknowledge: settled at once (router id, message as received)');
   await bus.close();
 });
 
@@ -366,7 +366,7 @@ test('outputs that fail to publish: the batch is delivered again and its outputs
     publishBatch: (ms: OutgoingMessage[]) => (ms.some((m) => m.topic === 'out') && failures-- > 0 ? Promise.reject(new Error('refused')) : bus.publishBatch(ms)),
   });
   const handled: number[] = [];
-  const settled: Array<[number, string[]]> = [];
+  const settled: Array<[string[], string[]]> = [];
   const loop = new StageLoop<Numbered>({
     stage,
     group: 'g',
@@ -378,7 +378,7 @@ test('outputs that fail to publish: the batch is delivered again and its outputs
       out.push({ topic: 'out', key, value: String(m.n) });
     },
     // what the stage hears of its batches: only the acknowledged attempt, with the outputs already there
-    onSettled: (items) => void values(bus, 'out').then((outs) => settled.push([items.map((i) => i.message.n)[0]!, outs])),
+    onSettled: (routers, incoming) => void values(bus, 'out').then((outs) => settled.push([routers.map((r, i) => `${r} ${incoming[i]!.value}`), outs])),
   });
   await bus.publishBatch([{ topic: 'in', key: 'a', value: '{"n":1}' }]);
   await loop.start(['in']);
@@ -387,7 +387,7 @@ test('outputs that fail to publish: the batch is delivered again and its outputs
   assert.deepEqual(await values(bus, 'out'), ['1']);
   assert.equal((await counterOf(messagesOut, stage)) - out0, 1, 'the refused attempt is not counted as output');
   await waitFor(() => settled.length === 1, 5000, 'onSettled');
-  assert.deepEqual(settled, [[1, ['1']]], 'onSettled once, for the acknowledged attempt, after its output was written');
+  assert.deepEqual(settled, [[['a {"n":1}'], ['1']]], 'onSettled once, for the acknowledged attempt only');
   await loop.stop();
   await bus.close();
 });

@@ -182,8 +182,8 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
       for (const r of partitions.routersOf(parts)) states.delete(r);
     },
     // acknowledged: what each router was before these messages is no longer needed
-    onSettled: (items) => {
-      for (const item of items) states.settled(item.routerId, item.incoming);
+    onSettled: (routerIds, incoming) => {
+      for (let i = 0; i < routerIds.length; i++) states.settled(routerIds[i]!, incoming[i]!);
     },
   });
 

@@ -31,23 +31,45 @@ interface Unsettled {
 }
 
 /** The first unsettled message at `at` (exact) or at or after it (not exact) on its partition; -1 if none. */
-function indexOf(list: Unsettled[], at: Position, exact: boolean): number {
+function indexOf(state: RouterState, at: Position, exact: boolean): number {
   const offset = offsetOf(at);
   if (offset === undefined) return -1;
-  for (let i = 0; i < list.length; i++) {
-    const u = list[i]!;
+  for (let i = 0; i < state.unsettledCount; i++) {
+    const u = state.unsettled[i]!;
     if (u.partition === at.partition && u.topic === at.topic && (exact ? u.offset === offset : u.offset >= offset)) return i;
   }
   return -1;
 }
 
+/**
+ * A router's state. Its lists are used up to a count and never shrunk: a settled entry moves past
+ * the count and is written again by the next message, a spare is taken by lowering the count, so
+ * the steady state allocates nothing per message (docs/performance.md: what survives a poll
+ * interval is promoted).
+ */
 interface RouterState {
   current: CounterSnapshot | undefined;
-  /** Handled messages whose outputs are not acknowledged yet, oldest first. */
+  /** Handled messages whose outputs are not acknowledged yet, oldest first: the first `unsettledCount`. */
   unsettled: Unsettled[];
-  /** A snapshot nothing refers to any more: the next message is written into it (no allocation). */
-  spare: CounterSnapshot | undefined;
+  unsettledCount: number;
+  /**
+   * Snapshots nothing refers to any more (the "before" of settled messages), the first
+   * `spareCount`: the next messages are written into them in place. While batches are pipelined
+   * a router has up to one unsettled message per batch in flight, so a few are needed.
+   */
+  spares: Array<CounterSnapshot | undefined>;
+  spareCount: number;
 }
+
+const MAX_SPARES = 4;
+
+/** An unfilled snapshot with the counters of `like` (sharing its slot map, which never changes). */
+function emptyLike(like: CounterSnapshot): CounterSnapshot {
+  const n = like.values.length;
+  return { epoch_timestamp: '', slots: like.slots, values: new Float64Array(n), written: new Uint32Array(n), writes: 0 };
+}
+
+const newState = (current: CounterSnapshot | undefined): RouterState => ({ current, unsettled: [], unsettledCount: 0, spares: [], spareCount: 0 });
 
 export class RouterStates {
   private readonly routers = new Map<string, RouterState>();
@@ -59,7 +81,7 @@ export class RouterStates {
   /** Messages handled and not yet settled, over all routers (what bounds the extra memory). */
   get unsettledMessages(): number {
     let n = 0;
-    for (const state of this.routers.values()) n += state.unsettled.length;
+    for (const state of this.routers.values()) n += state.unsettledCount;
     return n;
   }
 
@@ -70,10 +92,11 @@ export class RouterStates {
   previous(routerId: string, at: Position): CounterSnapshot | undefined {
     const state = this.routers.get(routerId);
     if (!state) return undefined;
-    const i = indexOf(state.unsettled, at, false);
+    const i = indexOf(state, at, false);
     if (i >= 0) {
       state.current = state.unsettled[i]!.before;
-      state.unsettled.length = i;
+      for (let j = i; j < state.unsettledCount; j++) state.unsettled[j]!.before = undefined;
+      state.unsettledCount = i;
     }
     return state.current;
   }
@@ -81,14 +104,27 @@ export class RouterStates {
   /** The router's state after the message read at `at` (paired with `previous`), remembered until it settles. */
   advance(routerId: string, td: TdMessage, at: Position): void {
     let state = this.routers.get(routerId);
-    if (!state) this.routers.set(routerId, (state = { current: undefined, unsettled: [], spare: undefined }));
+    if (!state) this.routers.set(routerId, (state = newState(undefined)));
     const offset = offsetOf(at);
     const before = state.current;
-    // overwritten in place when a spare of the same counters is at hand
-    state.current = snapshotOf(td, state.spare);
-    state.spare = undefined;
+    // written in place into a spare, or else into a new one shaped like the previous snapshot
+    // (no slot map to build); snapshotOf builds a new one only when the counters changed
+    let target: CounterSnapshot | undefined;
+    if (state.spareCount > 0) {
+      target = state.spares[--state.spareCount];
+      state.spares[state.spareCount] = undefined;
+    } else if (before) target = emptyLike(before);
+    state.current = snapshotOf(td, target);
     // a message without an offset (none to be delivered again from) is settled at once
-    if (offset !== undefined) state.unsettled.push({ topic: at.topic, partition: at.partition, offset, before });
+    if (offset === undefined) return;
+    const entry = state.unsettled[state.unsettledCount];
+    if (entry) {
+      entry.topic = at.topic;
+      entry.partition = at.partition;
+      entry.offset = offset;
+      entry.before = before;
+    } else state.unsettled.push({ topic: at.topic, partition: at.partition, offset, before });
+    state.unsettledCount++;
   }
 
   /**
@@ -98,18 +134,20 @@ export class RouterStates {
   settled(routerId: string, at: Position): void {
     const state = this.routers.get(routerId);
     if (!state) return;
-    const i = indexOf(state.unsettled, at, true);
+    const i = indexOf(state, at, true);
     if (i < 0) return;
     const list = state.unsettled;
-    state.spare ??= list[i]!.before;
-    // (no splice: it would allocate an array per message)
-    for (let j = i; j < list.length - 1; j++) list[j] = list[j + 1]!;
-    list.length--;
+    const done = list[i]!;
+    if (done.before && state.spareCount < MAX_SPARES) state.spares[state.spareCount++] = done.before;
+    done.before = undefined;
+    // the settled entry moves past the count, to be written again
+    for (let j = i; j < state.unsettledCount - 1; j++) list[j] = list[j + 1]!;
+    list[--state.unsettledCount] = done;
   }
 
   /** The router's state as restored from the state topic (nothing of it unsettled). */
   restore(routerId: string, snapshot: CounterSnapshot): void {
-    this.routers.set(routerId, { current: snapshot, unsettled: [], spare: undefined });
+    this.routers.set(routerId, newState(snapshot));
   }
 
   delete(routerId: string): void {
