@@ -124,3 +124,41 @@ test('router states: messages without an offset leave nothing unsettled; settlin
   t.advance('r1', poll(3), at(2));
   assert.equal(t.previous('r1', at(3)), first, "poll 3 is written into poll 1's snapshot");
 });
+
+test('router states: without a spare the next snapshot shares the slot map of the previous one (no map to build)', () => {
+  const s = new RouterStates();
+  s.advance('r1', poll(1), at(0));
+  const first = s.previous('r1', at(9))!;
+  s.settled('r1', at(0)); // its "before" was nothing: no spare
+  s.advance('r1', poll(2), at(1)); // no spare: a new snapshot shaped like poll 1's
+  const second = s.previous('r1', at(9))!;
+  assert.notEqual(second, first);
+  assert.equal(second.slots, first.slots, 'the slot map is shared');
+  assert.deepEqual(countersOf(first).map(([, v]) => v), [1000, 10], 'poll 1 untouched');
+  assert.deepEqual(countersOf(second).map(([, v]) => v), [2000, 20]);
+});
+
+test('router states: an entry written again after a settle is the one a redelivery finds', () => {
+  const s = new RouterStates();
+  s.advance('r1', poll(1), at(0));
+  s.settled('r1', at(0));
+  s.advance('r1', poll(2), at(1));
+  s.advance('r1', poll(3), at(2));
+  s.settled('r1', at(1));
+  s.advance('r1', poll(4), at(3));
+  assert.equal(timeOf(s, at(3)), '3', 'offset 3 again: back to poll 3');
+  assert.equal(timeOf(s, at(2)), '2', 'offset 2 again: back to poll 2');
+});
+
+test('router states: the snapshots held are bounded: current, at most 4 spares, one per unsettled message; a rollback lets go of the rest', () => {
+  const s = new RouterStates();
+  for (let k = 0; k < 10; k++) s.advance('r1', poll(k + 1), at(k));
+  assert.equal(s.snapshots, 1 + 9, 'current and the "before" of the 9 unsettled messages after the first');
+  for (let k = 0; k < 10; k++) s.settled('r1', at(k));
+  assert.equal(s.snapshots, 1 + 4, 'all settled: current and 4 spares');
+  for (let k = 10; k < 16; k++) s.advance('r1', poll(k + 1), at(k));
+  assert.equal(s.unsettledMessages, 6);
+  assert.equal(timeOf(s, at(10)), '10', 'offset 10 again: back to poll 10');
+  assert.equal(s.unsettledMessages, 0);
+  assert.equal(s.snapshots, 1, 'the rolled-back entries no longer hold snapshots');
+});

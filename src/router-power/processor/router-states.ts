@@ -85,6 +85,17 @@ export class RouterStates {
     return n;
   }
 
+  /** Snapshots held over all routers: current, spares and the "before" of unsettled messages (the memory they take). */
+  get snapshots(): number {
+    let n = 0;
+    for (const state of this.routers.values()) {
+      if (state.current) n++;
+      for (let i = 0; i < state.spares.length; i++) if (state.spares[i]) n++;
+      for (const u of state.unsettled) if (u.before) n++;
+    }
+    return n;
+  }
+
   /**
    * The snapshot a message read at `at` pairs with. A message at or before one of the router's
    * unsettled messages is a redelivery: the state goes back to before the earliest of those.
