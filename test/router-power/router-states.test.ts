@@ -36,9 +36,11 @@ test('router states: a redelivered message rolls back to before the earliest uns
 test('router states: rolling back past the first message forgets the router; other partitions and topics are not redeliveries', () => {
   const s = new RouterStates();
   s.advance('r1', poll(1), at(5));
+  assert.equal(s.snapshots, 1);
   assert.equal(s.previous('r1', at(5, 1)), s.previous('r1', at(5, 0, 'other')), 'same offset elsewhere: no rollback');
   assert.equal(timeOf(s, at(6)), '1');
   assert.equal(s.previous('r1', at(5)), undefined, 'its first message again: no state, as the first time');
+  assert.equal(s.snapshots, 0, 'and no snapshot held');
 });
 
 test('router states: a settled message leaves its snapshot as the spare the next one is written into (no allocation)', () => {
