@@ -16,7 +16,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Admin } from '@platformatic/kafka';
 import { loadAppConfig, type AppConfig } from '../../src/app-config.js';
 import { startComponents, type RunningApp } from '../../src/core/lifecycle.js';
 import { createKafkaFabric } from '../../src/fabric/kafka/kafka-fabric.js';
@@ -31,6 +30,7 @@ import { openRegistry } from '../../src/registry/index.js';
 import { modelsRole, trainRole } from '../../src/roles/models.js';
 import { predictorResolver } from '../../src/router-power/predictor-resolver.js';
 import type { Role } from '../../src/roles/role.js';
+import { deleteKafkaRun } from '../helpers/kafka-cleanup.js';
 import { service } from '../helpers/services.js';
 import { FIXTURE_CSV, silent, sourceOf, testExperiment, tp, waitFor } from './helpers.js';
 
@@ -152,17 +152,7 @@ describe('train → register → deploy to two inference workers on Kafka + S3',
     await collector?.close().catch(() => undefined);
     for (const a of apps.reverse()) await a.stop().catch(() => undefined);
     await Promise.allSettled(fabrics.map((f) => f.close()));
-    const admin = new Admin({ clientId: `${runId}-cleanup`, bootstrapBrokers: brokers });
-    try {
-      const topics = (await admin.listTopics()).filter((t) => t.startsWith(runId));
-      if (topics.length) await admin.deleteTopics({ topics });
-      const groups = [...(await admin.listGroups()).keys()].filter((g) => g.includes(runId));
-      if (groups.length) await admin.deleteGroups({ groups });
-    } catch {
-      // best effort
-    } finally {
-      await admin.close();
-    }
+    await deleteKafkaRun(brokers, runId);
     rmSync(dir, { recursive: true, force: true });
   });
 
