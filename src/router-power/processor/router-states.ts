@@ -2,9 +2,9 @@
  * The processor's state per router: the counter snapshot of its last TD message, and what it was
  * before each message whose outputs are not acknowledged yet. A batch whose outputs fail is
  * delivered again from its first message (at-least-once); a redelivered message is recognised by
- * its offset (not after one already handled) and the router's state goes back to what it was
- * before that message, so it pairs with its predecessor again instead of with itself.
- * docs/delivery.md § "Processor state and redelivery".
+ * its offset (at or before an unsettled one of its router) and the router's state goes back to
+ * what it was before that message, so it pairs with its predecessor again instead of with itself.
+ * docs/delivery.md § "The processor's state when a batch is delivered again".
  */
 import type { TdMessage } from '../messages.js';
 import { snapshotOf, type CounterSnapshot } from './compute.js';
