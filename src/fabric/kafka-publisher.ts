@@ -172,6 +172,8 @@ export class KafkaPublisher {
           if (behind !== undefined) this.failedBehind(g, behind, failedTopics);
           else if (!(await this.sendAlone(g))) for (const t of g.topics) failedTopics.add(t);
         }
+        // what was queued meanwhile behind any of them (their topics were busy until now)
+        this.failQueuedBehind(failedTopics);
       }
     }
   }
@@ -224,7 +226,12 @@ export class KafkaPublisher {
   private failed(p: Pending, err: unknown): void {
     for (const topic of p.topics) this.o.onFailed(topic);
     p.reject(this.o.explainError ? this.o.explainError(err) : err);
-    const failedTopics = new Set(p.topics);
+    this.failQueuedBehind(new Set(p.topics));
+  }
+
+  /** Fails the queued publishes that share a topic with `failedTopics`, transitively (in queue order). */
+  private failQueuedBehind(failedTopics: Set<string>): void {
+    if (failedTopics.size === 0) return;
     const rest: Pending[] = [];
     for (const q of this.queue) {
       const behind = q.topics.find((t) => failedTopics.has(t));

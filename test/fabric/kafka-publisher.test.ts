@@ -68,16 +68,21 @@ describe('Kafka publisher', { skip: kafka.skip }, () => {
     const outcome = (p: Promise<void>) => p.then(() => 'ok', (e: Error) => e.message);
     // one turn: the first publish fails (a topic name the broker refuses), the ones behind it on
     // topic a (and, through the second, on topic b) must not be written before it is
-    const results = await Promise.all([
+    const sameTurn = [
       outcome(fabric.publishBatch([{ topic: a, key: 'k', value: '1' }, { topic: 'not a valid topic!', key: 'k', value: 'x' }])),
       outcome(fabric.publishBatch([{ topic: a, key: 'k', value: '2' }, { topic: b, key: 'k', value: '1' }])),
       outcome(fabric.publishBatch([{ topic: b, key: 'k', value: '2' }])),
       outcome(fabric.publishBatch([{ topic: c, key: 'k', value: '1' }])),
-    ]);
+    ];
+    // a later turn, while those are in flight: queued behind the second one on topic b
+    await new Promise((r) => setImmediate(r));
+    const queuedBehind = outcome(fabric.publishBatch([{ topic: b, key: 'k', value: '3' }]));
+    const results = await Promise.all([...sameTurn, queuedBehind]);
     assert.notEqual(results[0], 'ok', 'the publish to the invalid topic fails');
     assert.match(results[1]!, new RegExp(`not sent: an earlier publish to ${a} failed`));
     assert.match(results[2]!, new RegExp(`not sent: an earlier publish to ${b} failed`), 'behind the second one on topic b');
     assert.equal(results[3], 'ok', 'a publish sharing no topic with them is written');
+    assert.match(results[4]!, new RegExp(`not sent: an earlier publish to ${b} failed`), 'queued later behind the second one on topic b');
     assert.deepEqual((await fabric.readAll(a)).map((m) => m.value).filter((v) => v !== '1'), [], 'nothing of the later publishes on topic a');
     assert.deepEqual((await fabric.readAll(b)).map((m) => m.value), []);
     assert.deepEqual((await fabric.readAll(c)).map((m) => m.value), ['1']);
