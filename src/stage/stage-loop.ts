@@ -131,11 +131,10 @@ export class StageLoop<In> {
       }
     }
     const onSettled = this.o.onSettled;
+    const routerIds = onSettled && valid.map((v) => v.routerId);
+    const incoming = onSettled && valid.map((v) => v.incoming);
     if (out.length === 0) {
-      onSettled?.(
-        valid.map((v) => v.routerId),
-        valid.map((v) => v.incoming),
-      );
+      if (onSettled) onSettled(routerIds!, incoming!);
       return undefined;
     }
     // dead-letter topics are created when first needed (most never are)
@@ -146,8 +145,6 @@ export class StageLoop<In> {
     for (const m of out) if (!dlqs.has(m.topic) && !this.o.internalTopics?.has(m.topic)) produced++;
     // handed to the publisher now (so a topic's publishes keep the batches' order); the fabric
     // commits this batch once they are acknowledged
-    const routerIds = onSettled && valid.map((v) => v.routerId);
-    const incoming = onSettled && valid.map((v) => v.incoming);
     const settled = this.o.fabric.publishBatch(out).then(() => {
       if (produced) messagesOut.inc({ stage: this.o.stage }, produced);
       if (onSettled) onSettled(routerIds!, incoming!);

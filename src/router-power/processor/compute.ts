@@ -88,8 +88,9 @@ function forEachCounter(msg: TdMessage, each: (key: string, value: number) => vo
 }
 
 /**
- * The snapshot of `msg`. With `reuse` (the router's previous snapshot, no longer needed) holding
- * exactly the same counters, it is overwritten in place and returned; otherwise a new one is built.
+ * The snapshot of `msg`. With `reuse` (a snapshot nothing refers to any more: a spare of the
+ * router's, or an empty one shaped like its last) holding exactly the same counters, it is
+ * overwritten in place and returned; otherwise a new one is built.
  */
 export function snapshotOf(msg: TdMessage, reuse?: CounterSnapshot): CounterSnapshot {
   if (reuse) {
