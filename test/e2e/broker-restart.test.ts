@@ -30,6 +30,7 @@ import { createFabric, fabricComponent } from '../../src/roles/common.js';
 import { createKafkaFabric } from '../../src/fabric/kafka/kafka-fabric.js';
 import { createProcessor } from '../../src/router-power/processor/processor.js';
 import { networkComponents } from '../../src/roles/network.js';
+import { overriding } from '../helpers/overriding.js';
 import { freePort } from '../helpers/ports.js';
 import { service } from '../helpers/services.js';
 import { ROOT } from './helpers.js';
@@ -194,18 +195,13 @@ describe('network pipeline across a Kafka broker restart', { skip: kafka.skip, t
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     let held = false;
-    const fabric = new Proxy(base, {
-      get(target, prop) {
-        if (prop === 'publishBatch')
-          return async (messages: Parameters<Fabric['publishBatch']>[0]) => {
-            if (!held && messages.some((m) => m.topic === 'RD_TP_rx' && (m.json as { epoch_timestamp?: string }).epoch_timestamp === `${1_700_000_003}.0`)) {
-              held = true;
-              await released;
-            }
-            return target.publishBatch(messages);
-          };
-        const v: unknown = Reflect.get(target, prop, target);
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    const fabric = overriding<Fabric>(base, {
+      publishBatch: async (messages: Parameters<Fabric['publishBatch']>[0]) => {
+        if (!held && messages.some((m) => m.topic === 'RD_TP_rx' && (m.json as { epoch_timestamp?: string }).epoch_timestamp === `${1_700_000_003}.0`)) {
+          held = true;
+          await released;
+        }
+        return base.publishBatch(messages);
       },
     });
     const metric = async (re: RegExp) => Number(re.exec(await registry.metrics())?.[1] ?? 0);

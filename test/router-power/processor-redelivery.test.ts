@@ -17,6 +17,7 @@ import type { TpMessage } from '../../src/router-power/messages.js';
 import { createProcessor } from '../../src/router-power/processor/processor.js';
 import { messagesDropped } from '../../src/stage/stage-metrics.js';
 import { deleteKafkaRun } from '../helpers/kafka-cleanup.js';
+import { overriding } from '../helpers/overriding.js';
 import { runExperiment } from './helpers.js';
 import { service } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -55,13 +56,7 @@ function failingWhen(f: Fabric, failing: (messages: OutgoingMessage[]) => boolea
     if (failing(messages)) throw new Error('broker unavailable (injected)');
     return f.publishBatch(messages, options);
   };
-  return new Proxy(f, {
-    get(target, prop) {
-      if (prop === 'publishBatch') return publishBatch;
-      const v: unknown = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
+  return overriding(f, { publishBatch });
 }
 
 const droppedNotAdvancing = async () =>
@@ -145,20 +140,15 @@ describe('processor on Kafka: outputs that fail while later batches are in fligh
     let failures = 0;
     const isPoll3 = (msgs: OutgoingMessage[]) => msgs.some((m) => m.topic === tpTopic && (m.json as TpMessage).epoch_timestamp === `${BASE + 3}.0`);
     const handledAfter: string[] = [];
-    const fabric = new Proxy(base, {
-      get(target, prop) {
-        if (prop === 'publishBatch')
-          return async (messages: OutgoingMessage[], options?: PublishOptions) => {
-            if (failures === 0 && isPoll3(messages)) {
-              failures++;
-              await held;
-              throw new Error('broker unavailable (injected)');
-            }
-            if (failures === 1 && handledAfter.length < 2) for (const m of messages) if (m.topic === tpTopic) handledAfter.push((m.json as TpMessage).epoch_timestamp);
-            return (target as Fabric).publishBatch(messages, options);
-          };
-        const v: unknown = Reflect.get(target, prop, target);
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    const fabric = overriding<Fabric>(base, {
+      publishBatch: async (messages: OutgoingMessage[], options?: PublishOptions) => {
+        if (failures === 0 && isPoll3(messages)) {
+          failures++;
+          await held;
+          throw new Error('broker unavailable (injected)');
+        }
+        if (failures === 1 && handledAfter.length < 2) for (const m of messages) if (m.topic === tpTopic) handledAfter.push((m.json as TpMessage).epoch_timestamp);
+        return (base as Fabric).publishBatch(messages, options);
       },
     });
     const p = createProcessor({ fabric, experiment: exp, logger: silentLogger(), group: `${run}.k.g`, stateTopic: `${run}.k.state`, statePartitions: 1 });

@@ -16,6 +16,7 @@ import { partitionOf } from '../../src/fabric/partitioner.js';
 import type { TpMessage } from '../../src/router-power/messages.js';
 import { createProcessor } from '../../src/router-power/processor/processor.js';
 import { deleteKafkaRun } from '../helpers/kafka-cleanup.js';
+import { overriding } from '../helpers/overriding.js';
 import { runExperiment } from './helpers.js';
 import { service } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -52,14 +53,7 @@ function spied(f: Fabric): { fabric: Fabric; reads: Read[] } {
     reads.push({ topic, partitions: options?.partitions ? [...options.partitions] : undefined, keys: got.map((m) => m.key) });
     return got;
   };
-  const fabric = new Proxy(f, {
-    get(target, prop) {
-      if (prop === 'readAll') return readAll;
-      const v: unknown = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  return { fabric, reads };
+  return { fabric: overriding(f, { readAll }), reads };
 }
 
 const experiment = (name: string, routers: string[], tdTopic: (id: string) => string) => runExperiment(run, name, routers, tdTopic);
