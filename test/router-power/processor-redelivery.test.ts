@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { silentLogger } from '../../src/core/logger.js';
+import { registry } from '../../src/core/metrics.js';
 import type { Fabric, IncomingMessage, OutgoingMessage, PublishOptions } from '../../src/fabric/fabric.js';
 import { createKafkaFabric, type KafkaFabric } from '../../src/fabric/kafka/kafka-fabric.js';
 import { MemoryFabric } from '../../src/fabric/memory/memory-fabric.js';
@@ -59,6 +60,9 @@ function failingWhen(f: Fabric, failing: (messages: OutgoingMessage[]) => boolea
   return overriding(f, { publishBatch });
 }
 
+/** A gauge of the processor state in /metrics. */
+const stateGauge = async (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(await registry.metrics())?.[1] ?? NaN);
+
 const droppedNotAdvancing = async () =>
   (await messagesDropped.get()).values.find((v) => v.labels.stage === 'processor' && v.labels.reason === 'time_not_advancing')?.value ?? 0;
 
@@ -86,6 +90,11 @@ describe('processor: a batch whose outputs failed is paired again as the first t
       assert.equal(failures, 2, 'the publish failed twice before it went through');
       assert.deepEqual(pairs, [2, 3, 4, 5], 'one TP message per pair, in order, poll 3 included');
       assert.equal((await droppedNotAdvancing()) - dropped, 0, 'no redelivered message was paired with itself');
+      // the state's memory in /metrics: one router, nothing unsettled, its current snapshot and at most 4 spares
+      assert.equal(await stateGauge('wattflow_processor_state_routers'), 1);
+      assert.equal(await stateGauge('wattflow_processor_unsettled_messages'), 0);
+      const snapshots = await stateGauge('wattflow_processor_state_snapshots');
+      assert.ok(snapshots >= 1 && snapshots <= 5, `${snapshots} snapshots held`);
     } finally {
       await p.stop!();
       await bus.close();
@@ -157,11 +166,13 @@ describe('processor on Kafka: outputs that fail while later batches are in fligh
       const dropped = await droppedNotAdvancing();
       for (let k = 1; k <= 6; k++) await base.publish({ topic: tdTopic, key: 'r1', json: td('r1', k) });
       await waitFor(() => handledAfter.length >= 2, 30_000, 'polls 4 and 5 handled while poll 3 is in flight');
+      assert.ok((await stateGauge('wattflow_processor_unsettled_messages')) >= 1, "poll 3 is unsettled while its outputs are held, in /metrics");
       release();
       const pairs = await pairsOn(base, tpTopic, 5, 45_000);
       assert.deepEqual([...new Set(pairs)].sort((a, b) => a - b), [2, 3, 4, 5, 6], 'every pair on the TP topic, poll 3 included');
       assert.equal(pairs.indexOf(3) > pairs.indexOf(5), true, "poll 3's pair came after the later ones, from the redelivery");
       assert.equal((await droppedNotAdvancing()) - dropped, 0, 'no redelivered message was paired with itself');
+      await waitFor(async () => (await stateGauge('wattflow_processor_unsettled_messages')) === 0, 10_000, 'nothing unsettled once every output is acknowledged');
     } finally {
       await p.stop!();
     }

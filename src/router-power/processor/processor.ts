@@ -34,6 +34,7 @@ import type { PredictorResolver } from '../inference/predictor.js';
 import { parseTd } from '../validate.js';
 import { computeRates, snapshotOf, type Rates } from './compute.js';
 import { RouterStates } from './router-states.js';
+import { registerStateMetrics, unregisterStateMetrics } from './state-metrics.js';
 import { StatePartitions, type TopicPartition } from './state-partitions.js';
 
 export const PROCESSOR_STATE_TOPIC = 'wattflow_processor_state';
@@ -192,6 +193,7 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
     name: 'processor',
     stateSize: () => states.size,
     async start() {
+      registerStateMetrics(states);
       await opts.fabric.ensureTopics([{ name: stateTopic, compacted: true, partitions: opts.statePartitions ?? DEFAULT_STATE_PARTITIONS }]);
       const exp = opts.experiment.current;
       await loop.ensure(stageTopics(exp, 'TP'));
@@ -204,6 +206,7 @@ export function createProcessor(opts: ProcessorOptions): Component & { stateSize
     async stop() {
       unsubscribe?.();
       await loop.stop();
+      unregisterStateMetrics(states);
     },
     ready: () => (loop.running ? true : 'processor not consuming yet'),
   };
