@@ -35,7 +35,10 @@ export interface StageLoopOptions<In> {
   handle?: (routerId: string, message: In, incoming: IncomingMessage, out: OutgoingMessage[]) => void | Promise<void>;
   /** Alternative to `handle`: all valid messages of a batch at once (micro-batching). */
   handleMany?: (items: Array<StageItem<In>>, out: OutgoingMessage[]) => Promise<void>;
-  /** Topics the stage writes for its own bookkeeping (e.g. the processor's state): not counted as output. */
+  /**
+   * Topics the stage writes for its own bookkeeping (the processor's state): not counted as
+   * output, and published only after the batch's outputs are acknowledged (afterOutputs).
+   */
   internalTopics?: ReadonlySet<string>;
   /** The topics of the partitions assigned (and the partitions themselves). */
   onAssigned?: (topics: string[], partitions: Array<{ topic: string; partition: number }>) => Promise<void> | void;
@@ -48,6 +51,9 @@ export interface StageLoopOptions<In> {
    */
   onSettled?: (routerIds: readonly string[], incoming: readonly IncomingMessage[]) => void;
 }
+
+/** A chain with nothing pending. */
+const SETTLED: Promise<void> = Promise.resolve();
 
 export interface DeadLetter {
   stage: string;
@@ -64,6 +70,8 @@ export class StageLoop<In> {
   private sub: Subscription | undefined;
   private lagTimer: NodeJS.Timeout | undefined;
   private ensured = new Set<string>();
+  /** The last batch's bookkeeping handed to the publisher (or SETTLED): see afterOutputs. */
+  private bookkeepingTail: Promise<void> = SETTLED;
 
   constructor(private readonly o: StageLoopOptions<In>) {}
 
@@ -141,17 +149,41 @@ export class StageLoop<In> {
     const dlqs = new Set<string>();
     for (const m of out) if (m.topic.endsWith('.dlq')) dlqs.add(m.topic);
     if (dlqs.size > 0) await this.ensure([...dlqs]);
+    const internal = this.o.internalTopics;
+    const bookkeeping = internal ? out.filter((m) => internal.has(m.topic)) : [];
+    const outputs = bookkeeping.length > 0 ? out.filter((m) => !internal!.has(m.topic)) : out;
     let produced = 0;
-    for (const m of out) if (!dlqs.has(m.topic) && !this.o.internalTopics?.has(m.topic)) produced++;
+    for (const m of outputs) if (!dlqs.has(m.topic)) produced++;
     // handed to the publisher now (so a topic's publishes keep the batches' order); the fabric
     // commits this batch once they are acknowledged
-    const settled = this.o.fabric.publishBatch(out).then(() => {
+    const acked = outputs.length > 0 ? this.o.fabric.publishBatch(outputs) : Promise.resolve();
+    const written = bookkeeping.length > 0 || this.bookkeepingTail !== SETTLED ? this.afterOutputs(acked, bookkeeping) : acked;
+    const settled = written.then(() => {
       if (produced) messagesOut.inc({ stage: this.o.stage }, produced);
       if (onSettled) onSettled(routerIds!, incoming!);
     });
     return { settled };
   }
 
+  /**
+   * The bookkeeping records of a batch (the processor's state) are handed to the publisher only
+   * once the batch's outputs and every earlier batch's are acknowledged, and after the earlier
+   * batches' bookkeeping: a state record on the broker then never stands for a message whose
+   * output is missing, which a restarted or new owner would restore and so never write that
+   * output (docs/delivery.md). A batch behind one that failed fails too and is delivered again.
+   */
+  private afterOutputs(acked: Promise<void>, bookkeeping: OutgoingMessage[]): Promise<void> {
+    let written: Promise<void> = Promise.resolve();
+    const handedOver = Promise.all([acked, this.bookkeepingTail]).then(() => {
+      if (bookkeeping.length > 0) written = this.o.fabric.publishBatch(bookkeeping);
+    });
+    this.bookkeepingTail = handedOver;
+    // once it has failed, the chain starts again with the next batch (the redelivered ones)
+    handedOver.catch(() => {
+      if (this.bookkeepingTail === handedOver) this.bookkeepingTail = SETTLED;
+    });
+    return handedOver.then(() => written);
+  }
   deadLetter(msg: IncomingMessage, reason: string): OutgoingMessage {
     deadLettered.inc({ stage: this.o.stage });
     this.o.logger.warn({ topic: msg.topic, offset: msg.offset, key: msg.key, reason }, 'message sent to dead-letter topic');

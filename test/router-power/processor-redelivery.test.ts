@@ -178,3 +178,78 @@ describe('processor on Kafka: outputs that fail while later batches are in fligh
     }
   });
 });
+
+/**
+ * A processor whose outputs failed stops before the batch is delivered again (a crash, or a
+ * rebalance that takes its routers away), and another one takes over from the state topic. The
+ * failed publish is partial, as when a broker appends some partitions of a request and refuses
+ * others: whatever of the state topic was in it is written, the TP message is not. The state
+ * record of a message must therefore not reach the broker before the message's outputs: the new
+ * owner would restore it and pair the redelivered message with itself, and the pair is lost.
+ */
+async function crashAfterPartialWrite(name: string, base: Fabric, partitionsOfState: number): Promise<void> {
+  const exp = experiment(name, ['r1']);
+  const tdTopic = `${run}.${name}.TD_r1`;
+  const tpTopic = `${run}.${name}.TP_r1`;
+  const stateTopic = `${run}.${name}.state`;
+  await base.ensureTopics([{ name: tdTopic }, { name: tpTopic }]);
+  let failed = false;
+  const partial = overriding<Fabric>(base, {
+    publishBatch: async (messages: OutgoingMessage[], options?: PublishOptions) => {
+      if (!failed && messages.some((m) => m.topic === tpTopic && (m.json as TpMessage).epoch_timestamp === `${BASE + 3}.0`)) {
+        failed = true;
+        await base.publishBatch(messages.filter((m) => m.topic === stateTopic), options);
+        throw new Error('NOT_LEADER_OR_FOLLOWER for the TP partition (injected; the state partition took its records)');
+      }
+      return base.publishBatch(messages, options);
+    },
+  });
+  const opts = { experiment: exp, logger: silentLogger(), group: `${run}.${name}.g`, stateTopic, statePartitions: partitionsOfState };
+  const first = createProcessor({ ...opts, fabric: partial });
+  await first.start!();
+  const dropped = await droppedNotAdvancing();
+  // one poll per batch: pair 2 is written before poll 3 arrives
+  for (let k = 1; k <= 2; k++) await base.publish({ topic: tdTopic, key: 'r1', json: td('r1', k) });
+  await pairsOn(base, tpTopic, 1, 30_000);
+  await base.publish({ topic: tdTopic, key: 'r1', json: td('r1', 3) });
+  await waitFor(() => failed, 30_000, "the publish of poll 3's outputs failed");
+  await first.stop!(); // before the batch is delivered again
+  assert.deepEqual((await base.readAll(tpTopic)).map(pairOf), [2], 'the first processor wrote pair 2, not pair 3');
+  const second = createProcessor({ ...opts, fabric: base });
+  await second.start!();
+  try {
+    for (let k = 4; k <= 5; k++) await base.publish({ topic: tdTopic, key: 'r1', json: td('r1', k) });
+    const pairs = await pairsOn(base, tpTopic, 4, 45_000);
+    assert.deepEqual(pairs, [2, 3, 4, 5], 'the new owner wrote pair 3 from the redelivered poll 3, then 4 and 5');
+    assert.equal((await droppedNotAdvancing()) - dropped, 0, 'no redelivered message was paired with itself');
+  } finally {
+    await second.stop!();
+  }
+}
+
+describe("processor: outputs that failed, then another owner: the state on the broker never runs ahead of the outputs", () => {
+  it('in-process bus', async () => {
+    const bus = new MemoryFabric({ retryDelayMs: 100 });
+    try {
+      await crashAfterPartialWrite('crash-mem', bus, 1);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it('real broker', { skip: kafka.skip, timeout: 120_000 }, async () => {
+    const brokers = kafka.value.split(',').map((b) => b.trim()).filter(Boolean);
+    const base = createKafkaFabric({
+      brokers,
+      clientId: `${run}-crash`,
+      logger: silentLogger(),
+      consumer: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 200, rebalanceTimeoutMs: 6_000, maxWaitTimeMs: 100, retryInitialMs: 2_000, retryMaxMs: 4_000, maxBatchSize: 1 },
+    });
+    try {
+      await crashAfterPartialWrite('crash-k', base, 2);
+    } finally {
+      await base.close();
+      await deleteKafkaRun(brokers, `${run}.crash-k`);
+    }
+  });
+});
