@@ -4,7 +4,8 @@
  * (compute.ts), builds the TP message in the reference layout, and publishes it.
  *
  * State survives consumer-group rebalances and restarts: after handling a message the stage
- * also publishes it, keyed by router, to a compacted state topic; a member that is assigned a
+ * also publishes it, keyed by router, to a compacted state topic (once the batch's outputs are
+ * acknowledged: the stage loop's bookkeeping, docs/delivery.md); a member that is assigned a
  * router's topic first rebuilds that router's last message from the state topic, so it never
  * pairs across a gap it did not see and never emits a wrong rate. The state topic is partitioned
  * by router id; a member reads only the state partitions of the routers it is newly assigned
