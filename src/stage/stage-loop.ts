@@ -12,6 +12,7 @@ import { dlqTopic } from '../fabric/fabric.js';
 import type { Logger } from '../core/logger.js';
 import { countStageMessages, trackStage } from '../energy/stage-cpu.js';
 import { consumerLag, deadLettered, messagesIn, messagesOut } from './stage-metrics.js';
+import { BOOKKEEPING_LINGER_MS, Bookkeeping } from './bookkeeping.js';
 import type { MessageParser } from './message-parser.js';
 
 export interface StageItem<In> {
@@ -37,7 +38,7 @@ export interface StageLoopOptions<In> {
   handleMany?: (items: Array<StageItem<In>>, out: OutgoingMessage[]) => Promise<void>;
   /**
    * Topics the stage writes for its own bookkeeping (the processor's state): not counted as
-   * output, and published only after the batch's outputs are acknowledged (afterOutputs).
+   * output, and published only after the batch's outputs are acknowledged (bookkeeping.ts).
    */
   internalTopics?: ReadonlySet<string>;
   /** The topics of the partitions assigned (and the partitions themselves). */
@@ -51,9 +52,6 @@ export interface StageLoopOptions<In> {
    */
   onSettled?: (routerIds: readonly string[], incoming: readonly IncomingMessage[]) => void;
 }
-
-/** A chain with nothing pending. */
-const SETTLED: Promise<void> = Promise.resolve();
 
 export interface DeadLetter {
   stage: string;
@@ -70,10 +68,14 @@ export class StageLoop<In> {
   private sub: Subscription | undefined;
   private lagTimer: NodeJS.Timeout | undefined;
   private ensured = new Set<string>();
-  /** The last batch's bookkeeping handed to the publisher (or SETTLED): see afterOutputs. */
-  private bookkeepingTail: Promise<void> = SETTLED;
+  /** The bookkeeping records (internalTopics) go out after the outputs they stand for. */
+  private readonly bookkeeping: Bookkeeping;
 
-  constructor(private readonly o: StageLoopOptions<In>) {}
+  constructor(private readonly o: StageLoopOptions<In>) {
+    // only Kafka hands out the next batch while one's outputs are in flight: elsewhere the
+    // records could never travel with the next batch's outputs, so they do not wait for them
+    this.bookkeeping = new Bookkeeping(o.fabric, o.fabric.kind === 'kafka' ? BOOKKEEPING_LINGER_MS : 0);
+  }
 
   get running(): boolean {
     return this.sub !== undefined;
@@ -156,8 +158,8 @@ export class StageLoop<In> {
     for (const m of outputs) if (!dlqs.has(m.topic)) produced++;
     // handed to the publisher now (so a topic's publishes keep the batches' order); the fabric
     // commits this batch once they are acknowledged
-    const acked = outputs.length > 0 ? this.o.fabric.publishBatch(outputs) : Promise.resolve();
-    const written = bookkeeping.length > 0 || this.bookkeepingTail !== SETTLED ? this.afterOutputs(acked, bookkeeping) : acked;
+    const acked = this.bookkeeping.publish(outputs);
+    const written = this.bookkeeping.after(acked, bookkeeping);
     const settled = written.then(() => {
       if (produced) messagesOut.inc({ stage: this.o.stage }, produced);
       if (onSettled) onSettled(routerIds!, incoming!);
@@ -165,25 +167,6 @@ export class StageLoop<In> {
     return { settled };
   }
 
-  /**
-   * The bookkeeping records of a batch (the processor's state) are handed to the publisher only
-   * once the batch's outputs and every earlier batch's are acknowledged, and after the earlier
-   * batches' bookkeeping: a state record on the broker then never stands for a message whose
-   * output is missing, which a restarted or new owner would restore and so never write that
-   * output (docs/delivery.md). A batch behind one that failed fails too and is delivered again.
-   */
-  private afterOutputs(acked: Promise<void>, bookkeeping: OutgoingMessage[]): Promise<void> {
-    let written: Promise<void> = Promise.resolve();
-    const handedOver = Promise.all([acked, this.bookkeepingTail]).then(() => {
-      if (bookkeeping.length > 0) written = this.o.fabric.publishBatch(bookkeeping);
-    });
-    this.bookkeepingTail = handedOver;
-    // once it has failed, the chain starts again with the next batch (the redelivered ones)
-    handedOver.catch(() => {
-      if (this.bookkeepingTail === handedOver) this.bookkeepingTail = SETTLED;
-    });
-    return handedOver.then(() => written);
-  }
   deadLetter(msg: IncomingMessage, reason: string): OutgoingMessage {
     deadLettered.inc({ stage: this.o.stage });
     this.o.logger.warn({ topic: msg.topic, offset: msg.offset, key: msg.key, reason }, 'message sent to dead-letter topic');
