@@ -27,8 +27,8 @@ export const MODULES = [
   },
   {
     name: 'stage-loop',
-    mutate: ['src/stage/stage-loop.ts'],
-    tests: ['test/stage/stage-loop.test.ts'],
+    mutate: ['src/stage/stage-loop.ts', 'src/stage/bookkeeping.ts'],
+    tests: ['test/stage/stage-loop.test.ts', 'test/stage/bookkeeping.test.ts'],
   },
   {
     name: 'outbox',
