@@ -16,6 +16,8 @@ export interface FloorLoad {
   seconds: number;
   warmupSeconds: number;
   topicsPerHop: number;
+  /** The feed and each stage in a process of their own (BENCH_HOPS_PROCESSES), as deployed roles. */
+  processes?: boolean;
 }
 
 export interface FloorResult {
@@ -37,6 +39,7 @@ export function runKafkaHopsFloor(load: FloorLoad): FloorResult {
       BENCH_WARMUP: String(load.warmupSeconds),
       BENCH_VALUE_BYTES: process.env.BENCH_VALUE_BYTES ?? '850',
       BENCH_TOPICS_PER_HOP: String(load.topicsPerHop),
+      BENCH_HOPS_PROCESSES: load.processes ? '1' : '0',
     },
     encoding: 'utf8',
   });
