@@ -45,7 +45,7 @@ export interface StageLoopOptions<In> {
   onAssigned?: (topics: string[], partitions: Array<{ topic: string; partition: number }>) => Promise<void> | void;
   onRevoked?: (topics: string[], partitions: Array<{ topic: string; partition: number }>) => Promise<void> | void;
   /**
-   * A batch's outputs are acknowledged: state kept to handle its valid messages again is no
+   * A batch's outputs and records are acknowledged: state kept to handle its valid messages again is no
    * longer needed (their router ids and the messages as received, index for index). Not called
    * for a batch whose outputs failed: it is delivered again. (Two arrays, not the StageItems: the
    * parsed messages must not live until the acknowledgement, which would promote them.)
@@ -156,8 +156,9 @@ export class StageLoop<In> {
     const outputs = bookkeeping.length > 0 ? out.filter((m) => !internal!.has(m.topic)) : out;
     let produced = 0;
     for (const m of outputs) if (!dlqs.has(m.topic)) produced++;
-    // handed to the publisher now (so a topic's publishes keep the batches' order); the fabric
-    // commits this batch once they are acknowledged
+    // the outputs are handed to the publisher now (so a topic's publishes keep the batches'
+    // order), with earlier batches' records that wait for them; this batch's own records follow
+    // their acknowledgement, and the fabric commits the batch once those are acknowledged too
     const acked = this.bookkeeping.publish(outputs);
     const written = this.bookkeeping.after(acked, bookkeeping);
     const settled = written.then(() => {
