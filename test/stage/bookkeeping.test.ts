@@ -118,4 +118,40 @@ describe('bookkeeping: records after their outputs', () => {
     assert.deepEqual(calls, [['TP:a'], ['state:a']]);
     assert.deepEqual((await bus.readAll('state')).map((m) => m.key), ['a']);
   });
+
+  it('with no linger the records are handed over in the turn of the acknowledgement, before any timer', async () => {
+    const { bus, fabric, calls } = recordingBus();
+    buses.push(bus);
+    const bk = new Bookkeeping(fabric, 0);
+    const acked = bk.publish([out('a')]);
+    const written = bk.after(acked, [state('a')]);
+    await acked;
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    assert.deepEqual(calls, [['TP:a'], ['state:a']], 'no timer between the acknowledgement and the records');
+    await written;
+  });
+
+  it('a batch of records only sends no empty request for its outputs', async () => {
+    const { bus, fabric, calls } = recordingBus();
+    buses.push(bus);
+    const bk = new Bookkeeping(fabric, 0);
+    await bk.after(bk.publish([]), [state('a')]);
+    assert.deepEqual(calls, [['state:a']]);
+  });
+
+  it('a batch without records behind pending ones settles once theirs are handed over, without waiting for the linger', async () => {
+    const { bus, fabric, calls, held } = recordingBus(new Set(['TP:a']));
+    buses.push(bus);
+    const bk = new Bookkeeping(fabric, 10_000);
+    const first = bk.after(bk.publish([out('a')]), [state('a')]);
+    const second = bk.after(bk.publish([out('b')]), []);
+    await tick();
+    held.get('TP:a')!.release();
+    const late = new Promise((r) => setTimeout(() => r('late'), 500));
+    assert.notEqual(await Promise.race([second.then(() => 'settled'), late]), 'late', "settled before the linger, with a's records still waiting");
+    // the third batch's outputs carry a's records
+    await bk.after(bk.publish([out('c')]), []);
+    await first;
+    assert.deepEqual(calls.at(-1), ['TP:c', 'state:a']);
+  });
 });
