@@ -5,7 +5,8 @@
  * whose output is missing (a new owner restoring it would never write that output). They travel
  * with the next batch's outputs, in one request as before, or alone after `lingerMs` when no
  * batch follows (on a fabric that pipelines batches; the others wait for a batch's records before
- * they hand out the next, so there they go at once). docs/delivery.md § "The processor's state record goes out after its outputs".
+ * they hand out the next, so there they go at once).
+ * docs/delivery.md § "The processor's state record goes out after its outputs".
  */
 import type { Fabric, OutgoingMessage } from '../fabric/fabric.js';
 
