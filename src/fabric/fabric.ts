@@ -121,6 +121,11 @@ export interface Subscription {
 
 export interface Fabric {
   readonly kind: 'memory' | 'kafka' | 'redis-streams';
+  /**
+   * Hands out a partition's next batch while a handled batch's outputs are still in flight (a
+   * handler's HandledBatch); the others wait for `settled` first (handleFully).
+   */
+  readonly pipelinesBatches: boolean;
   ensureTopics(topics: TopicSpec[]): Promise<void>;
   publish(message: OutgoingMessage, options?: PublishOptions): Promise<void>;
   publishBatch(messages: OutgoingMessage[], options?: PublishOptions): Promise<void>;

@@ -72,9 +72,9 @@ export class StageLoop<In> {
   private readonly bookkeeping: Bookkeeping;
 
   constructor(private readonly o: StageLoopOptions<In>) {
-    // only Kafka hands out the next batch while one's outputs are in flight: elsewhere the
-    // records could never travel with the next batch's outputs, so they do not wait for them
-    this.bookkeeping = new Bookkeeping(o.fabric, o.fabric.kind === 'kafka' ? BOOKKEEPING_LINGER_MS : 0);
+    // where the next batch is handed out only once this one has settled, the records could
+    // never travel with its outputs, so they do not wait for them
+    this.bookkeeping = new Bookkeeping(o.fabric, o.fabric.pipelinesBatches ? BOOKKEEPING_LINGER_MS : 0);
   }
 
   get running(): boolean {

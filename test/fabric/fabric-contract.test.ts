@@ -46,6 +46,7 @@ const runId = `wfct-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}
 /** A view on a shared MemoryFabric whose close() closes only its own subscriptions. */
 class MemoryProcess implements Fabric {
   readonly kind = 'memory' as const;
+  readonly pipelinesBatches = false;
   private readonly subs = new Set<Subscription>();
   constructor(private readonly bus: MemoryFabric) {}
   ensureTopics(topics: TopicSpec[]) {

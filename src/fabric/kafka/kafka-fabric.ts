@@ -45,6 +45,7 @@ export interface KafkaFabricOptions {
 
 export class KafkaFabric implements Fabric {
   readonly kind = 'kafka' as const;
+  readonly pipelinesBatches = true;
   private readonly log: Logger;
   private readonly publisher: KafkaPublisher;
   private readonly topics: TopicAdmin;

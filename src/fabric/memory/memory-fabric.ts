@@ -42,6 +42,7 @@ export interface MemoryFabricOptions {
 
 export class MemoryFabric implements Fabric {
   readonly kind = 'memory' as const;
+  readonly pipelinesBatches = false;
   private readonly budget: BusBudget;
   private readonly delivery: GroupDelivery;
 

@@ -42,6 +42,7 @@ const DEFAULT_TUNING: RedisStreamsTuning = { batchSize: 500, blockMs: 1000, clai
 
 export class RedisStreamsFabric implements Fabric, SubscriptionHost {
   readonly kind = 'redis-streams' as const;
+  readonly pipelinesBatches = false;
   readonly redis: Redis;
   readonly metrics: RedisStreamsMetrics = redisStreamsMetrics();
   readonly logger: Logger;
