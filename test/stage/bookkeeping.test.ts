@@ -21,9 +21,13 @@ interface Held {
   fail(): void;
 }
 
+/** The buses of the tests, closed after each. */
+const buses: MemoryFabric[] = [];
+
 /** The bus with every publish recorded (topic:key of each message, in order); a publish whose first message is in `hold` waits for the test. */
 function recordingBus(hold: Set<string> = new Set()) {
   const bus = new MemoryFabric();
+  buses.push(bus); // closed after the test
   const calls: string[][] = [];
   const held = new Map<string, Held>();
   const fabric = overriding<Fabric>(bus, {
@@ -41,7 +45,6 @@ function recordingBus(hold: Set<string> = new Set()) {
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
-const buses: MemoryFabric[] = [];
 afterEach(async () => {
   for (const b of buses.splice(0)) await b.close();
 });
@@ -49,7 +52,6 @@ afterEach(async () => {
 describe('bookkeeping: records after their outputs', () => {
   it("waits for the batch's outputs to be acknowledged, then goes alone after the linger when no batch follows", async () => {
     const { bus, fabric, calls, held } = recordingBus(new Set(['TP:a']));
-    buses.push(bus);
     const bk = new Bookkeeping(fabric, 30);
     const written = bk.after(bk.publish([out('a')]), [state('a')]);
     await tick();
@@ -63,8 +65,7 @@ describe('bookkeeping: records after their outputs', () => {
   });
 
   it("travels with the next batch's outputs, in one publish", async () => {
-    const { bus, fabric, calls } = recordingBus();
-    buses.push(bus);
+    const { fabric, calls } = recordingBus();
     const bk = new Bookkeeping(fabric, 10_000);
     const first = bk.after(bk.publish([out('a')]), [state('a')]);
     await tick();
@@ -80,8 +81,7 @@ describe('bookkeeping: records after their outputs', () => {
   });
 
   it("keeps the batches' order: a later batch acknowledged first waits for the earlier one's records", async () => {
-    const { bus, fabric, calls, held } = recordingBus(new Set(['TP:a']));
-    buses.push(bus);
+    const { fabric, calls, held } = recordingBus(new Set(['TP:a']));
     const bk = new Bookkeeping(fabric, 5);
     const first = bk.after(bk.publish([out('a')]), [state('a')]);
     const second = bk.after(bk.publish([out('b')]), [state('b')]);
@@ -94,7 +94,6 @@ describe('bookkeeping: records after their outputs', () => {
 
   it('a failed output fails its batch and the ones chained behind it, writes none of their records, and the next batch starts again', async () => {
     const { bus, fabric, calls, held } = recordingBus(new Set(['TP:a']));
-    buses.push(bus);
     const bk = new Bookkeeping(fabric, 5);
     const first = bk.after(bk.publish([out('a')]), [state('a')]);
     const second = bk.after(bk.publish([out('b')]), [state('b')]);
@@ -112,7 +111,6 @@ describe('bookkeeping: records after their outputs', () => {
 
   it('with no linger (a fabric that does not pipeline) the records go as soon as their outputs are acknowledged', async () => {
     const { bus, fabric, calls } = recordingBus();
-    buses.push(bus);
     const bk = new Bookkeeping(fabric, 0);
     await bk.after(bk.publish([out('a')]), [state('a')]);
     assert.deepEqual(calls, [['TP:a'], ['state:a']]);
@@ -120,8 +118,7 @@ describe('bookkeeping: records after their outputs', () => {
   });
 
   it('with no linger the records are handed over in the turn of the acknowledgement, before any timer', async () => {
-    const { bus, fabric, calls } = recordingBus();
-    buses.push(bus);
+    const { fabric, calls } = recordingBus();
     const bk = new Bookkeeping(fabric, 0);
     const acked = bk.publish([out('a')]);
     const written = bk.after(acked, [state('a')]);
@@ -132,16 +129,14 @@ describe('bookkeeping: records after their outputs', () => {
   });
 
   it('a batch of records only sends no empty request for its outputs', async () => {
-    const { bus, fabric, calls } = recordingBus();
-    buses.push(bus);
+    const { fabric, calls } = recordingBus();
     const bk = new Bookkeeping(fabric, 0);
     await bk.after(bk.publish([]), [state('a')]);
     assert.deepEqual(calls, [['state:a']]);
   });
 
   it('a batch without records behind pending ones settles once theirs are handed over, without waiting for the linger', async () => {
-    const { bus, fabric, calls, held } = recordingBus(new Set(['TP:a']));
-    buses.push(bus);
+    const { fabric, calls, held } = recordingBus(new Set(['TP:a']));
     const bk = new Bookkeeping(fabric, 10_000);
     const first = bk.after(bk.publish([out('a')]), [state('a')]);
     const second = bk.after(bk.publish([out('b')]), []);
