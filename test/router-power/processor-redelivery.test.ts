@@ -208,9 +208,16 @@ async function crashAfterPartialWrite(name: string, base: Fabric, partitionsOfSt
   const first = createProcessor({ ...opts, fabric: partial });
   await first.start!();
   const dropped = await droppedNotAdvancing();
-  // one poll per batch: pair 2 is written before poll 3 arrives
+  // one poll per batch: pair 2 and poll 2's state record are written before poll 3 arrives (on
+  // Kafka the record follows the TP message by up to the bookkeeping linger; were it still
+  // waiting, it would travel in poll 3's failing publish and poll 2 would be delivered again too)
   for (let k = 1; k <= 2; k++) await base.publish({ topic: tdTopic, key: 'r1', json: td('r1', k) });
   await pairsOn(base, tpTopic, 1, 30_000);
+  await waitFor(
+    async () => (await base.readAll(stateTopic)).some((m) => (JSON.parse(m.value) as { epoch_timestamp: string }).epoch_timestamp === `${BASE + 2}.0`),
+    30_000,
+    "poll 2's state record",
+  );
   await base.publish({ topic: tdTopic, key: 'r1', json: td('r1', 3) });
   await waitFor(() => failed, 30_000, "the publish of poll 3's outputs failed");
   await first.stop!(); // before the batch is delivered again
