@@ -16,6 +16,7 @@ import { parseExpositionToFamilies } from '../collector/convert.js';
 import { registry } from '../core/metrics.js';
 import type { MetricFamilyJson } from '../collector/metric-family-json.js';
 import { round } from '../api/downsample.js';
+import { SnapshotSampler, type SamplingOptions } from './snapshot-sampler.js';
 
 export interface EnergySnapshot {
   t: number;
@@ -114,22 +115,11 @@ async function localStages(): Promise<EnergySnapshot['stages']> {
   });
 }
 
-export class EnergySampler {
-  private timer: NodeJS.Timeout | undefined;
-  private history: EnergySnapshot[] = [];
-  last: EnergySnapshot | undefined;
+export class EnergySampler extends SnapshotSampler<EnergySnapshot> {
   private inflight: Promise<EnergySnapshot> | undefined;
 
-  constructor(private readonly o: { url: string | undefined; intervalMs: number; keep: number; timeoutMs?: number; onSnapshot?: (s: EnergySnapshot) => void }) {}
-
-  start(): void {
-    void this.sample();
-    this.timer = setInterval(() => void this.sample(), this.o.intervalMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
+  constructor(private readonly o: SamplingOptions<EnergySnapshot> & { url: string | undefined; timeoutMs?: number }) {
+    super(o);
   }
 
   sample(): Promise<EnergySnapshot> {
@@ -158,15 +148,11 @@ export class EnergySampler {
         snap = { t, url, status: 'unreachable', error: `energy exporter not running at ${url} (${why})`, roles: [], pods: [], containers: [], processes: [], stages };
       }
     }
-    this.last = snap;
-    this.history.push(snap);
-    if (this.history.length > this.o.keep) this.history.splice(0, this.history.length - this.o.keep);
-    this.o.onSnapshot?.(snap);
-    return snap;
+    return this.record(t, snap);
   }
 
   historyColumns(): EnergyHistory {
-    const h = this.history;
+    const h = this.history.map((x) => x.snap);
     const t = h.map((s) => s.t);
     const roles: EnergyHistory['roles'] = {};
     const perMessage: EnergyHistory['per_message'] = {};

@@ -10,6 +10,7 @@
 import type client from 'prom-client';
 import { registry } from '../core/metrics.js';
 import { round } from '../api/downsample.js';
+import { SnapshotSampler } from './snapshot-sampler.js';
 
 /** The window of rates (s) and of latency quantiles (s). */
 const RATE_WINDOW_S = 10;
@@ -97,25 +98,8 @@ export function histogramQuantile(q: number, buckets: Array<[number, number]>): 
   return prevLe;
 }
 
-export class HealthSampler {
+export class HealthSampler extends SnapshotSampler<HealthSnapshot> {
   private samples: RawSample[] = [];
-  private history: Array<{ t: number; snap: HealthSnapshot }> = [];
-  private timer: NodeJS.Timeout | undefined;
-  last: HealthSnapshot | undefined;
-
-  constructor(
-    private readonly o: { intervalMs: number; keep: number; onSnapshot?: (s: HealthSnapshot) => void },
-  ) {}
-
-  start(): void {
-    void this.sample();
-    this.timer = setInterval(() => void this.sample(), this.o.intervalMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
 
   async sample(now = Date.now()): Promise<HealthSnapshot> {
     const s: RawSample = { t: now, counters: new Map(), buckets: new Map(), gauges: new Map() };
@@ -141,11 +125,7 @@ export class HealthSampler {
     const keepFrom = now - (QUANTILE_WINDOW_S + 5) * 1000;
     while (this.samples.length > 2 && this.samples[0]!.t < keepFrom) this.samples.shift();
     const snap = this.snapshot(s);
-    this.last = snap;
-    this.history.push({ t: now, snap });
-    if (this.history.length > this.o.keep) this.history.splice(0, this.history.length - this.o.keep);
-    this.o.onSnapshot?.(snap);
-    return snap;
+    return this.record(now, snap);
   }
 
   /** The sample closest to `seconds` before `s` (the oldest one if none is that old). */
