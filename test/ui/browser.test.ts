@@ -87,7 +87,7 @@ async function shot(page: Page, name: string): Promise<void> {
 before(async () => {
   if (browser.skip) return;
   const energyPort = await freePort();
-  // the bundled demo as npm start runs it (polling every 5 s; plus router "local" when a node exporter answers)
+  // the bundled demo as npm start runs it on a fresh machine (polling every 5 s; plus router "local" when a node exporter answers)
   cli = runCli(['up', '--port', '0'], {
     WATTFLOW__storage__dir: dir,
     WATTFLOW__energy__port: String(energyPort),
@@ -95,6 +95,9 @@ before(async () => {
     WATTFLOW__ui__sampleIntervalMs: '1000',
     KAFKA_BROKERS: '',
     INFLUX_URL: '',
+    // the in-process vehicle store, as on a fresh machine: car-1 in the shared Redis would collide
+    // with the previous run's car-1 (same time stamps within the log's 12 minutes) and lose vectors
+    REDIS_URL: '',
     WATTFLOW_TOKENS_FILE: '',
   });
   [, url] = (await cli.waitFor(/web UI:\s+(http:\/\/\S+?)\/\s/, 30_000)) as RegExpMatchArray as [string, string];
