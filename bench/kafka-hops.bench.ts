@@ -10,6 +10,9 @@
  *
  * BENCH_HOPS (2), BENCH_BATCH (10), BENCH_SLOT_MS (10), BENCH_SECONDS (20), BENCH_WARMUP (5).
  * BENCH_VALUE_BYTES (0): filler per record, to give the records the pipeline's size.
+ * BENCH_WARMUP_SLOT_MS: during the warm-up, feed BATCH messages every this many ms instead of
+ * SLOT_MS (e.g. 10 before a 1000 ms run; until 1 s before the measurement), so that V8 has compiled the hot paths of client and
+ * feed before a low-rate measurement (docs/performance.md, "What a low-load hop is made of").
  * BENCH_TOPICS_PER_HOP (1): topics per hop, message of key r<k> on topic k mod N — with 1000,
  * the floor under the per-router layout (one topic per router and stage; 3000+ topics).
  * BENCH_HOPS_PROCESSES=1: the feed and each stage run in a process of their own (this file again,
@@ -36,6 +39,7 @@ const SLOT_MS = Number(process.env.BENCH_SLOT_MS ?? 10);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
 const PER_HOP = Number(process.env.BENCH_TOPICS_PER_HOP ?? 1);
+const WARMUP_SLOT_MS = Number(process.env.BENCH_WARMUP_SLOT_MS ?? 0);
 /** Filler per message (bytes): BENCH_VALUE_BYTES=850 makes the records as large as a TD/TP message. */
 const PAD = 'x'.repeat(Number(process.env.BENCH_VALUE_BYTES ?? 0));
 const encode = (marks: number[]) => JSON.stringify({ marks, pad: PAD });
@@ -74,11 +78,12 @@ const startStage = (i: number) =>
     },
   });
 
-// the feed: BATCH keyed messages per slot, on a drift-free grid
+// the feed: BATCH keyed messages per slot, on a drift-free grid (every WARMUP_SLOT_MS until the warm-up ends)
 let feeding = true;
+let warmingUp = WARMUP_SLOT_MS > 0;
 const startFeed = () => {
   let n = 0;
-  const feedStart = now();
+  let feedStart = now();
   let slot = 0;
   const feed = () => {
     if (!feeding) return;
@@ -90,6 +95,14 @@ const startFeed = () => {
       }),
     );
     slot++;
+    if (warmingUp) {
+      // fast until 1 s before the measurement starts, so that no fast message is still in flight then
+      if (now() - feedStart < (WARMUP - 1) * 1000) return void setTimeout(feed, WARMUP_SLOT_MS);
+      // the grid of the measured rate starts one slot from now
+      warmingUp = false;
+      feedStart = now();
+      slot = 1;
+    }
     setTimeout(feed, Math.max(0, feedStart + slot * SLOT_MS - now()));
   };
   feed();
