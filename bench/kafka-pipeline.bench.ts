@@ -88,6 +88,8 @@ const source = new ExperimentSource({ ...exp, source: '' });
 const fabric = await createKafkaFabric({ brokers: brokers.split(','), clientId: 'wattflow-bench', logger, defaultPartitions: PARTITIONS });
 const measure = await createKafkaFabric({ brokers: brokers.split(','), clientId: 'wattflow-bench-measure', logger });
 const mlTopics = [...new Set(exp.routers.map((r) => exp.mlTopic(r.id)))];
+/** The processor's compacted state topic, this run's own: the shared default would keep every run's state, read again at each start. */
+const stateTopic = `bench-state-${Date.now().toString(36)}`;
 const benchTopics = [...new Set([...exp.routers.map((r) => r.topic), ...exp.routers.map((r) => exp.tpTopic(r.id)), ...mlTopics])];
 const t0 = Date.now();
 await fabric.ensureTopics(benchTopics.map((name) => ({ name })));
@@ -127,6 +129,7 @@ function startRole(role: string): void {
       WATTFLOW__network__spreadSlotMs: String(SLOT_MS),
       WATTFLOW__network__chainInference: String(CHAIN),
       WATTFLOW__network__watch: 'false',
+      WATTFLOW__network__stateTopic: stateTopic,
       // the layout this run measures, whatever the routers' count (topicLayout auto would share them from 100 on)
       WATTFLOW__network__topicLayout: 'as-configured',
     },
@@ -137,7 +140,7 @@ const dummies = new DummyPredictors();
 // The stages' groups keep their names across runs: a new group reads its topics from the
 // beginning, i.e. every earlier run's messages again (measured with their old ticks).
 const run = Date.now().toString(36);
-const processor = createProcessor({ fabric, experiment: source, logger, group: 'bench-processor', chainInference: CHAIN ? (r) => dummies.get(r.routerType) : undefined });
+const processor = createProcessor({ fabric, experiment: source, logger, group: 'bench-processor', stateTopic, chainInference: CHAIN ? (r) => dummies.get(r.routerType) : undefined });
 const inference = createInference({ fabric, experiment: source, logger, resolve: (r) => dummies.get(r.routerType), group: 'bench-inference' });
 const latencies: number[] = [];
 /** per hop: poll tick → TD published (collector_timestamp), → TP (process_timestamp), → ML (ml_timestamp), → consumed */
@@ -230,7 +233,7 @@ await sub.close();
 await measure.close();
 await fabric.close();
 // the topics go when the run ends (BENCH_KEEP_TOPICS=1 keeps them), the measuring groups too
-await removeBenchTopics(brokers.split(','), benchTopics, 'bench-measure-');
+await removeBenchTopics(brokers.split(','), [...benchTopics, stateTopic], 'bench-measure-');
 
 /**
  * BENCH_FLOOR=1: then kafka-hops with the same load, hops and layout and no stage code, in the

@@ -101,7 +101,9 @@ const expectedTp = filled - Math.min(ROUTERS, filled); // each router's first po
 // the roles run as the container image runs them (its NODE_OPTIONS: a 64 MB young generation);
 // BENCH_NODE_OPTIONS= (empty) measures Node's defaults
 const NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? '--max-semi-space-size=64';
-const env = { WATTFLOW__fabric__kafka__partitions: String(PARTITIONS), WATTFLOW__network__watch: 'false', NODE_OPTIONS };
+// the processor's state topic is this run's own: the shared default would keep every run's 60,000
+// records (router ids are unique per run, so compaction frees nothing), read again at each start
+const env = { WATTFLOW__fabric__kafka__partitions: String(PARTITIONS), WATTFLOW__network__watch: 'false', WATTFLOW__network__stateTopic: topic('state'), NODE_OPTIONS };
 const rows: StageRun[] = [];
 rows.push(await runRole({ role: 'processor', expFile, outTopic: topic('TP'), expected: expectedTp, inputs: filled, listeners, seen, env }));
 rows.push(await runRole({ role: 'inference', expFile, outTopic: topic('ML'), expected: expectedTp, inputs: expectedTp, listeners, seen, env }));
@@ -120,6 +122,6 @@ for (const r of [...rows, ...floor]) {
   console.log(`  ${r.name.padEnd(28)} ${fmt(r.rate, 0).padStart(7)} ${fmt(r.cpuPerMsg, 4).padStart(12)} ${fmt(r.rssMb, 0).padStart(12)} ${fmt(r.startupS, 1).padStart(11)}  ${met}`);
   if (r.note) console.log(`    ${r.note}`);
 }
-await removeBenchTopics(brokers.split(','), [...topics, topic('floor')], `bench-st-${tag}-`);
+await removeBenchTopics(brokers.split(','), [...topics, topic('floor'), topic('state')], `bench-st-${tag}-`);
 rmSync(dir, { recursive: true, force: true });
 console.log(`stage-throughput: ${cpus().length} cores, load average ${loadStart} at start, ${load()} at the end`);
