@@ -18,7 +18,8 @@ export async function removeBenchTopics(brokers: string[], topics: string[], gro
       if (groups.length) await admin.deleteGroups({ groups });
     }
   } catch (err) {
-    console.log(`bench cleanup: could not remove every topic/group (${(err as Error).message}); BENCH_KEEP_TOPICS=1 skips this step`);
+    const why = (err as Error & { errors?: Error[] }).errors?.map((e) => e.message).join('; ');
+    console.log(`bench cleanup: could not remove every topic/group (${(err as Error).message}${why ? `: ${why}` : ''}); BENCH_KEEP_TOPICS=1 skips this step`);
   } finally {
     await admin.close().catch(() => undefined);
   }
