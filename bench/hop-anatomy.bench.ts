@@ -27,17 +27,14 @@ import { Admin, ConfigResourceTypes, IncrementalAlterConfigOperationTypes } from
 import { createKafkaFabric } from '../src/fabric/kafka/kafka-fabric.js';
 import { silentLogger } from '../src/core/logger.js';
 import { removeBenchTopics } from './kafka-cleanup.js';
+import { benchNumber, kafkaBrokersOrSkip } from './bench-env.js';
 
-const brokers = process.env.KAFKA_BROKERS;
-if (!brokers) {
-  console.log('hop-anatomy: skipped (KAFKA_BROKERS not set; start Kafka with scripts/services/kafka.sh)');
-  process.exit(0);
-}
-const BATCH = Number(process.env.BENCH_BATCH ?? 7);
-const SLOT_MS = Number(process.env.BENCH_SLOT_MS ?? 1000);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 10);
-const WARM_PUBLISHES = Number(process.env.BENCH_WARM_PUBLISHES ?? 0);
+const brokers = kafkaBrokersOrSkip('hop-anatomy');
+const BATCH = benchNumber('BENCH_BATCH', 7);
+const SLOT_MS = benchNumber('BENCH_SLOT_MS', 1000);
+const SECONDS = benchNumber('BENCH_SECONDS', 30);
+const WARMUP = benchNumber('BENCH_WARMUP', 10);
+const WARM_PUBLISHES = benchNumber('BENCH_WARM_PUBLISHES', 0);
 const logFile = process.env.KAFKA_LOG_FILE ?? join(process.env.WATTFLOW_SERVICES_DIR ?? join(homedir(), '.local/state/wattflow-services'), 'kafka/kafka.log');
 const run = `bench-anatomy-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
 const now = () => performance.now();

@@ -27,21 +27,18 @@ import { fileURLToPath } from 'node:url';
 import { createKafkaFabric } from '../src/fabric/kafka/kafka-fabric.js';
 import { silentLogger } from '../src/core/logger.js';
 import { removeBenchTopics } from './kafka-cleanup.js';
+import { benchNumber, kafkaBrokersOrSkip } from './bench-env.js';
 
-const brokers = process.env.KAFKA_BROKERS;
-if (!brokers) {
-  console.log('kafka-hops: skipped (KAFKA_BROKERS not set; start Kafka with scripts/services/kafka.sh)');
-  process.exit(0);
-}
-const HOPS = Number(process.env.BENCH_HOPS ?? 2);
-const BATCH = Number(process.env.BENCH_BATCH ?? 10);
-const SLOT_MS = Number(process.env.BENCH_SLOT_MS ?? 10);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
-const PER_HOP = Number(process.env.BENCH_TOPICS_PER_HOP ?? 1);
-const WARMUP_SLOT_MS = Number(process.env.BENCH_WARMUP_SLOT_MS ?? 0);
+const brokers = kafkaBrokersOrSkip('kafka-hops');
+const HOPS = benchNumber('BENCH_HOPS', 2);
+const BATCH = benchNumber('BENCH_BATCH', 10);
+const SLOT_MS = benchNumber('BENCH_SLOT_MS', 10);
+const SECONDS = benchNumber('BENCH_SECONDS', 20);
+const WARMUP = benchNumber('BENCH_WARMUP', 5);
+const PER_HOP = benchNumber('BENCH_TOPICS_PER_HOP', 1);
+const WARMUP_SLOT_MS = benchNumber('BENCH_WARMUP_SLOT_MS', 0);
 /** Filler per message (bytes): BENCH_VALUE_BYTES=850 makes the records as large as a TD/TP message. */
-const PAD = 'x'.repeat(Number(process.env.BENCH_VALUE_BYTES ?? 0));
+const PAD = 'x'.repeat(benchNumber('BENCH_VALUE_BYTES', 0));
 const encode = (marks: number[]) => JSON.stringify({ marks, pad: PAD });
 const decode = (value: string) => (JSON.parse(value) as { marks: number[] }).marks;
 

@@ -42,22 +42,19 @@ import { DummyPredictors } from '../src/router-power/inference/dummy-predictor.j
 import { silentLogger } from '../src/core/logger.js';
 import { removeBenchTopics } from './kafka-cleanup.js';
 import { runKafkaHopsFloor } from './kafka-hops-floor.js';
+import { benchNumber, kafkaBrokersOrSkip } from './bench-env.js';
 
-const brokers = process.env.KAFKA_BROKERS;
-if (!brokers) {
-  console.log('kafka-pipeline: skipped (KAFKA_BROKERS not set; start Kafka with scripts/services/kafka.sh)');
-  process.exit(0);
-}
-const ROUTERS = Number(process.env.BENCH_ROUTERS ?? 1000);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 8);
+const brokers = kafkaBrokersOrSkip('kafka-pipeline');
+const ROUTERS = benchNumber('BENCH_ROUTERS', 1000);
+const SECONDS = benchNumber('BENCH_SECONDS', 30);
+const WARMUP = benchNumber('BENCH_WARMUP', 8);
 const SHARED = process.env.BENCH_TOPICS === 'shared';
 const SPREAD = process.env.BENCH_SPREAD === '1';
 /** Partitions of the shared topics (BENCH_PARTITIONS, default 1): stages pipeline one batch per partition at a time. */
-const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 1);
+const PARTITIONS = benchNumber('BENCH_PARTITIONS', 1);
 /** BENCH_PROCESSES=1: each stage runs as its own `wattflow <role>` process (the deployed topology) instead of in this one. */
 const PROCESSES = process.env.BENCH_PROCESSES === '1';
-const SLOT_MS = Number(process.env.BENCH_SLOT_MS ?? 10);
+const SLOT_MS = benchNumber('BENCH_SLOT_MS', 10);
 /** BENCH_CHAIN=1: the processor predicts too (network.chainInference), no inference stage. */
 const CHAIN = process.env.BENCH_CHAIN === '1';
 // role processes join the roles' own groups, so their run gets topics of its own (no backlog of earlier runs)

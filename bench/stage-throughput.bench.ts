@@ -26,18 +26,15 @@ import { silentLogger } from '../src/core/logger.js';
 import { tdPayloads } from './inprocess-fixture.js';
 import { removeBenchTopics } from './kafka-cleanup.js';
 import { kafkaFloor, runRole, type StageRun } from './stage-throughput-helpers.js';
+import { benchNumber, kafkaBrokersOrSkip } from './bench-env.js';
 
-const brokers = process.env.KAFKA_BROKERS;
-if (!brokers) {
-  console.log('stage-throughput: skipped (KAFKA_BROKERS not set; start Kafka with scripts/services/kafka.sh)');
-  process.exit(0);
-}
-const N = Number(process.env.BENCH_MESSAGES ?? 20_000);
-const ROUTERS = Number(process.env.BENCH_ROUTERS ?? 1000);
-const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 1);
+const brokers = kafkaBrokersOrSkip('stage-throughput');
+const N = benchNumber('BENCH_MESSAGES', 20_000);
+const ROUTERS = benchNumber('BENCH_ROUTERS', 1000);
+const PARTITIONS = benchNumber('BENCH_PARTITIONS', 1);
 const POLLS = Math.ceil(N / ROUTERS);
 /** Interfaces per router (BENCH_INTERFACES, 5): two counters each; 5 makes a TD message of ~1.3 KB. */
-const INTERFACES = Array.from({ length: Number(process.env.BENCH_INTERFACES ?? 5) }, (_, i) => `eth${i + 2}`);
+const INTERFACES = Array.from({ length: benchNumber('BENCH_INTERFACES', 5) }, (_, i) => `eth${i + 2}`);
 const TARGET_RATE = 20_000;
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 const loadStart = load();

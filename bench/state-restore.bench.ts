@@ -20,15 +20,12 @@ import { partitionOf } from '../src/fabric/partitioner.js';
 import { ExperimentSource, normalizeExperiment } from '../src/router-power/experiment.js';
 import { createProcessor } from '../src/router-power/processor/processor.js';
 import { removeBenchTopics } from './kafka-cleanup.js';
+import { benchNumber, kafkaBrokersOrSkip } from './bench-env.js';
 
-const brokers = process.env.KAFKA_BROKERS;
-if (!brokers) {
-  console.log('state-restore: skipped (KAFKA_BROKERS not set; start Kafka with scripts/services/kafka.sh)');
-  process.exit(0);
-}
-const ROUTERS = Number(process.env.BENCH_ROUTERS ?? 1000);
-const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 50_000);
-const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
+const brokers = kafkaBrokersOrSkip('state-restore');
+const ROUTERS = benchNumber('BENCH_ROUTERS', 1000);
+const MESSAGES = benchNumber('BENCH_MESSAGES', 50_000);
+const REPEAT = benchNumber('BENCH_REPEAT', 3);
 const PARTITIONS = 8;
 
 const run = `bench-state-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
