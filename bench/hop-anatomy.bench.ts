@@ -28,6 +28,7 @@ import { createKafkaFabric } from '../src/fabric/kafka/kafka-fabric.js';
 import { silentLogger } from '../src/core/logger.js';
 import { removeBenchTopics } from './kafka-cleanup.js';
 import { benchNumber, kafkaBrokersOrSkip } from './bench-env.js';
+import { quantile } from './up-soak-harness.js';
 
 const brokers = kafkaBrokersOrSkip('hop-anatomy');
 const BATCH = benchNumber('BENCH_BATCH', 7);
@@ -105,7 +106,6 @@ try {
   await admin.close();
 }
 
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 console.log(`hop-anatomy: ${BATCH} records of ~${PAD.length + 30} B every ${SLOT_MS} ms, one hop (publish → consumer in this process), ${rows.length} publishes measured${WARM_PUBLISHES ? `, after ${WARM_PUBLISHES} publishes back to back (V8 warm)` : ' (no warm-up burst: the code runs as it does at this rate)'}`);
 console.log('  from the publish call (ms)              p50     mean    p90');
