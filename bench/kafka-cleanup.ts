@@ -15,12 +15,23 @@ export async function removeBenchTopics(brokers: string[], topics: string[], gro
     for (let i = 0; i < doomed.length; i += 200) await admin.deleteTopics({ topics: doomed.slice(i, i + 200) });
     if (groupPrefix) {
       const groups = [...(await admin.listGroups()).keys()].filter((g) => g.startsWith(groupPrefix));
-      if (groups.length) await admin.deleteGroups({ groups });
+      // a group listed but gone by the time it is deleted (GROUP_ID_NOT_FOUND) is removed already
+      if (groups.length)
+        await admin.deleteGroups({ groups }).catch((err: unknown) => {
+          if (!innermost(err as Failure).every((e) => e.apiId === 'GROUP_ID_NOT_FOUND')) throw err;
+        });
     }
   } catch (err) {
-    const why = (err as Error & { errors?: Error[] }).errors?.map((e) => e.message).join('; ');
-    console.log(`bench cleanup: could not remove every topic/group (${(err as Error).message}${why ? `: ${why}` : ''}); BENCH_KEEP_TOPICS=1 skips this step`);
+    const reasons = innermost(err as Failure).map((e) => e.message);
+    console.log(`bench cleanup: could not remove every topic/group (${reasons.join('; ')}); BENCH_KEEP_TOPICS=1 skips this step`);
   } finally {
     await admin.close().catch(() => undefined);
   }
+}
+
+type Failure = Error & { errors?: Failure[]; apiId?: string };
+
+/** The innermost errors: the client wraps the broker's per-item errors in `errors`, sometimes twice. */
+function innermost(err: Failure): Failure[] {
+  return err.errors?.length ? err.errors.flatMap((e) => innermost(e)) : [err];
 }
